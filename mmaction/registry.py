@@ -1,0 +1,89 @@
+"""All registries of mmaction, and the one function that builds objects from config dicts.
+
+Every registered class is looked up by its ``type`` string. A module registers its classes when
+it is imported; each registry package imports all of its modules in its ``__init__``, so
+``import mmaction.models`` and ``import mmaction.datasets`` fill the registries.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import pkgutil
+from typing import Any, Iterable
+
+from mmengine.registry import Registry
+
+# Model building blocks (names as in the original MMAction, §3 of the v0 reference).
+BACKBONES = Registry('backbone')
+FLOWNETS = Registry('flownet')
+SPATIAL_TEMPORAL_MODULES = Registry('spatial_temporal_module')
+SEGMENTAL_CONSENSUSES = Registry('segmental_consensus')
+HEADS = Registry('head')
+NECKS = Registry('neck')
+ROI_EXTRACTORS = Registry('roi_extractor')
+RECOGNIZERS = Registry('recognizer')
+LOCALIZERS = Registry('localizer')
+DETECTORS = Registry('detector')
+# Non-module objects.
+DATASETS = Registry('dataset')
+PIPELINES = Registry('pipeline transform')
+DECODERS = Registry('video decoder')
+BBOX_ASSIGNERS = Registry('bbox assigner')
+BBOX_SAMPLERS = Registry('bbox sampler')
+OPTIMIZERS = Registry('optimizer')
+
+
+class ConfigError(ValueError):
+    """A config value is missing, of the wrong type or names an unknown class."""
+
+
+def _closest(name: str, candidates: Iterable[str]) -> list[str]:
+    return difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.5)
+
+
+def build_from_cfg(cfg: Any, registry: Registry, default_args: dict | None = None,
+                   where: str | None = None) -> Any:
+    """Build an object from ``cfg = dict(type=..., **kwargs)`` using ``registry``.
+
+    ``default_args`` fill keys that ``cfg`` does not set (the original's ``setdefault``). A list of
+    cfgs builds an ``nn.Sequential`` (as the original builder did). ``where`` names the config key
+    for error messages (e.g. ``'model.backbone'``).
+    """
+    if isinstance(cfg, (list, tuple)):
+        import torch.nn as nn
+        return nn.Sequential(*[build_from_cfg(c, registry, default_args, where) for c in cfg])
+    where = where or registry.name
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"config '{where}' must be a dict with a 'type' key, got {type(cfg).__name__}: {cfg!r}")
+    if 'type' not in cfg:
+        raise ConfigError(f"config '{where}' has no 'type' key (keys: {sorted(cfg)}); "
+                          f"valid types in the {registry.name} registry: {sorted(registry.module_dict)}")
+    args = dict(copy.deepcopy(cfg))
+    obj_type = args.pop('type')
+    if default_args:
+        for key, value in default_args.items():
+            args.setdefault(key, value)
+    if isinstance(obj_type, str):
+        obj_cls = registry.get(obj_type)
+        if obj_cls is None:
+            near = _closest(obj_type, registry.module_dict)
+            hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ''
+            raise ConfigError(f"config '{where}': type '{obj_type}' is not in the {registry.name} registry{hint} "
+                              f"(registered: {', '.join(sorted(registry.module_dict))})")
+    elif isinstance(obj_type, type):
+        obj_cls = obj_type
+    else:
+        raise ConfigError(f"config '{where}': 'type' must be a string or a class, got {obj_type!r}")
+    try:
+        return obj_cls(**args)
+    except TypeError as err:
+        # Most often an unknown or missing keyword: say which config entry it came from.
+        raise ConfigError(f"config '{where}' (type '{obj_cls.__name__}'): {err}") from err
+
+
+def import_all_modules(package_name: str, package_path: Iterable[str]) -> None:
+    """Import every module of a package so that its classes register themselves."""
+    for info in pkgutil.iter_modules(package_path):
+        if not info.name.startswith('_'):
+            importlib.import_module(f'{package_name}.{info.name}')

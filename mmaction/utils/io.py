@@ -1,0 +1,80 @@
+"""Crash-safe writes and a restricted unpickler for files that may come from elsewhere."""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import tempfile
+from typing import IO, Any, Iterator
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
+    """Open a temp file next to ``path``; on success fsync and rename it onto ``path``.
+
+    A crash at any moment leaves either the old file or the complete new one, never half a file.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def dump_pickle(obj: Any, path: str | os.PathLike) -> None:
+    """Pickle ``obj`` to ``path`` atomically."""
+    with atomic_open(path, 'wb') as f:
+        pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Unpickles only builtin containers/scalars and numpy arrays (what result/proposal pickles hold).
+
+    Anything else (``os.system``, arbitrary classes) is refused, so a downloaded pickle cannot run code.
+    """
+
+    _ALLOWED = {
+        ('builtins', name) for name in ('list', 'dict', 'tuple', 'set', 'frozenset', 'int', 'float', 'complex',
+                                        'str', 'bytes', 'bytearray', 'bool', 'slice', 'range')
+    } | {
+        ('collections', 'OrderedDict'), ('collections', 'defaultdict'),
+        ('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
+        ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', '_reconstruct'),
+        ('numpy._core.multiarray', 'scalar'), ('numpy', 'core.multiarray._reconstruct'),
+        ('_codecs', 'encode'),
+    }
+
+    def __init__(self, file: IO, source: str = '<pickle>'):
+        super().__init__(file, encoding='latin1')
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED or (module == 'numpy' and name.endswith('DType')) or \
+                (module.startswith('numpy.dtypes') and name.endswith('DType')):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f'{self.source}: refusing to unpickle {module}.{name}: only builtin containers and numpy arrays are '
+            f'allowed in result/proposal pickles (a pickle can run arbitrary code when loaded)')
+
+
+def load_pickle(path: str | os.PathLike) -> Any:
+    """Load a result/proposal/annotation pickle with the restricted unpickler."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'pickle file not found: {path}')
+    with open(path, 'rb') as f:
+        return RestrictedUnpickler(f, source=path).load()
+
+
+def loads_pickle(data: bytes, source: str = '<bytes>') -> Any:
+    return RestrictedUnpickler(io.BytesIO(data), source=source).load()
