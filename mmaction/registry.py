@@ -15,23 +15,27 @@ from typing import Any, Iterable
 from mmengine.registry import Registry
 
 # Model building blocks (names as in the original MMAction, §3 of the v0 reference).
-BACKBONES = Registry('backbone')
-FLOWNETS = Registry('flownet')
-SPATIAL_TEMPORAL_MODULES = Registry('spatial_temporal_module')
-SEGMENTAL_CONSENSUSES = Registry('segmental_consensus')
-HEADS = Registry('head')
-NECKS = Registry('neck')
-ROI_EXTRACTORS = Registry('roi_extractor')
-RECOGNIZERS = Registry('recognizer')
-LOCALIZERS = Registry('localizer')
-DETECTORS = Registry('detector')
+# ``locations`` tell mmengine which package to import to fill a registry (without them it would try
+# ``mmaction.utils.register_all_modules``, the mmaction2 convention).
+_MODELS = ['mmaction.models']
+_DATA = ['mmaction.datasets']
+BACKBONES = Registry('backbone', locations=_MODELS)
+FLOWNETS = Registry('flownet', locations=_MODELS)
+SPATIAL_TEMPORAL_MODULES = Registry('spatial_temporal_module', locations=_MODELS)
+SEGMENTAL_CONSENSUSES = Registry('segmental_consensus', locations=_MODELS)
+HEADS = Registry('head', locations=_MODELS)
+NECKS = Registry('neck', locations=_MODELS)
+ROI_EXTRACTORS = Registry('roi_extractor', locations=_MODELS)
+RECOGNIZERS = Registry('recognizer', locations=_MODELS)
+LOCALIZERS = Registry('localizer', locations=_MODELS)
+DETECTORS = Registry('detector', locations=_MODELS)
+BBOX_ASSIGNERS = Registry('bbox assigner', locations=_MODELS)
+BBOX_SAMPLERS = Registry('bbox sampler', locations=_MODELS)
 # Non-module objects.
-DATASETS = Registry('dataset')
-PIPELINES = Registry('pipeline transform')
-DECODERS = Registry('video decoder')
-BBOX_ASSIGNERS = Registry('bbox assigner')
-BBOX_SAMPLERS = Registry('bbox sampler')
-OPTIMIZERS = Registry('optimizer')
+DATASETS = Registry('dataset', locations=_DATA)
+PIPELINES = Registry('pipeline transform', locations=_DATA)
+DECODERS = Registry('video decoder', locations=_DATA)
+OPTIMIZERS = Registry('optimizer', locations=['mmaction.engine'])
 
 
 class ConfigError(ValueError):
@@ -65,7 +69,7 @@ def build_from_cfg(cfg: Any, registry: Registry, default_args: dict | None = Non
         for key, value in default_args.items():
             args.setdefault(key, value)
     if isinstance(obj_type, str):
-        obj_cls = registry.get(obj_type)
+        obj_cls = registry.module_dict.get(obj_type) or registry.get(obj_type)
         if obj_cls is None:
             near = _closest(obj_type, registry.module_dict)
             hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ''

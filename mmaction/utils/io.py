@@ -50,7 +50,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         ('collections', 'OrderedDict'), ('collections', 'defaultdict'),
         ('numpy', 'ndarray'), ('numpy', 'dtype'), ('numpy.core.multiarray', '_reconstruct'),
         ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', '_reconstruct'),
-        ('numpy._core.multiarray', 'scalar'), ('numpy', 'core.multiarray._reconstruct'),
+        ('numpy._core.multiarray', 'scalar'), ('numpy._core.numeric', '_frombuffer'),
+        ('numpy.core.numeric', '_frombuffer'),
         ('_codecs', 'encode'),
     }
 
