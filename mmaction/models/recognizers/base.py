@@ -1,0 +1,75 @@
+"""``BaseRecognizer``: the original forward dispatch shared by TSN2D and TSN3D.
+
+``forward(num_modalities, img_meta, return_loss=True, **batch)`` calls ``forward_train`` (returns a dict of
+loss tensors) or ``forward_test`` (returns a float32 numpy array ``(B, num_classes)``). Batches come from
+``mmaction.datasets.collate``: ``img_group_0`` ``(B, M, ...)``, ``gt_label`` ``(B, 1)``,
+``num_modalities`` ``(B, 1)``, ``img_meta`` a list of dicts.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class BaseRecognizer(nn.Module):
+    """Thin base class; subclasses implement ``forward_train`` and ``forward_test``."""
+
+    def init_weights(self, pretrained: str | None = None) -> None:
+        if pretrained is not None:
+            logging.getLogger('mmaction').info(f'load model from: {pretrained}')
+
+    def forward_train(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> dict:
+        raise NotImplementedError(f'{type(self).__name__} must implement forward_train')
+
+    def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError(f'{type(self).__name__} must implement forward_test')
+
+    def forward(self, num_modalities: Any = None, img_meta: Any = None, return_loss: bool = True,
+                **kwargs: Any) -> Any:
+        num_modalities = self.parse_num_modalities(num_modalities)
+        if return_loss:
+            return self.forward_train(num_modalities, img_meta, **kwargs)
+        return self.forward_test(num_modalities, img_meta, **kwargs)
+
+    # Helpers for subclasses -------------------------------------------------------------------
+    @staticmethod
+    def parse_num_modalities(num_modalities: Any) -> int:
+        """``None`` -> 1; an int; or the collated tensor ``(B, 1)`` / ``(B,)`` (its first element)."""
+        if num_modalities is None:
+            return 1
+        if isinstance(num_modalities, torch.Tensor):
+            return int(num_modalities.reshape(-1)[0])
+        if isinstance(num_modalities, (list, tuple)):
+            return int(num_modalities[0])
+        return int(num_modalities)
+
+    def get_img_group(self, num_modalities: int, kwargs: dict, ndim: int) -> torch.Tensor:
+        """Return ``kwargs['img_group_0']`` after checking the modality count and the tensor rank."""
+        name = type(self).__name__
+        if num_modalities != 1:
+            raise ValueError(f'{name} supports a single modality per sample, got num_modalities={num_modalities}')
+        if 'img_group_0' not in kwargs:
+            raise KeyError(f"{name}: the batch has no 'img_group_0' (keys: {sorted(kwargs)})")
+        img_group = kwargs['img_group_0']
+        if not isinstance(img_group, torch.Tensor) or img_group.dim() != ndim:
+            shape = tuple(img_group.shape) if isinstance(img_group, torch.Tensor) else type(img_group).__name__
+            raise ValueError(f"{name}: 'img_group_0' must be a {ndim}-D tensor (B, M, ...), got {shape}")
+        return img_group
+
+    @staticmethod
+    def flatten_labels(gt_label: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """``(B, 1)`` LongTensor -> ``(B,)`` (``reshape`` rather than the original ``squeeze``, which
+        turned a batch of one into a 0-d tensor)."""
+        labels = gt_label.reshape(-1).long()
+        if labels.numel() != batch_size:
+            raise ValueError(f'gt_label has {labels.numel()} entries for a batch of {batch_size} '
+                             f'(expected shape (B, 1), got {tuple(gt_label.shape)})')
+        return labels
+
+    @staticmethod
+    def to_numpy(scores: torch.Tensor) -> np.ndarray:
+        return scores.detach().float().cpu().numpy()
