@@ -1,0 +1,43 @@
+"""Weight init and BN-mode helpers shared by the 2D backbones (the original used mmcv's initialisers)."""
+from __future__ import annotations
+
+import logging
+
+import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmaction.utils.checkpoint import load_checkpoint
+
+
+def init_backbone(module: nn.Module, pretrained: str | None) -> None:
+    """Load ``pretrained`` (strict=False, mismatches reported) or, when None, use mmcv's defaults:
+    Kaiming-normal (fan_out, relu) convs with zero bias, BN weight 1 and bias 0."""
+    if isinstance(pretrained, str):
+        load_checkpoint(module, pretrained, strict=False, logger=logging.getLogger('mmaction'))
+    elif pretrained is None:
+        for m in module.modules():
+            if isinstance(m, nn.modules.conv._ConvNd):
+                nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, _BatchNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+    else:
+        raise TypeError(f'{type(module).__name__}: pretrained must be a str or None, got {type(pretrained).__name__}')
+
+
+def freeze_bn(m: _BatchNorm, freeze_affine: bool = True) -> None:
+    """Eval mode (running statistics fixed); optionally stop gradients to the affine parameters."""
+    m.eval()
+    if freeze_affine:
+        for param in m.parameters():
+            param.requires_grad = False
+
+
+def apply_bn_eval(module: nn.Module, bn_eval: bool, bn_frozen: bool) -> None:
+    """The original ``bn_eval``/``bn_frozen`` switch: every BN in eval mode, affine frozen if ``bn_frozen``."""
+    if bn_eval:
+        for m in module.modules():
+            if isinstance(m, _BatchNorm):
+                freeze_bn(m, bn_frozen)
