@@ -1,0 +1,159 @@
+"""Reading what the test tools write and what the analysis tools need: score pickles, labels of an
+annotation list, class names of a label map, and weighted score fusion (two-stream RGB + Flow).
+
+Score pickle (``tools/test_recognizer.py --out``): a list with one float32 array of shape ``(1, num_classes)``
+per video, in annotation-file order. ``(num_classes,)`` rows and a single ``(N, num_classes)`` array are
+accepted too.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Sequence
+
+import numpy as np
+
+from .io import load_pickle
+
+
+def scores_from_results(results: Any, source: str = '<results>') -> np.ndarray:
+    """Stack a result list into a float64 ``(num_videos, num_classes)`` array, checking every entry."""
+    if isinstance(results, np.ndarray):
+        if results.ndim != 2:
+            raise ValueError(f'{source}: expected a (num_videos, num_classes) array, got shape {results.shape}')
+        return results.astype(np.float64)
+    if not isinstance(results, (list, tuple)) or not results:
+        raise ValueError(f'{source}: expected a non-empty list of per-video score arrays, got {type(results).__name__}')
+    rows = []
+    for i, entry in enumerate(results):
+        arr = np.asarray(entry, dtype=np.float64)
+        if arr.ndim == 2 and arr.shape[0] == 1:
+            arr = arr[0]
+        elif arr.ndim == 2:
+            # Several clips per video (an unaveraged result): average them like the test tool does.
+            arr = arr.mean(axis=0)
+        if arr.ndim != 1:
+            raise ValueError(f'{source}: entry {i} has shape {np.shape(entry)}, expected (1, num_classes)')
+        if rows and arr.shape != rows[0].shape:
+            raise ValueError(f'{source}: entry {i} has {arr.shape[0]} classes, entry 0 has {rows[0].shape[0]}')
+        rows.append(arr)
+    return np.stack(rows)
+
+
+def load_scores(path: str) -> np.ndarray:
+    """Load a result pickle (restricted unpickler) as a ``(num_videos, num_classes)`` array."""
+    return scores_from_results(load_pickle(path), source=path)
+
+
+def read_labels(ann_file: str) -> np.ndarray:
+    """Labels of a recognition list, one per non-empty line, taken from the last field.
+
+    Works for both original formats: ``<frame_dir> <num_frames> <label>`` and ``<video> <label>``.
+    """
+    if not os.path.isfile(ann_file):
+        raise FileNotFoundError(f'annotation file not found: {ann_file}')
+    labels = []
+    with open(ann_file, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) < 2:
+                raise ValueError(f'{ann_file}:{lineno}: expected "<path> [<num_frames>] <label>", got {line.strip()!r}')
+            try:
+                labels.append(int(fields[-1]))
+            except ValueError:
+                raise ValueError(f'{ann_file}:{lineno}: the last field must be an integer label, '
+                                 f'got {fields[-1]!r}') from None
+    if not labels:
+        raise ValueError(f'{ann_file}: no annotation lines')
+    return np.asarray(labels, dtype=np.int64)
+
+
+_CLASS_IND = re.compile(r'^\s*(\d+)\s+(\S.*?)\s*$')
+
+
+def read_label_map(path: str) -> list[str]:
+    """Class names in label order from ``label_map.txt`` (one name per line) or a UCF101-style
+    ``classInd.txt`` (``1 ApplyEyeMakeup``; 1-based indices are shifted to 0-based)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'label map not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        lines = [line.rstrip('\n') for line in f if line.strip()]
+    if not lines:
+        raise ValueError(f'{path}: empty label map')
+    matches = [_CLASS_IND.match(line) for line in lines]
+    if all(matches):
+        index = [int(m.group(1)) for m in matches]
+        base = min(index)
+        if sorted(index) == list(range(base, base + len(index))) and base in (0, 1):
+            names = [''] * len(index)
+            for i, m in zip(index, matches):
+                names[i - base] = m.group(2)
+            return names
+    return [line.strip() for line in lines]
+
+
+def find_label_map(cfg: Any = None, explicit: str | None = None) -> str | None:
+    """The label map to use: ``explicit``, else ``cfg.label_map``, else ``label_map.txt`` (or ``classInd.txt``)
+    next to the test annotation file or in ``cfg.data_root``'s parent folders; ``None`` if none is found."""
+    if explicit:
+        if not os.path.isfile(explicit):
+            raise FileNotFoundError(f'label map not found: {explicit}')
+        return explicit
+    if cfg is None:
+        return None
+    if cfg.get('label_map'):
+        return cfg['label_map']
+    dirs = []
+    test = (cfg.get('data') or {}).get('test') or {}
+    if test.get('ann_file'):
+        dirs.append(os.path.dirname(test['ann_file']))
+    if test.get('img_prefix'):
+        dirs += [test['img_prefix'], os.path.dirname(os.path.normpath(test['img_prefix']))]
+    for directory in dirs:
+        for name in ('label_map.txt', 'classInd.txt'):
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                return candidate
+    return None
+
+
+def fuse_scores(scores: Sequence[np.ndarray], weights: Sequence[float] | None = None,
+                apply_softmax: bool = False) -> np.ndarray:
+    """Weighted sum ``sum_i w_i * s_i`` of ``(N, C)`` score arrays (softmax per array first if asked).
+
+    Weights default to 1 each (the original two-stream fusion, e.g. RGB 1 : Flow 1.5, is a plain weighted sum).
+    """
+    if not scores:
+        raise ValueError('no score arrays to fuse')
+    weights = [1.0] * len(scores) if weights is None else list(weights)
+    if len(weights) != len(scores):
+        raise ValueError(f'{len(weights)} weights given for {len(scores)} score files')
+    shape = np.shape(scores[0])
+    fused = np.zeros(shape, dtype=np.float64)
+    for i, (s, w) in enumerate(zip(scores, weights)):
+        s = np.asarray(s, dtype=np.float64)
+        if s.shape != shape:
+            raise ValueError(f'score file {i} has shape {s.shape}, the first has {shape}: '
+                             f'they must come from the same test list')
+        if apply_softmax:
+            s = np.exp(s - s.max(axis=1, keepdims=True))
+            s = s / s.sum(axis=1, keepdims=True)
+        fused += w * s
+    return fused
+
+
+def recognition_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Top-1, top-5 (top-k capped at the class count) and mean class accuracy, as fractions."""
+    from mmaction.evaluation.accuracy import mean_class_accuracy, top_k_accuracy
+    k5 = min(5, scores.shape[1])
+    top1, top5 = top_k_accuracy(scores, labels, (1, k5))
+    return {'top1_acc': top1, 'top5_acc': top5, 'mean_class_accuracy': mean_class_accuracy(scores, labels)}
+
+
+def format_metrics(metrics: dict[str, float]) -> list[str]:
+    """Lines in the test tool's format (percent, two decimals)."""
+    return [f"Mean Class Accuracy = {100 * metrics['mean_class_accuracy']:.2f}",
+            f"Top-1 Accuracy = {100 * metrics['top1_acc']:.2f}",
+            f"Top-5 Accuracy = {100 * metrics['top5_acc']:.2f}"]
