@@ -1,0 +1,9 @@
+"""Public functions the tools call (original ``mmaction.apis``)."""
+from .env import get_device, get_dist_info, get_root_logger, init_dist, set_random_seed
+from .test import (apply_three_crop_override, evaluate_top_k, multi_gpu_test, recognition_metrics, single_gpu_test,
+                   test_recognizer)
+from .train import train_network
+
+__all__ = ['get_device', 'get_dist_info', 'get_root_logger', 'init_dist', 'set_random_seed',
+           'apply_three_crop_override', 'evaluate_top_k', 'multi_gpu_test', 'recognition_metrics',
+           'single_gpu_test', 'test_recognizer', 'train_network']

@@ -1,0 +1,139 @@
+"""Recognizer testing: what ``tools/test_recognizer.py`` runs (original HEAD behaviour, single or multi process).
+
+Prints ``Averaging score over N clips with/without softmax``, ``Mean Class Accuracy = xx.xx``,
+``Top-1 Accuracy = xx.xx`` and ``Top-5 Accuracy = xx.xx`` and writes the ``--out`` pickle: a list, in
+annotation-file order, of float32 ``(1, num_classes)`` arrays (v0 reference §2.3).
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from mmaction.engine.dist_utils import get_device, get_dist_info
+from mmaction.engine.test_loop import inference, multi_gpu_test, single_gpu_test  # noqa: F401  (public API)
+from mmaction.evaluation.accuracy import mean_class_accuracy, softmax, top_k_accuracy
+from mmaction.registry import ConfigError
+from mmaction.utils.checkpoint import load_checkpoint
+from mmaction.utils.io import dump_pickle
+
+
+def _set_fcn_testing(model: nn.Module) -> list[str]:
+    """``--fcn_testing``: set the flag on the model and its ``cls_head`` when they have it."""
+    changed = []
+    for name, module in (('model', model), ('model.cls_head', getattr(model, 'cls_head', None))):
+        if module is not None and hasattr(module, 'fcn_testing'):
+            module.fcn_testing = True
+            changed.append(name)
+    if not changed:
+        logging.getLogger('mmaction').warning(f'--fcn_testing: {type(model).__name__} has no fcn_testing option; '
+                                              f'ignored')
+    return changed
+
+
+def apply_three_crop_override(cfg: Any, fcn_testing: bool = False) -> bool:
+    """3-crop tests see 256x256 crops, so a fixed 7x7 pooling window must become 8x8 (original behaviour).
+
+    Applied only when the module has a fixed size: adaptive modules (``spatial_size=-1``) and identity modules
+    are left alone (the original broke them), and so is FCN testing, which bypasses the module.
+    Returns whether the config was changed.
+    """
+    test_cfg = cfg.data.test
+    if test_cfg.get('oversample') != 'three_crop' or fcn_testing:
+        return False
+    module = cfg.model.get('spatial_temporal_module')
+    if not module or module.get('spatial_type') == 'identity':
+        return False
+    size = module.get('spatial_size')
+    if size is None or size == -1 or (isinstance(size, (list, tuple)) and -1 in size):
+        return False
+    module['spatial_size'] = 8
+    return True
+
+
+def recognition_metrics(outputs: Sequence[np.ndarray], labels: Sequence[int], use_softmax: bool = False,
+                        verbose: bool = True) -> dict:
+    """Average each video's rows (after a softmax if asked) and compute mean-class / top-1 / top-5 accuracy."""
+    if len(outputs) != len(labels):
+        raise ValueError(f'{len(outputs)} results but {len(labels)} labels')
+    clips = outputs[0].shape[0]
+    if use_softmax:
+        scores = [softmax(res, dim=1).mean(axis=0) for res in outputs]
+    else:
+        scores = [np.asarray(res).mean(axis=0) for res in outputs]
+    scores = np.stack(scores)
+    top1, top5 = top_k_accuracy(scores, labels, k=(1, 5))
+    mean_acc = mean_class_accuracy(scores, labels)
+    if verbose:
+        print(f"Averaging score over {clips} clips {'with' if use_softmax else 'without'} softmax")
+        print(f'Mean Class Accuracy = {mean_acc * 100:.02f}')
+        print(f'Top-1 Accuracy = {top1 * 100:.02f}')
+        print(f'Top-5 Accuracy = {top5 * 100:.02f}')
+    return {'mean_class_accuracy': mean_acc, 'top1': top1, 'top5': top5}
+
+
+def dataset_labels(dataset: Any, gathered: Sequence[int] | None = None) -> list[int]:
+    """Labels in dataset order: from the batches when they carried ``gt_label``, else ``get_ann_info(i)``."""
+    if gathered is not None and all(label >= 0 for label in gathered):
+        return list(gathered)
+    if not hasattr(dataset, 'get_ann_info'):
+        raise ValueError(f'{type(dataset).__name__} gives neither gt_label in its batches nor get_ann_info(i)')
+    return [int(dataset.get_ann_info(i)['label']) for i in range(len(dataset))]
+
+
+def evaluate_top_k(model: nn.Module, data_loader: Any, device: torch.device | None = None,
+                   k: Sequence[int] = (1, 5)) -> dict:
+    """Top-k accuracy over a loader (all ranks run, rank 0 gets the numbers): the ``--validate`` metric."""
+    pairs = inference(model, data_loader, device=device, with_labels=True, progress=False)
+    if pairs is None:
+        return {}
+    scores = np.concatenate([p[0] for p in pairs])
+    labels = dataset_labels(data_loader.dataset, [p[1] for p in pairs])
+    accs = top_k_accuracy(scores, labels, k=k)
+    return {f'top{kk} acc': acc for kk, acc in zip(k, accs)}
+
+
+def _check_out(out: str | None) -> None:
+    if out is not None and not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
+
+
+def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', use_softmax: bool = False,
+                    fcn_testing: bool = False, distributed: bool = False, device: torch.device | None = None,
+                    trust: bool = False, tmpdir: str | None = None, progress: bool = True) -> tuple[list, dict] | None:
+    """Test ``checkpoint`` on ``cfg.data.test``; rank 0 writes ``out``, prints metrics and returns
+    ``(outputs, metrics)`` (other ranks return ``None``)."""
+    from mmaction.datasets import build_dataloader, build_dataset
+    from mmaction.models import build_recognizer
+    _check_out(out)
+    cfg = copy.deepcopy(cfg)
+    if 'data' not in cfg or 'test' not in cfg.data:
+        raise ConfigError("config has no 'data.test' entry (the test dataset)")
+    cfg.data.test.test_mode = True
+    if apply_three_crop_override(cfg, fcn_testing):
+        logging.getLogger('mmaction').info('three_crop test: spatial_temporal_module.spatial_size set to 8')
+    device = device or get_device()
+    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    if fcn_testing:
+        _set_fcn_testing(model)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    model.to(device)
+    dataset = build_dataset(cfg.data.test)
+    rank, world = get_dist_info()
+    loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
+                              shuffle=False)
+    pairs = inference(model, loader, size=len(dataset), device=device, tmpdir=tmpdir, with_labels=True,
+                      progress=progress)
+    if rank != 0:
+        return None
+    outputs = [p[0] for p in pairs]
+    if out is not None:
+        dump_pickle(outputs, out)
+        print(f'writing results to {out}')
+    labels = dataset_labels(dataset, [p[1] for p in pairs])
+    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax)
+    return outputs, metrics

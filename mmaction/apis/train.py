@@ -1,0 +1,120 @@
+"""``train_network``: data loaders, DDP, optimizer, LR schedule, runner, resume — from one config."""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from mmaction.engine.dist_utils import get_device
+from mmaction.engine.lr_scheduler import build_lr_scheduler
+from mmaction.engine.optimizer import build_optimizer
+from mmaction.engine.runner import Runner, find_latest_checkpoint
+from mmaction.registry import ConfigError
+from mmaction.utils.config import config_text
+from mmaction.version import mmact_version
+
+from .test import evaluate_top_k
+
+
+def _amp_setting(cfg: Any, amp: bool) -> tuple[bool, float | str]:
+    """``fp16`` config key (mmcv style ``dict(loss_scale=512.)`` or True) or ``--amp`` -> (enabled, loss_scale)."""
+    fp16 = cfg.get('fp16')
+    if fp16 is None or fp16 is False:
+        return amp, 'dynamic'
+    if fp16 is True:
+        return True, 'dynamic'
+    if isinstance(fp16, dict):
+        scale = fp16.get('loss_scale', 'dynamic')
+        if scale != 'dynamic' and (isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale <= 0):
+            raise ConfigError(f"config 'fp16.loss_scale' must be a positive number or 'dynamic', got {scale!r}")
+        return True, scale
+    raise ConfigError(f"config 'fp16' must be a dict like dict(loss_scale=512.) or a bool, got {fp16!r}")
+
+
+def _build_val_loader(cfg: Any, distributed: bool, build_dataset, build_dataloader, mode: str) -> Any:
+    if 'val' not in cfg.data:
+        raise ConfigError(f"{mode} needs a 'data.val' entry in the config")
+    val_cfg = copy.deepcopy(cfg.data.val)
+    # The original eval hook built the val set with test_mode=True unless the config says otherwise.
+    val_cfg.setdefault('test_mode', mode == '--validate')
+    dataset = build_dataset(val_cfg)
+    per_gpu = 1 if mode == '--validate' else cfg.data.videos_per_gpu
+    return build_dataloader(dataset, per_gpu, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
+                            shuffle=False)
+
+
+def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = False, validate: bool = False,
+                  logger: logging.Logger | None = None, timestamp: str | None = None, amp: bool = False,
+                  auto_resume: bool = False, trust_checkpoint: bool = False, device: torch.device | None = None) -> Runner:
+    """Train ``model`` on ``dataset`` as ``cfg`` says (original ``mmaction.apis.train_network``).
+
+    ``cfg`` needs ``data``, ``optimizer``, ``total_epochs``, ``work_dir``; optional ``optimizer_config.grad_clip``,
+    ``lr_config``, ``checkpoint_config``, ``log_config``, ``workflow``, ``fp16``, ``find_unused_parameters``,
+    ``cudnn_benchmark``, ``resume_from``, ``load_from``, ``seed``, ``gpus``. Returns the finished runner.
+    """
+    from mmaction.datasets import build_dataloader, build_dataset
+    logger = logger or logging.getLogger('mmaction')
+    for key in ('data', 'optimizer', 'total_epochs', 'work_dir'):
+        if cfg.get(key) is None:
+            raise ConfigError(f"config key '{key}' is required for training")
+    for key in ('videos_per_gpu', 'workers_per_gpu'):
+        if key not in cfg.data:
+            raise ConfigError(f"config key 'data.{key}' is required for training")
+    device = device or get_device()
+    if cfg.get('cudnn_benchmark', False):
+        torch.backends.cudnn.benchmark = True
+    gpus = cfg.get('gpus', 1)
+    if not distributed and gpus > 1:
+        logger.warning(f'--gpus {gpus} without a launcher: training runs in one process on {device}; '
+                       f'use tools/dist_train_recognizer.sh CONFIG {gpus} for multi-GPU training')
+
+    workflow = [tuple(phase) for phase in cfg.get('workflow', [('train', 1)])]
+    loaders = []
+    for mode, _ in workflow:
+        if mode == 'train':
+            loaders.append(build_dataloader(dataset, cfg.data.videos_per_gpu, cfg.data.workers_per_gpu,
+                                            num_gpus=1, dist=distributed, shuffle=True, seed=cfg.get('seed'),
+                                            drop_last=False))
+        else:
+            loaders.append(_build_val_loader(cfg, distributed, build_dataset, build_dataloader, "workflow 'val'"))
+
+    model = model.to(device)
+    if distributed:
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    optimizer = build_optimizer(model, cfg.optimizer)
+    scheduler = build_lr_scheduler(optimizer, cfg.get('lr_config'))
+    optimizer_config = cfg.get('optimizer_config') or {}
+    unknown = set(optimizer_config) - {'grad_clip'}
+    if unknown:
+        logger.warning(f"config 'optimizer_config': keys {sorted(unknown)} are ignored (only grad_clip is used)")
+    amp_enabled, loss_scale = _amp_setting(cfg, amp)
+
+    evaluate = None
+    if validate:
+        val_loader = _build_val_loader(cfg, distributed, build_dataset, build_dataloader, '--validate')
+        evaluate = lambda net: evaluate_top_k(net, val_loader, device=device)  # noqa: E731
+    checkpoint_config = cfg.get('checkpoint_config') or {}
+    log_config = cfg.get('log_config') or {}
+    meta = dict(mmact_version=mmact_version, config=config_text(cfg))
+    runner = Runner(model, optimizer, scheduler, cfg.work_dir, logger, device=device, max_epochs=cfg.total_epochs,
+                    grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
+                    log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
+                    timestamp=timestamp, meta=meta, evaluate=evaluate)
+
+    resume_from = cfg.get('resume_from')
+    if auto_resume and resume_from is None:
+        resume_from = find_latest_checkpoint(cfg.work_dir) if os.path.isdir(cfg.work_dir) else None
+        if resume_from:
+            logger.info(f'--auto-resume: found {resume_from}')
+    if resume_from:
+        runner.resume(resume_from, trust=trust_checkpoint)
+    elif cfg.get('load_from'):
+        runner.load_weights(cfg.load_from, trust=trust_checkpoint)
+    runner.run(loaders, workflow)
+    return runner

@@ -1,0 +1,141 @@
+"""Distributed helpers over ``torch.distributed``: process-group setup, rank info, result gathering.
+
+Works with N CUDA GPUs (nccl) and with N CPU processes (gloo): the backend is chosen from the device, and a
+configured backend that the device cannot use (``nccl`` without CUDA) is replaced by one that works.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from typing import Any, Sequence
+
+import torch
+import torch.distributed as dist
+
+from mmaction.registry import ConfigError
+
+_VALID_LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def get_dist_info() -> tuple[int, int]:
+    """``(rank, world_size)``; ``(0, 1)`` when no process group is initialised."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def local_rank() -> int:
+    return int(os.environ.get('LOCAL_RANK', '0'))
+
+
+def get_device() -> torch.device:
+    """This process's device: ``cuda:<LOCAL_RANK % n_gpus>`` when CUDA is available, else CPU."""
+    if torch.cuda.is_available():
+        return torch.device('cuda', local_rank() % torch.cuda.device_count())
+    return torch.device('cpu')
+
+
+def choose_backend(requested: str | None, device: torch.device) -> str:
+    """The process-group backend for ``device``; ``requested`` wins only when the device supports it."""
+    if device.type == 'cuda':
+        return requested if requested in ('nccl', 'gloo') else 'nccl'
+    if requested not in (None, 'gloo'):
+        logging.getLogger('mmaction').warning(
+            f"dist_params.backend='{requested}' needs CUDA; no GPU here, using 'gloo' instead")
+    return 'gloo'
+
+
+def init_dist(launcher: str = 'pytorch', backend: str | None = None, **kwargs: Any) -> torch.device:
+    """Join the process group started by ``torchrun`` (env ``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT``).
+
+    ``kwargs`` are the config's ``dist_params`` minus ``backend``. The original forwarded ``port`` to
+    ``init_process_group``, which does not accept it; the port comes from ``MASTER_PORT`` (``PORT`` in the
+    shell wrappers), so ``port`` is ignored here. Returns this process's device.
+    """
+    if launcher not in _VALID_LAUNCHERS:
+        raise ConfigError(f"--launcher must be one of {_VALID_LAUNCHERS}, got '{launcher}'")
+    if launcher != 'pytorch':
+        raise NotImplementedError(f"launcher '{launcher}' is not supported; start the processes with torchrun "
+                                  f"(tools/dist_train_recognizer.sh) and --launcher pytorch")
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher pytorch needs the environment set by torchrun; missing {missing}. '
+                           f'Run through tools/dist_train_recognizer.sh or torchrun --nproc_per_node=N.')
+    kwargs.pop('port', None)
+    device = get_device()
+    if device.type == 'cuda':
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend=choose_backend(backend, device), **kwargs)
+    return device
+
+
+def barrier() -> None:
+    if is_distributed():
+        dist.barrier()
+
+
+def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
+    """Average a tensor over all ranks (a copy; the input is left unchanged)."""
+    value = value.detach().clone()
+    if is_distributed():
+        dist.all_reduce(value)
+        value /= dist.get_world_size()
+    return value
+
+
+def interleave_parts(parts: Sequence[Sequence[Any]], size: int) -> list:
+    """Restore dataset order from per-rank parts where rank ``r`` held indices ``r, r+W, r+2W, ...``.
+
+    Raises when the parts do not hold exactly ``size`` results (a lost or duplicated sample).
+    """
+    world = len(parts)
+    expected = [len(range(r, size, world)) for r in range(world)]
+    got = [len(p) for p in parts]
+    if got != expected:
+        raise RuntimeError(f'result gathering: ranks returned {got} results, expected {expected} for a dataset of '
+                           f'{size} items over {world} processes (the test sampler must give rank r the indices '
+                           f'r, r+W, ... without padding)')
+    return [parts[i % world][i // world] for i in range(size)]
+
+
+def collect_results(part: list, size: int, tmpdir: str | None = None) -> list | None:
+    """Gather each rank's results in dataset order on rank 0 (other ranks get ``None``).
+
+    Without ``tmpdir`` the parts travel through the process group; with ``tmpdir`` each rank pickles its
+    part there (atomically), rank 0 merges them and the folder is removed afterwards.
+    """
+    rank, world = get_dist_info()
+    if world == 1:
+        return interleave_parts([part], size)
+    if tmpdir is None:
+        # gather_object pickles through the process group (under nccl it uses the CUDA device init_dist set).
+        gathered: list | None = [None] * world if rank == 0 else None
+        dist.gather_object(part, gathered, dst=0)
+        return interleave_parts(gathered, size) if rank == 0 else None
+    from mmaction.utils.io import dump_pickle, load_pickle
+    os.makedirs(tmpdir, exist_ok=True)
+    dump_pickle(part, os.path.join(tmpdir, f'part_{rank}.pkl'))
+    barrier()
+    result = None
+    if rank == 0:
+        parts = [load_pickle(os.path.join(tmpdir, f'part_{r}.pkl')) for r in range(world)]
+        result = interleave_parts(parts, size)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    barrier()
+    return result
+
+
+def make_tmpdir(prefix: str = 'mmaction_collect_') -> str:
+    """A temp folder name shared by all ranks (rank 0 picks it, then broadcasts it)."""
+    rank, world = get_dist_info()
+    name = [tempfile.mkdtemp(prefix=prefix) if rank == 0 else None]
+    if world > 1:
+        dist.broadcast_object_list(name, src=0)
+    return name[0]

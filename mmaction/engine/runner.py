@@ -1,0 +1,393 @@
+"""The epoch-based training loop (what mmcv's EpochBasedRunner + hooks did for the original MMAction).
+
+One iteration: lr for (epoch, iter) -> forward under autocast -> sum of the ``loss`` terms -> finite check ->
+backward (GradScaler on CUDA fp16) -> optional grad clipping -> optimizer step. DDP averages the gradients.
+Logging every ``log_interval`` iterations to the text log and to ``<work_dir>/<timestamp>.log.json``;
+checkpoints ``epoch_N.pth`` + ``latest.pth`` every ``checkpoint_interval`` epochs, with everything a resume needs.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import logging
+import math
+import os
+import random
+import re
+import shutil
+import time
+from collections import OrderedDict, defaultdict
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from mmaction.registry import ConfigError
+from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict, save_checkpoint, unwrap_model
+from mmaction.utils.io import atomic_open
+
+from .dist_utils import all_reduce_mean, get_dist_info
+from .lr_scheduler import LrScheduler
+
+
+def parse_losses(losses: dict) -> tuple[torch.Tensor, 'OrderedDict[str, float]']:
+    """Total loss = sum of the entries whose key contains ``'loss'`` (tensors are averaged, lists summed).
+
+    Returns ``(loss, log_vars)``; ``log_vars`` holds every term as a float plus the total under ``'loss'``.
+    """
+    if not isinstance(losses, dict):
+        raise TypeError(f'in training mode the model must return a dict of losses, got {type(losses).__name__}')
+    log_vars: OrderedDict[str, torch.Tensor] = OrderedDict()
+    for name, value in losses.items():
+        if isinstance(value, torch.Tensor):
+            log_vars[name] = value.float().mean()
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, torch.Tensor) for v in value):
+            log_vars[name] = sum(v.float().mean() for v in value)
+        elif isinstance(value, (int, float)):
+            log_vars[name] = torch.tensor(float(value))
+        else:
+            raise TypeError(f"loss term '{name}' must be a tensor or a list of tensors, got {type(value).__name__}")
+    terms = [v for k, v in log_vars.items() if 'loss' in k]
+    if not terms:
+        raise ValueError(f"the model returned no loss term (keys containing 'loss'): {list(losses)}")
+    loss = sum(terms)
+    log_vars['loss'] = loss
+    return loss, OrderedDict((k, v.item()) for k, v in log_vars.items())
+
+
+def get_rng_state() -> dict:
+    """Python, numpy and torch RNG states as tensors/lists/ints (loadable with ``weights_only=True``)."""
+    py_version, py_state, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        'python': [py_version, list(py_state), py_gauss],
+        'numpy': [np_name, torch.from_numpy(np_keys.astype(np.int64)), int(np_pos), int(np_has_gauss),
+                  float(np_gauss)],
+        'torch': torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    if 'python' in state:
+        version, py_state, gauss = state['python']
+        random.setstate((version, tuple(py_state), gauss))
+    if 'numpy' in state:
+        name, keys, pos, has_gauss, gauss = state['numpy']
+        np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    if 'torch' in state:
+        torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available() and len(state['cuda']) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+@contextlib.contextmanager
+def preserved_rng() -> Iterable[None]:
+    """Run a block (validation) without moving the training RNG streams, so resumed runs match."""
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
+
+
+def to_device(data: Any, device: torch.device) -> Any:
+    """Move tensors of a collated batch to ``device`` (``img_meta`` and other non-tensors stay as they are)."""
+    if isinstance(data, torch.Tensor):
+        return data.to(device, non_blocking=True)
+    if isinstance(data, dict):
+        return {k: to_device(v, device) for k, v in data.items()}
+    if isinstance(data, (list, tuple)) and data and all(isinstance(v, torch.Tensor) for v in data):
+        return type(data)(v.to(device, non_blocking=True) for v in data)
+    return data
+
+
+def find_latest_checkpoint(work_dir: str) -> str | None:
+    """Newest checkpoint in ``work_dir``: the highest ``epoch_N.pth``, else ``latest.pth``.
+
+    Every checkpoint is written atomically, so any file found is complete.
+    """
+    best, best_epoch = None, -1
+    for path in glob.glob(os.path.join(work_dir, 'epoch_*.pth')):
+        found = re.fullmatch(r'epoch_(\d+)\.pth', os.path.basename(path))
+        if found and int(found.group(1)) > best_epoch:
+            best, best_epoch = path, int(found.group(1))
+    if best is None and os.path.isfile(os.path.join(work_dir, 'latest.pth')):
+        best = os.path.join(work_dir, 'latest.pth')
+    return best
+
+
+class AmpContext:
+    """Mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast (no scaler needed) on CPU."""
+
+    def __init__(self, device: torch.device, enabled: bool, loss_scale: float | str = 'dynamic'):
+        self.device = device
+        self.enabled = enabled
+        self.dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
+        self.scaler = None
+        if enabled and device.type == 'cuda':
+            if loss_scale == 'dynamic':
+                self.scaler = torch.amp.GradScaler('cuda')
+            else:  # static scale as mmcv's fp16=dict(loss_scale=512.): never grows
+                self.scaler = torch.amp.GradScaler('cuda', init_scale=float(loss_scale), growth_factor=1.0,
+                                                   backoff_factor=1.0, growth_interval=2 ** 31 - 1)
+
+    def autocast(self):
+        if not self.enabled:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+
+class Runner:
+    """Trains ``model`` for ``max_epochs`` epochs following ``workflow`` (``[('train', 1)]`` or with ``('val', n)``).
+
+    Args:
+        model: the recognizer, possibly wrapped in DDP.
+        evaluate: optional ``callable(model) -> dict`` run after every training epoch (``--validate``); its
+            results are logged with mode ``val`` (e.g. ``top1 acc``, ``top5 acc``).
+        meta: extra entries for checkpoint meta (``mmact_version``, ``config`` text, ...).
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, lr_scheduler: LrScheduler,
+                 work_dir: str, logger: logging.Logger | None = None, *, device: torch.device | None = None,
+                 max_epochs: int = 1, grad_clip: dict | None = None, amp: bool = False,
+                 loss_scale: float | str = 'dynamic', log_interval: int = 20, checkpoint_interval: int = 1,
+                 timestamp: str | None = None, meta: dict | None = None,
+                 evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1):
+        if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
+            raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
+        for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"config '{key}' must be a positive int, got {value!r}")
+        if grad_clip is not None:
+            if not isinstance(grad_clip, dict) or 'max_norm' not in grad_clip:
+                raise ConfigError(f"config 'optimizer_config.grad_clip' must be dict(max_norm=..., norm_type=2), "
+                                  f"got {grad_clip!r}")
+            unknown = set(grad_clip) - {'max_norm', 'norm_type', 'error_if_nonfinite'}
+            if unknown:
+                raise ConfigError(f"config 'optimizer_config.grad_clip' has unknown keys {sorted(unknown)} "
+                                  f"(valid: max_norm, norm_type)")
+        self.model = model
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.work_dir = os.path.abspath(work_dir)
+        self.logger = logger or logging.getLogger('mmaction')
+        self.device = device or next(model.parameters()).device
+        self.max_epochs = max_epochs
+        self.grad_clip = grad_clip
+        self.amp = AmpContext(self.device, amp, loss_scale)
+        self.log_interval = log_interval
+        self.checkpoint_interval = checkpoint_interval
+        self.timestamp = timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
+        self.meta = dict(meta or {})
+        self.evaluate = evaluate
+        self.eval_interval = eval_interval
+        self.rank, self.world_size = get_dist_info()
+        self.epoch = 0  # completed epochs
+        self.iter = 0  # completed iterations over the whole run
+        self.inner_iter = 0
+        self.json_log = os.path.join(self.work_dir, f'{self.timestamp}.log.json')
+        if self.rank == 0:
+            os.makedirs(self.work_dir, exist_ok=True)
+
+    # -- logging ------------------------------------------------------------------------------------------
+    def _write_json(self, record: dict) -> None:
+        if self.rank != 0:
+            return
+        with open(self.json_log, 'a') as f:
+            f.write(json.dumps(record) + '\n')
+
+    def _log_train(self, buffer: dict, epoch_len: int, start_time: float) -> None:
+        # Average the interval's values over iterations and ranks (one small all-reduce per log line).
+        keys = sorted(buffer)
+        means = torch.tensor([float(np.mean(buffer[k])) for k in keys], dtype=torch.float64)
+        if self.world_size > 1:
+            backend_device = self.device if torch.distributed.get_backend() == 'nccl' else torch.device('cpu')
+            means = all_reduce_mean(means.to(backend_device)).cpu()
+        values = dict(zip(keys, means.tolist()))
+        lr = self.optimizer.param_groups[0]['lr']
+        record: dict = OrderedDict(mode='train', epoch=self.epoch + 1, iter=self.inner_iter, lr=lr)
+        record['time'] = values.pop('time')
+        record['data_time'] = values.pop('data_time')
+        if self.device.type == 'cuda':
+            record['memory'] = int(math.ceil(torch.cuda.max_memory_allocated(self.device) / 1024 ** 2))
+        record.update(values)
+        self._write_json(record)
+        done = self.iter - self._run_start_iter
+        remaining = self.max_epochs * epoch_len - self.iter
+        eta = (time.time() - start_time) / max(done, 1) * remaining
+        text = ', '.join(f'{k}: {v:.4f}' for k, v in record.items()
+                         if k not in ('mode', 'epoch', 'iter', 'lr', 'memory'))
+        memory = f", memory: {record['memory']}" if 'memory' in record else ''
+        self.logger.info(f'Epoch [{self.epoch + 1}][{self.inner_iter}/{epoch_len}]\tlr: {lr:.5e}, '
+                         f'eta: {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}{memory}, {text}')
+
+    # -- one iteration ------------------------------------------------------------------------------------
+    def train_step(self, data: dict) -> dict:
+        data = to_device(data, self.device)
+        with self.amp.autocast():
+            losses = self.model(**data)
+        loss, log_vars = parse_losses(losses)
+        if not math.isfinite(log_vars['loss']):
+            terms = ', '.join(f'{k}={v}' for k, v in log_vars.items())
+            raise FloatingPointError(
+                f'non-finite loss at epoch {self.epoch + 1}, iteration {self.inner_iter + 1} '
+                f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
+                f'optimizer_config.grad_clip=dict(max_norm=40, norm_type=2), and check img_norm_cfg and the labels.')
+        self.optimizer.zero_grad(set_to_none=True)
+        scaler = self.amp.scaler
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
+        params = [p for group in self.optimizer.param_groups for p in group['params'] if p.grad is not None]
+        if self.grad_clip is not None:
+            grad_norm = nn.utils.clip_grad_norm_(params, self.grad_clip['max_norm'],
+                                                 norm_type=self.grad_clip.get('norm_type', 2))
+        else:
+            grad_norm = nn.utils.clip_grad_norm_(params, float('inf'))  # measures only
+        if scaler is not None:
+            scaler.step(self.optimizer)
+            scaler.update()
+        else:
+            self.optimizer.step()
+        log_vars['grad_norm'] = float(grad_norm)
+        return log_vars
+
+    # -- epochs -------------------------------------------------------------------------------------------
+    def _set_epoch(self, loader: Any) -> None:
+        # Distributed samplers reshuffle from (seed + epoch); without this every epoch sees the same order.
+        for sampler in (getattr(loader, 'sampler', None), getattr(getattr(loader, 'batch_sampler', None),
+                                                                   'sampler', None)):
+            if sampler is not None and hasattr(sampler, 'set_epoch'):
+                sampler.set_epoch(self.epoch)
+
+    def train(self, loader: Any) -> None:
+        self.model.train()
+        epoch_len = len(loader)
+        self.lr_scheduler.setup(self.max_epochs, epoch_len)
+        self._set_epoch(loader)
+        buffer: dict = defaultdict(list)
+        self.inner_iter = 0
+        tick = time.time()
+        for data in loader:
+            buffer['data_time'].append(time.time() - tick)
+            self.lr_scheduler.step(self.epoch, self.iter)
+            log_vars = self.train_step(data)
+            for key, value in log_vars.items():
+                buffer[key].append(value)
+            self.inner_iter += 1
+            self.iter += 1
+            buffer['time'].append(time.time() - tick)
+            if self.inner_iter % self.log_interval == 0 or self.inner_iter == epoch_len:
+                self._log_train(buffer, epoch_len, self._run_start)
+                buffer = defaultdict(list)
+            tick = time.time()
+        self.epoch += 1
+        if self.epoch % self.checkpoint_interval == 0 or self.epoch == self.max_epochs:
+            self.save_checkpoint()
+        if self.evaluate is not None and self.epoch % self.eval_interval == 0:
+            self.validate()
+
+    @torch.no_grad()
+    def val(self, loader: Any) -> None:
+        """A ``('val', n)`` workflow phase: losses on the val loader without gradients (mmcv semantics)."""
+        self.model.eval()
+        buffer: dict = defaultdict(list)
+        with preserved_rng():
+            for data in loader:
+                with self.amp.autocast():
+                    losses = self.model(**to_device(data, self.device))
+                for key, value in parse_losses(losses)[1].items():
+                    buffer[key].append(value)
+        record = OrderedDict(mode='val', epoch=self.epoch, iter=len(loader),
+                             lr=self.optimizer.param_groups[0]['lr'])
+        record.update({k: float(np.mean(v)) for k, v in buffer.items()})
+        self._write_json(record)
+        self.logger.info(f'Epoch(val) [{self.epoch}][{len(loader)}]\t'
+                         + ', '.join(f'{k}: {v:.4f}' for k, v in record.items() if k not in ('mode', 'epoch', 'iter')))
+
+    def validate(self) -> dict:
+        with preserved_rng():
+            results = self.evaluate(unwrap_model(self.model))
+        self.model.train()
+        if self.rank == 0 and results:
+            record = OrderedDict(mode='val', epoch=self.epoch, iter=self.inner_iter,
+                                 lr=self.optimizer.param_groups[0]['lr'])
+            record.update(results)
+            self._write_json(record)
+            self.logger.info(f'Epoch(val) [{self.epoch}]\t'
+                             + ', '.join(f'{k}: {v:.4f}' for k, v in results.items()))
+        return results or {}
+
+    def run(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
+        """Alternate the ``workflow`` phases over ``data_loaders`` (one per phase) until ``max_epochs``."""
+        if len(data_loaders) != len(workflow):
+            raise ConfigError(f"config 'workflow' has {len(workflow)} phases but {len(data_loaders)} data loaders "
+                              f"were built")
+        for i, phase in enumerate(workflow):
+            if (not isinstance(phase, (list, tuple)) or len(phase) != 2 or phase[0] not in ('train', 'val')
+                    or not isinstance(phase[1], int) or phase[1] <= 0):
+                raise ConfigError(f"config 'workflow[{i}]' must be ('train', n) or ('val', n) with n > 0, "
+                                  f"got {phase!r}")
+        if not any(mode == 'train' for mode, _ in workflow):
+            raise ConfigError(f"config 'workflow' has no ('train', n) phase: {list(workflow)}")
+        self._run_start = time.time()
+        self._run_start_iter = self.iter
+        self.logger.info(f'Start running, work_dir: {self.work_dir}, workflow: {list(workflow)}, '
+                         f'max: {self.max_epochs} epochs, starting at epoch {self.epoch + 1}')
+        while self.epoch < self.max_epochs:
+            for (mode, repeat), loader in zip(workflow, data_loaders):
+                for _ in range(repeat):
+                    if mode == 'train':
+                        if self.epoch >= self.max_epochs:
+                            break
+                        self.train(loader)
+                    else:
+                        self.val(loader)
+
+    # -- checkpoints --------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> str | None:
+        """``epoch_N.pth`` then ``latest.pth`` (a complete copy) on rank 0."""
+        if self.rank != 0:
+            return None
+        meta = dict(self.meta, epoch=self.epoch, iter=self.iter, rng=get_rng_state())
+        path = os.path.join(self.work_dir, f'epoch_{self.epoch}.pth')
+        extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp.scaler is not None else {}
+        save_checkpoint(self.model, path, optimizer=self.optimizer, meta=meta, **extra)
+        with open(path, 'rb') as src, atomic_open(os.path.join(self.work_dir, 'latest.pth'), 'wb') as dst:
+            shutil.copyfileobj(src, dst)
+        self.logger.info(f'Saved checkpoint {path}')
+        return path
+
+    def resume(self, filename: str, trust: bool = False) -> None:
+        """Full resume: weights, optimizer, epoch/iteration (hence the lr schedule position) and RNG states."""
+        checkpoint = load_file(filename, map_location='cpu', trust=trust)
+        if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint or 'meta' not in checkpoint:
+            raise ConfigError(f"resume_from={filename}: not a training checkpoint (needs 'meta' and 'state_dict'; "
+                              f"use load_from for weights-only files)")
+        load_state_dict(self.model, checkpoint['state_dict'], strict=True, logger=self.logger, source=filename)
+        if 'optimizer' in checkpoint:
+            self.optimizer.load_state_dict(checkpoint['optimizer'])
+        else:
+            self.logger.warning(f'{filename} holds no optimizer state; the optimizer starts fresh')
+        if 'amp_scaler' in checkpoint and self.amp.scaler is not None:
+            self.amp.scaler.load_state_dict(checkpoint['amp_scaler'])
+        meta = checkpoint['meta']
+        self.epoch = int(meta.get('epoch', 0))
+        self.iter = int(meta.get('iter', 0))
+        if 'rng' in meta:
+            set_rng_state(meta['rng'])
+        self.logger.info(f'resumed from {filename}: epoch {self.epoch}, iter {self.iter}')
+
+    def load_weights(self, filename: str, trust: bool = False) -> None:
+        """``load_from``: weights only (non-strict, mismatches reported); training starts at epoch 1."""
+        checkpoint = load_file(filename, map_location='cpu', trust=trust)
+        load_state_dict(self.model, get_state_dict(checkpoint, filename), strict=False, logger=self.logger,
+                        source=filename)
+        self.logger.info(f'load weights from {filename}')

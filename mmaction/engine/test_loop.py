@@ -1,0 +1,101 @@
+"""Inference over a test data loader, single- or multi-process, with results in dataset order.
+
+Each video gives one float32 ``(1, num_classes)`` array (the original ``--out`` pickle entries). In a
+multi-process run, rank ``r`` sees dataset indices ``r, r+W, r+2W, ...`` (non-shuffling sampler, no padding)
+and the parts are interleaved back on rank 0.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from .dist_utils import collect_results, get_dist_info
+from .runner import to_device
+
+
+class _Progress:
+    """A one-line progress bar on rank 0 (stderr), silent elsewhere."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled and total > 0
+
+    def update(self, n: int) -> None:
+        if not self.enabled:
+            return
+        self.done = min(self.total, self.done + n)
+        width = 40
+        filled = int(width * self.done / self.total)
+        sys.stderr.write(f"\r[{'>' * filled}{' ' * (width - filled)}] {self.done}/{self.total}")
+        if self.done >= self.total:
+            sys.stderr.write('\n')
+        sys.stderr.flush()
+
+
+def _rows(output: Any, batch_size: int) -> list[np.ndarray]:
+    """Split a model's test output ``(B, num_classes)`` into ``B`` float32 ``(1, num_classes)`` arrays."""
+    if isinstance(output, torch.Tensor):
+        output = output.detach().float().cpu().numpy()
+    output = np.asarray(output, dtype=np.float32)
+    if output.ndim == 1:
+        output = output[None]
+    if output.ndim != 2 or output.shape[0] != batch_size:
+        raise ValueError(f'in test mode the model must return a (batch={batch_size}, num_classes) array, '
+                         f'got shape {output.shape}')
+    return [np.ascontiguousarray(output[i:i + 1]) for i in range(batch_size)]
+
+
+def _batch_size(data: dict) -> int:
+    for key in ('img_group_0', 'gt_label'):
+        if isinstance(data.get(key), torch.Tensor):
+            return int(data[key].shape[0])
+    if isinstance(data.get('img_meta'), list):
+        return len(data['img_meta'])
+    raise KeyError(f'cannot tell the batch size: the batch has no img_group_0/gt_label/img_meta (keys: {list(data)})')
+
+
+def _labels(data: dict, batch_size: int) -> list[int]:
+    label = data.get('gt_label')
+    if not isinstance(label, torch.Tensor):
+        return [-1] * batch_size
+    return [int(v) for v in label.reshape(batch_size, -1)[:, 0].tolist()]
+
+
+@torch.no_grad()
+def inference(model: nn.Module, data_loader: Any, size: int | None = None, device: torch.device | None = None,
+              tmpdir: str | None = None, with_labels: bool = False, progress: bool = True) -> list | None:
+    """Run ``model(return_loss=False, **batch)`` over the loader; return results in dataset order on rank 0.
+
+    Args:
+        size: dataset length (default ``len(data_loader.dataset)``); the gathered list has exactly this length.
+        tmpdir: gather through pickles in this folder (removed afterwards) instead of the process group.
+        with_labels: return ``(result, gt_label)`` pairs (label ``-1`` when the batch has no ``gt_label``).
+    Returns:
+        the list on rank 0, ``None`` on other ranks.
+    """
+    rank, world = get_dist_info()
+    model.eval()
+    device = device or next(model.parameters()).device
+    size = len(data_loader.dataset) if size is None else size
+    bar = _Progress(size, progress and rank == 0)
+    part: list = []
+    for data in data_loader:
+        batch = _batch_size(data)
+        output = model(return_loss=False, **to_device(data, device))
+        rows = _rows(output, batch)
+        part.extend(zip(rows, _labels(data, batch)) if with_labels else rows)
+        bar.update(batch * world)
+    return collect_results(part, size, tmpdir=tmpdir)
+
+
+def single_gpu_test(model: nn.Module, data_loader: Any, **kwargs: Any) -> list:
+    """One process (CPU or one GPU): results of every video in loader order."""
+    return inference(model, data_loader, **kwargs)
+
+
+def multi_gpu_test(model: nn.Module, data_loader: Any, tmpdir: str | None = None, **kwargs: Any) -> list | None:
+    """Every rank tests its share; rank 0 gets all results in dataset order (others ``None``)."""
+    return inference(model, data_loader, tmpdir=tmpdir, **kwargs)

@@ -1,0 +1,75 @@
+"""Recognition metrics on numpy arrays (original ``core/evaluation/accuracy.py``; no sklearn needed).
+
+``scores`` are ``(N, num_classes)`` arrays (one row per video), ``labels`` are ``N`` integer class indices.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
+    """Numerically stable softmax along ``dim`` (max subtracted first, so large logits do not overflow)."""
+    x = np.asarray(x, dtype=np.float64)
+    shifted = x - np.max(x, axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def _check(scores: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores)
+    labels = np.asarray(labels).reshape(-1)
+    if scores.ndim != 2:
+        raise ValueError(f'scores must be a 2-D (num_videos, num_classes) array, got shape {scores.shape}')
+    if scores.shape[0] != labels.shape[0]:
+        raise ValueError(f'{scores.shape[0]} score rows but {labels.shape[0]} labels')
+    if scores.shape[0] == 0:
+        raise ValueError('no scores to evaluate (empty dataset?)')
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f'labels must be integers, got dtype {labels.dtype}')
+    if labels.min() < 0 or labels.max() >= scores.shape[1]:
+        raise ValueError(f'labels must lie in [0, {scores.shape[1] - 1}] (num_classes={scores.shape[1]}), '
+                         f'got range [{labels.min()}, {labels.max()}]')
+    return scores, labels
+
+
+def top_k_accuracy(scores: np.ndarray, labels: Sequence[int], k: Sequence[int] = (1,)) -> list[float]:
+    """Fraction of videos whose label is among the ``k`` highest scores, for each ``k``.
+
+    Ties are broken as the original did, by ``np.argsort`` order (the later index of equal scores ranks higher).
+    """
+    scores, labels = _check(scores, labels)
+    order = np.argsort(scores, axis=1)  # ascending; the last k columns are the top k
+    result = []
+    for kk in k:
+        if kk < 1:
+            raise ValueError(f'k must be >= 1, got {kk}')
+        top = order[:, -kk:]
+        hit = np.any(top == labels[:, None], axis=1)
+        result.append(float(hit.mean()))
+    return result
+
+
+def confusion_matrix(pred: Sequence[int], labels: Sequence[int], num_classes: int | None = None) -> np.ndarray:
+    """``cm[i, j]`` = number of videos with true class ``i`` predicted as ``j`` (rows: truth)."""
+    pred = np.asarray(pred, dtype=np.int64).reshape(-1)
+    labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if num_classes is None:
+        num_classes = int(max(pred.max(initial=-1), labels.max(initial=-1))) + 1
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (labels, pred), 1)
+    return cm
+
+
+def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
+    """Mean over classes of (correct predictions of the class / videos of the class).
+
+    Classes with no ground-truth video are left out. (The original divided by sklearn's confusion-matrix row sums,
+    so a class that was only ever *predicted* gave 0/0 and the printed value became ``nan``.)
+    """
+    scores, labels = _check(scores, labels)
+    cm = confusion_matrix(np.argmax(scores, axis=1), labels, scores.shape[1])
+    count = cm.sum(axis=1)
+    present = count > 0
+    return float(np.mean(np.diag(cm)[present] / count[present]))
