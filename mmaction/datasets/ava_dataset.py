@@ -1,0 +1,386 @@
+"""AVA spatio-temporal detection dataset (original MMAction ``AVADataset`` keys, v0 reference §4.4/§5.8,
+plus the mmaction2 variant's ``custom_classes``, ``person_det_score_thr``, ``fps``, ``timestamp_start``,
+``data_prefix``/``filename_tmpl`` and video input).
+
+One sample is one key-frame: a clip of ``new_length`` frames every ``new_step`` frames centred on frame
+``fps * (timestamp - timestamp_start) + 1`` (rawframes are 1-based and start at ``timestamp_start``), the
+ground-truth person boxes with their action lists, and the person proposals. Boxes follow the images
+through resize, crop and flip (mmdet-v1 pixel convention: flipped ``x1' = W - x2 - 1``).
+
+Item (train)::
+
+    img_group_0: (1, C, T, H, W) for NCTHW or (T, C, H, W) for NCHW   float32
+    img_meta:    dict(img_key, video_id, timestamp, ori_shape, img_shape, pad_shape, scale_factor, flip,
+                      crop_quadruple=(x, y, w, h) of the crop in resized pixels, width, height)
+    proposals:   (n, 5) [x1, y1, x2, y2, score] in network-input pixels (n, 4 when the pickle has no score)
+    gt_bboxes:   (k, 4) network-input pixels;  gt_labels: (k, num_classes) action ids padded with -1
+    num_modalities: LongTensor([1])
+
+Test items hold lists (one entry per scale, and per flip when ``flip_ratio > 0``) for ``img_group_0``,
+``img_meta`` and ``proposals``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+from collections import OrderedDict
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from mmaction.evaluation.ava import make_image_key, read_exclusions, read_labelmap
+from mmaction.registry import DATASETS
+from mmaction.utils.io import load_pickle
+
+
+def load_video_stats(path: str) -> dict[str, tuple[int, int]]:
+    """``<video_id> <W>x<H>`` lines -> ``{video_id: (W, H)}``."""
+    stats = {}
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.replace(',', ' ').split()
+            if not parts:
+                continue
+            try:
+                w, h = (int(v) for v in parts[1].lower().split('x'))
+            except (IndexError, ValueError):
+                raise ValueError(f'{path}:{lineno}: expected "<video_id> <W>x<H>", got {line.strip()!r}') from None
+            stats[parts[0]] = (w, h)
+    return stats
+
+
+def load_ava_csv(path: str, num_classes: int = 81, class_map: dict[int, int] | None = None) -> dict[str, dict]:
+    """Group AVA CSV rows by key-frame; rows with identical boxes merge into one box with an action list.
+
+    Returns ``{img_key: dict(video_id, timestamp, bboxes (k, 4) normalised, labels (k, num_classes) padded
+    with -1, pids (k,))}`` in file order. ``class_map`` maps action ids (others dropped) for custom classes.
+    """
+    frames: dict[str, dict] = OrderedDict()
+    with open(path, newline='') as f:
+        for lineno, row in enumerate(csv.reader(f), 1):
+            if not row:
+                continue
+            if len(row) not in (7, 8):
+                raise ValueError(f'{path}:{lineno}: expected video_id,timestamp,x1,y1,x2,y2,action_id,entity_id, '
+                                 f'got {row!r}')
+            try:
+                key = make_image_key(row[0], row[1])
+                box = tuple(round(float(v), 6) for v in row[2:6])
+                action = int(row[6])
+                pid = int(row[7]) if len(row) == 8 else -1
+            except ValueError as err:
+                raise ValueError(f'{path}:{lineno}: malformed row {row!r}: {err}') from None
+            if class_map is not None:
+                if action not in class_map:
+                    continue
+                action = class_map[action]
+            if not 0 < action < num_classes:
+                raise ValueError(f'{path}:{lineno}: action id {action} outside 1..{num_classes - 1} '
+                                 f'(num_classes={num_classes})')
+            rec = frames.setdefault(key, dict(video_id=row[0], timestamp=int(float(row[1])), boxes=OrderedDict()))
+            actions, _ = rec['boxes'].setdefault(box, ([], pid))
+            if action not in actions:
+                actions.append(action)
+    out = OrderedDict()
+    for key, rec in frames.items():
+        boxes = list(rec['boxes'])
+        labels = np.full((len(boxes), num_classes), -1, dtype=np.int64)
+        for i, box in enumerate(boxes):
+            acts = rec['boxes'][box][0]
+            labels[i, :len(acts)] = acts
+        out[key] = dict(video_id=rec['video_id'], timestamp=rec['timestamp'],
+                        bboxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4), labels=labels,
+                        pids=np.asarray([rec['boxes'][b][1] for b in boxes], dtype=np.int64))
+    return out
+
+
+def _rescale_size(w: int, h: int, scale: tuple[int, int], keep_ratio: bool) -> tuple[int, int, float, float]:
+    """mmcv ``imrescale`` semantics: fit within (long_max, short_max) keeping the ratio."""
+    if not keep_ratio:
+        return int(scale[0]), int(scale[1]), scale[0] / w, scale[1] / h
+    long_max, short_max = max(scale), min(scale)
+    factor = min(long_max / max(w, h), short_max / min(w, h))
+    nw, nh = int(w * factor + 0.5), int(h * factor + 0.5)
+    return nw, nh, factor, factor
+
+
+@DATASETS.register_module()
+class AVADataset(Dataset):
+    """AVA key-frame dataset; see the module docstring for the item layout."""
+
+    def __init__(self, ann_file: str, img_prefix: str | None = None, img_norm_cfg: dict | None = None,
+                 exclude_file: str | None = None, label_file: str | None = None,
+                 video_stat_file: str | None = None, new_length: int = 1, new_step: int = 1,
+                 random_shift: bool = True, modality: str = 'RGB', image_tmpl: str = 'img_{}.jpg',
+                 img_scale: Any = (340, 256), input_size: int | None = None, div_255: bool = False,
+                 size_divisor: int | None = None, multiscale_mode: str = 'value', proposal_file: str | None = None,
+                 num_max_proposals: int = 1000, flip_ratio: float = 0.5, resize_keep_ratio: bool = True,
+                 with_label: bool = False, test_mode: bool = False, input_format: str = 'NCHW',
+                 random_crop: bool = False, fps: int = 30, timestamp_start: int = 840,
+                 shot_end: int | None = None, num_classes: int = 81, custom_classes: Sequence[int] | None = None,
+                 person_det_score_thr: float | None = None, use_frames: bool = True, video_ext: str = '.mp4',
+                 decoder: str = 'decord', data_prefix: str | None = None, filename_tmpl: str | None = None,
+                 **unused: Any):
+        if unused:
+            # Crop options of the recognition datasets (oversample, more_fix_crop, ...) are accepted by the
+            # original but have no effect on AVA.
+            ignored = set(unused) - {'oversample', 'more_fix_crop', 'multiscale_crop', 'scales', 'max_distort'}
+            if ignored:
+                raise TypeError(f'AVADataset: unknown keyword(s) {sorted(ignored)}')
+        if modality != 'RGB':
+            raise ValueError(f"AVADataset: modality must be 'RGB', got {modality!r}")
+        if input_format not in ('NCHW', 'NCTHW'):
+            raise ValueError(f"AVADataset: input_format must be 'NCHW' or 'NCTHW', got {input_format!r}")
+        if multiscale_mode not in ('value', 'range'):
+            raise ValueError(f"AVADataset: multiscale_mode must be 'value' or 'range', got {multiscale_mode!r}")
+        self.ann_file = ann_file
+        self.img_prefix = data_prefix if data_prefix is not None else (img_prefix or '')
+        self.image_tmpl = filename_tmpl or image_tmpl
+        norm = dict(img_norm_cfg or dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True))
+        self.mean = np.asarray(norm.get('mean', [0, 0, 0]), dtype=np.float32)
+        self.std = np.asarray(norm.get('std', [1, 1, 1]), dtype=np.float32)
+        self.to_rgb = bool(norm.get('to_rgb', True))
+        self.new_length, self.new_step = int(new_length), int(new_step)
+        self.random_shift = random_shift
+        self.img_scales = [tuple(s) for s in img_scale] if isinstance(img_scale, list) else [tuple(img_scale)]
+        self.input_size = input_size
+        self.div_255 = div_255
+        self.size_divisor = size_divisor
+        self.multiscale_mode = multiscale_mode
+        self.num_max_proposals = num_max_proposals
+        self.flip_ratio = flip_ratio
+        self.resize_keep_ratio = resize_keep_ratio
+        self.with_label = with_label
+        self.test_mode = test_mode
+        self.input_format = input_format
+        self.random_crop = random_crop
+        self.fps, self.timestamp_start = int(fps), int(timestamp_start)
+        # Trimmed AVA videos span 14:00-31:00 -> (1860 - 840) * 30 frames; a clip never reads past it.
+        self.shot_end = shot_end if shot_end is not None else (1860 - self.timestamp_start) * self.fps
+        self.person_det_score_thr = person_det_score_thr
+        self.use_frames = use_frames
+        self.video_ext = video_ext
+        self.decoder = decoder
+        self.custom_classes = list(custom_classes) if custom_classes is not None else None
+        class_map = None
+        if self.custom_classes is not None:
+            class_map = {c: i + 1 for i, c in enumerate(self.custom_classes)}
+            num_classes = len(self.custom_classes) + 1
+        self.num_classes = num_classes
+        self.label_file = label_file
+        self.exclude_file = exclude_file
+        self.excluded = read_exclusions(exclude_file) if exclude_file else set()
+        self.video_stats = load_video_stats(video_stat_file) if video_stat_file else {}
+        if not os.path.isfile(ann_file):
+            raise FileNotFoundError(f"AVADataset: ann_file not found: {ann_file} (config key 'ann_file')")
+        self.annotations = load_ava_csv(ann_file, num_classes, class_map)
+        self.proposals = load_pickle(proposal_file) if proposal_file else None
+        if self.proposals is not None and not isinstance(self.proposals, dict):
+            raise ValueError(f'{proposal_file}: expected a dict "video_id,timestamp" -> (n, 4|5) array, '
+                             f'got {type(self.proposals).__name__}')
+        self.video_infos = self._build_infos()
+        self.flag = np.ones(len(self), dtype=np.uint8)
+
+    # -- annotations ---------------------------------------------------------------------------------
+    def _build_infos(self) -> list[dict]:
+        infos = []
+        for key, ann in self.annotations.items():
+            if not self.test_mode:
+                # Training skips excluded key-frames and those without proposals (the original resampled them).
+                if key in self.excluded:
+                    continue
+                if self.proposals is not None and len(self.proposals.get(key, ())) == 0:
+                    continue
+            infos.append(dict(img_key=key, video_id=ann['video_id'], timestamp=ann['timestamp'], ann=ann))
+        return infos
+
+    def __len__(self) -> int:
+        return len(self.video_infos)
+
+    def keyframe_keys(self) -> list[tuple[str, int, int, int]]:
+        """``(video_id, timestamp, width, height)`` per item, for ``results2csv``."""
+        out = []
+        for info in self.video_infos:
+            w, h = self.video_stats.get(info['video_id'], (0, 0))
+            if not w:
+                h, w = self._frame_shape(info)
+            out.append((info['video_id'], info['timestamp'], w, h))
+        return out
+
+    def get_proposals(self, key: str) -> np.ndarray:
+        """Normalised proposals of a key-frame (score-filtered and truncated); full frame when missing."""
+        props = None if self.proposals is None else self.proposals.get(key)
+        if props is None or len(props) == 0:
+            return np.array([[0, 0, 1, 1, 1]], dtype=np.float32)
+        props = np.asarray(props, dtype=np.float32)
+        if props.ndim != 2 or props.shape[1] not in (4, 5):
+            raise ValueError(f'proposal file: entry {key!r} must be (n, 4) or (n, 5), got {props.shape}')
+        if self.person_det_score_thr is not None and props.shape[1] == 5:
+            thr = min(self.person_det_score_thr, float(props[:, 4].max()))
+            props = props[props[:, 4] >= thr]
+        return props[:self.num_max_proposals]
+
+    # -- frames --------------------------------------------------------------------------------------
+    def frame_indices(self, timestamp: int) -> np.ndarray:
+        """1-based frame indices of the clip centred on the key-frame of ``timestamp``."""
+        center = self.fps * (timestamp - self.timestamp_start) + 1
+        offsets = (np.arange(self.new_length) - self.new_length // 2) * self.new_step
+        if self.random_shift and not self.test_mode:
+            offsets = offsets + np.random.randint(self.new_step, size=self.new_length)
+        # The original drew random offsets even at test time; a fixed clip keeps tests reproducible.
+        return np.clip(center + offsets, 1, self.shot_end)
+
+    def _frame_path(self, video_id: str, idx: int) -> str:
+        return os.path.join(self.img_prefix, video_id, self.image_tmpl.format(int(idx)))
+
+    def _frame_shape(self, info: dict) -> tuple[int, int]:
+        frames = self.load_frames(info['video_id'], np.array([self.fps * (info['timestamp'] -
+                                                                          self.timestamp_start) + 1]))
+        return frames.shape[1:3]
+
+    def load_frames(self, video_id: str, indices: np.ndarray) -> np.ndarray:
+        """``(T, H, W, 3)`` uint8 in RGB if ``to_rgb`` else BGR."""
+        order = 'rgb' if self.to_rgb else 'bgr'
+        if self.use_frames:
+            from mmaction.datasets.decoders.frames import read_images
+            paths = []
+            for idx in indices:
+                path = self._frame_path(video_id, idx)
+                if not os.path.isfile(path):
+                    # Clips near the end of a short video repeat its last frame.
+                    n = idx
+                    while n > 1 and not os.path.isfile(self._frame_path(video_id, n)):
+                        n -= 1
+                    path = self._frame_path(video_id, n)
+                paths.append(path)
+            return read_images(paths, channel_order=order)
+        from mmaction.datasets.decoders.base import build_decoder
+        path = os.path.join(self.img_prefix, video_id + self.video_ext)
+        with build_decoder(self.decoder, path) as dec:
+            idx = np.clip(np.asarray(indices) - 1, 0, dec.num_frames - 1)
+            frames = dec.get_frames(idx)  # RGB
+        return frames if self.to_rgb else frames[..., ::-1]
+
+    # -- transforms ----------------------------------------------------------------------------------
+    def _pick_scale(self) -> tuple[int, int]:
+        if len(self.img_scales) == 1:
+            return self.img_scales[0]
+        if self.multiscale_mode == 'value':
+            return self.img_scales[np.random.randint(len(self.img_scales))]
+        longs = [max(s) for s in self.img_scales]
+        shorts = [min(s) for s in self.img_scales]
+        return (np.random.randint(min(longs), max(longs) + 1), np.random.randint(min(shorts), max(shorts) + 1))
+
+    def transform(self, frames: np.ndarray, boxes: list[np.ndarray], scale: tuple[int, int], flip: bool,
+                  crop: bool) -> tuple[np.ndarray, list[np.ndarray], dict]:
+        """Resize, crop, flip, normalise and pad ``frames (T, H, W, 3)``; move pixel ``boxes`` along.
+
+        Returns ``(T, C, H', W')`` float32, the moved boxes and the geometry part of ``img_meta``.
+        """
+        t, h, w = frames.shape[:3]
+        nw, nh, fx, fy = _rescale_size(w, h, scale, self.resize_keep_ratio)
+        imgs = np.stack([cv2.resize(f, (nw, nh), interpolation=cv2.INTER_LINEAR) for f in frames])
+        scale_factor = np.array([fx, fy, fx, fy], dtype=np.float32)
+        boxes = [b.copy() for b in boxes]
+        for b in boxes:
+            b[:, :4] *= scale_factor
+        x0 = y0 = 0
+        cw, ch = nw, nh
+        if crop and self.input_size:
+            cw, ch = min(self.input_size, nw), min(self.input_size, nh)
+            if self.random_crop and not self.test_mode:
+                x0, y0 = np.random.randint(nw - cw + 1), np.random.randint(nh - ch + 1)
+            else:
+                x0, y0 = (nw - cw) // 2, (nh - ch) // 2
+            imgs = imgs[:, y0:y0 + ch, x0:x0 + cw]
+            for b in boxes:
+                b[:, 0:4:2] = np.clip(b[:, 0:4:2] - x0, 0, cw - 1)
+                b[:, 1:4:2] = np.clip(b[:, 1:4:2] - y0, 0, ch - 1)
+        if flip:
+            imgs = imgs[:, :, ::-1]
+            for b in boxes:
+                x1 = b[:, 0].copy()
+                b[:, 0] = cw - b[:, 2] - 1
+                b[:, 2] = cw - x1 - 1
+        imgs = imgs.astype(np.float32)
+        if self.div_255:
+            imgs /= 255.0
+        imgs = (imgs - self.mean) / self.std
+        ph, pw = ch, cw
+        if self.size_divisor:
+            ph = int(np.ceil(ch / self.size_divisor) * self.size_divisor)
+            pw = int(np.ceil(cw / self.size_divisor) * self.size_divisor)
+            if (ph, pw) != (ch, cw):
+                padded = np.zeros((t, ph, pw, 3), dtype=np.float32)
+                padded[:, :ch, :cw] = imgs
+                imgs = padded
+        meta = dict(ori_shape=(h, w, 3), img_shape=(ch, cw, 3), pad_shape=(ph, pw, 3), scale_factor=scale_factor,
+                    flip=flip, crop_quadruple=np.array([x0, y0, cw, ch], dtype=np.float32))
+        return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2)), boxes, meta
+
+    def _layout(self, imgs: np.ndarray) -> torch.Tensor:
+        tensor = torch.from_numpy(imgs)  # (T, C, H, W)
+        if self.input_format == 'NCTHW':
+            tensor = tensor.permute(1, 0, 2, 3).unsqueeze(0).contiguous()  # (1, C, T, H, W)
+        return tensor
+
+    # -- items ---------------------------------------------------------------------------------------
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        info = self.video_infos[idx]
+        key = info['img_key']
+        try:
+            frames = self.load_frames(info['video_id'], self.frame_indices(info['timestamp']))
+        except (FileNotFoundError, OSError) as err:
+            raise FileNotFoundError(f'AVADataset ({self.ann_file}, key-frame {key}): {err}') from err
+        h, w = frames.shape[1:3]
+        vw, vh = self.video_stats.get(info['video_id'], (w, h))
+        pixel = np.array([w, h, w, h], dtype=np.float32)
+        props = self.get_proposals(key).copy()
+        props[:, :4] *= pixel
+        gt_boxes = info['ann']['bboxes'] * pixel
+        base_meta = dict(img_key=key, video_id=info['video_id'], timestamp=info['timestamp'], width=vw, height=vh)
+        if not self.test_mode:
+            flip = np.random.rand() < self.flip_ratio
+            imgs, (props, gt_boxes), meta = self.transform(frames, [props, gt_boxes], self._pick_scale(), flip, True)
+            # Pixel boxes of the original frames map to the video resolution of the stats file.
+            meta.update(base_meta)
+            data = dict(img_group_0=self._layout(imgs), img_meta=meta, proposals=torch.from_numpy(props),
+                        num_modalities=torch.LongTensor([1]))
+            if self.with_label:
+                data['gt_bboxes'] = torch.from_numpy(gt_boxes)
+                data['gt_labels'] = torch.from_numpy(info['ann']['labels'])
+            return data
+        groups, metas, proposals = [], [], []
+        for scale in self.img_scales:
+            for flip in ([False, True] if self.flip_ratio > 0 else [False]):
+                imgs, (p,), meta = self.transform(frames, [props], scale, flip, True)
+                meta.update(base_meta)
+                groups.append(self._layout(imgs))
+                metas.append(meta)
+                proposals.append(torch.from_numpy(p))
+        data = dict(img_group_0=groups, img_meta=metas, proposals=proposals, num_modalities=torch.LongTensor([1]))
+        if self.with_label:
+            data['gt_bboxes'] = torch.from_numpy(gt_boxes)
+            data['gt_labels'] = torch.from_numpy(info['ann']['labels'])
+        return data
+
+    # -- evaluation ----------------------------------------------------------------------------------
+    def evaluate(self, results: Sequence[Sequence[np.ndarray]], out_csv: str, eval_type: str = 'bbox',
+                 logger: Any = None) -> dict[str, float]:
+        """Write ``results`` (one list of per-class ``(n, 5)`` pixel arrays per item) to ``out_csv`` and run
+        ``ava_eval`` against this dataset's ``ann_file``/``label_file``/``exclude_file``."""
+        from mmaction.evaluation.ava import ava_eval, results2csv
+        if self.label_file is None:
+            raise ValueError("AVADataset.evaluate needs 'label_file' (the AVA label-map pbtxt)")
+        results2csv(results, self.keyframe_keys(), out_csv)
+        return ava_eval(out_csv, eval_type, self.label_file, self.ann_file, self.exclude_file, logger=logger)
+
+
+def label_names(label_file: str) -> dict[int, str]:
+    """``{action_id: name}`` of an AVA label map."""
+    labelmap, _ = read_labelmap(label_file)
+    return {e['id']: e['name'] for e in labelmap}
+
