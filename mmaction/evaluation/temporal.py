@@ -288,7 +288,7 @@ def ar_an_metrics(ground_truth: Mapping[str, np.ndarray], proposals: Mapping[str
     recall over tIoU thresholds at the k-th point of a 100-point curve up to ``max_avg_proposals`` AN)."""
     total = sum(np.asarray(p).reshape(-1, 3).shape[0] for p in proposals.values())
     recall, _, _, auc = average_recall_at_avg_proposals(ground_truth, proposals, total, max_avg_proposals)
-    out = {'auc': auc}
+    out = {'auc': float(auc)}
     for k in topk:
         index = int(round(k * 100 / max_avg_proposals)) - 1
         out[f'AR@{k}'] = float(np.mean(recall[:, index]))
