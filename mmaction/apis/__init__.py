@@ -7,3 +7,7 @@ from .train import train_network
 __all__ = ['get_device', 'get_dist_info', 'get_root_logger', 'init_dist', 'set_random_seed',
            'apply_three_crop_override', 'evaluate_top_k', 'multi_gpu_test', 'recognition_metrics',
            'single_gpu_test', 'test_recognizer', 'train_network']
+from .inference import (inference_recognizer, inference_recognizer_frames, inference_recognizer_windows,  # noqa: E402
+                        init_recognizer)
+
+__all__ += ['inference_recognizer', 'inference_recognizer_frames', 'inference_recognizer_windows', 'init_recognizer']
