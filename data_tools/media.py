@@ -147,3 +147,76 @@ class Progress:
             if self.done == self.total:
                 self.stream.write('\n')
             self.stream.flush()
+
+
+DECODERS = ('decord', 'pyav', 'opencv')
+
+
+def iter_video_frames(path: str, backend: str = 'decord', chunk: int = 32) -> Iterator[np.ndarray]:
+    """Yield every frame of a video as RGB uint8 (H, W, 3), sequentially, with one decoder thread.
+
+    Sequential decoding is exact and by far the fastest way to read a whole video (no seeking).
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'video not found: {path}')
+    if backend == 'decord':
+        import decord
+        vr = decord.VideoReader(path, num_threads=1)
+        n = len(vr)
+        for start in range(0, n, chunk):
+            yield from vr.get_batch(list(range(start, min(start + chunk, n)))).asnumpy()
+    elif backend == 'pyav':
+        import av
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = 'AUTO'
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format='rgb24')
+    elif backend == 'opencv':
+        cap = cv2.VideoCapture(path)
+        if not cap.isOpened():
+            raise OSError(f'OpenCV cannot open {path}')
+        try:
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()
+    else:
+        raise ValueError(f'unknown decoder {backend!r}; expected one of {DECODERS}')
+
+
+def resize_frame(frame: np.ndarray, new_short: int = 0, new_width: int = 0, new_height: int = 0) -> np.ndarray:
+    """Resize: short side to ``new_short``; or exactly to ``new_width x new_height``; or one side with the
+    other keeping the aspect ratio; all zero -> unchanged."""
+    h, w = frame.shape[:2]
+    if new_short:
+        s = new_short / min(h, w)
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+    elif new_width and new_height:
+        size = (new_width, new_height)
+    elif new_width:
+        size = (new_width, max(1, round(h * new_width / w)))
+    elif new_height:
+        size = (max(1, round(w * new_height / h)), new_height)
+    else:
+        return frame
+    if size == (w, h):
+        return frame
+    interp = cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR
+    return cv2.resize(frame, size, interpolation=interp)
+
+
+def write_lines(path: str, lines: Iterable[str]) -> None:
+    """Write text lines (newline-terminated) atomically.
+
+    Same guarantee as ``mmaction.utils.io.atomic_open`` without importing ``mmaction.utils`` (and torch),
+    which would add seconds to every data tool start.
+    """
+    with atomic_file(path) as tmp:
+        with open(tmp, 'w') as f:
+            f.write(''.join(line + '\n' for line in lines))
+            f.flush()
+            os.fsync(f.fileno())

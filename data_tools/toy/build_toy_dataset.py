@@ -30,7 +30,8 @@ import numpy as np
 if __package__ in (None, ''):  # run as a script: make ``data_tools`` importable from the repo root
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from data_tools.media import Progress, atomic_dir, remove_stale_tmp, write_h264, write_rgb_frames  # noqa: E402
+from data_tools.media import (Progress, atomic_dir, remove_stale_tmp, write_h264, write_lines,  # noqa: E402
+                              write_rgb_frames)
 from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip  # noqa: E402
 
 FORMATS = ('videos', 'rawframes')
@@ -80,27 +81,21 @@ def _make_clip(job: ClipJob, out: str, seed: int, size: int, formats: tuple[str,
     return job.num_frames
 
 
-def _write_text(path: str, lines: list[str]) -> None:
-    from mmaction.utils.io import atomic_open
-    with atomic_open(path, 'w') as f:
-        f.write(''.join(line + '\n' for line in lines))
-
-
 def write_lists(out: str, jobs: list[ClipJob], prefix: str = 'toy') -> dict[str, str]:
     """Write the list files, ``classInd.txt`` and ``label_map.txt``; returns {kind: path}."""
     paths = {}
     for split in ('train', 'val'):
         sel = [j for j in jobs if j.split == split]
         p = os.path.join(out, f'{prefix}_{split}_list_rawframes.txt')
-        _write_text(p, [f'{j.rel} {j.num_frames} {j.class_id}' for j in sel])
+        write_lines(p, [f'{j.rel} {j.num_frames} {j.class_id}' for j in sel])
         paths[f'{split}_rawframes'] = p
         p = os.path.join(out, f'{prefix}_{split}_list_videos.txt')
-        _write_text(p, [f'{j.rel} {j.class_id}' for j in sel])
+        write_lines(p, [f'{j.rel} {j.class_id}' for j in sel])
         paths[f'{split}_videos'] = p
     paths['classInd'] = os.path.join(out, 'classInd.txt')
-    _write_text(paths['classInd'], [f'{i + 1} {n}' for i, n in enumerate(CLASS_NAMES)])
+    write_lines(paths['classInd'], [f'{i + 1} {n}' for i, n in enumerate(CLASS_NAMES)])
     paths['label_map'] = os.path.join(out, 'label_map.txt')
-    _write_text(paths['label_map'], list(CLASS_NAMES))
+    write_lines(paths['label_map'], list(CLASS_NAMES))
     return paths
 
 
@@ -134,7 +129,7 @@ def build_toy_dataset(out: str, num_per_class: int = 45, seed: int = 0, workers:
                 num_clips=len(jobs), num_train=sum(j.split == 'train' for j in jobs),
                 num_val=sum(j.split == 'val' for j in jobs))
     paths['meta'] = os.path.join(out, 'meta.json')
-    _write_text(paths['meta'], [json.dumps(meta, indent=1)])
+    write_lines(paths['meta'], [json.dumps(meta, indent=1)])
     return paths
 
 
