@@ -1,0 +1,122 @@
+"""Shared machinery of the recognition datasets: pipeline per modality, output packing, error context.
+
+``dataset[i]`` returns (design.md, original §5.1)::
+
+    dict(img_group_0=FloatTensor (M, C, H, W) or (M', C, T, H, W),
+         gt_label=LongTensor([label]),
+         img_meta=dict(ori_shape, img_shape, pad_shape, scale_factor, crop_quadruple, flip),
+         num_modalities=LongTensor([n]))
+
+with ``img_group_1``... for extra modalities, which replay the first modality's frames, crop and flip.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from mmaction.registry import ConfigError
+
+from .pipelines.compose import Compose
+
+# The original hard-codes ori_shape for recognition datasets (v0 reference §5.1).
+ORI_SHAPE = (256, 340, 3)
+
+
+class BadSampleError(RuntimeError):
+    """Loading sample ``idx`` failed; the message names the dataset, index, annotation line and cause."""
+
+
+class BaseRecognitionDataset(Dataset):
+    """Records from an annotation list + one ``Compose`` per modality.
+
+    Subclasses implement :meth:`load_annotations` and :meth:`sample_results` (the initial ``results`` dict of a
+    record for one modality).
+    """
+
+    def __init__(self, ann_file: str, pipelines: list[list[dict]], modalities: list[str], test_mode: bool = False,
+                 num_classes: int | None = None, multi_class: bool = False):
+        self.ann_file = ann_file
+        self.test_mode = test_mode
+        self.modalities = modalities
+        self.multi_class = multi_class
+        self.num_classes = num_classes
+        if multi_class and not num_classes:
+            raise ConfigError("dataset config: multi_class=True needs 'num_classes'")
+        self.video_infos = self.load_annotations()
+        self.pipelines = [Compose(p, where=f'{type(self).__name__}.pipeline' + (f'[modality {i}]' if i else ''))
+                          for i, p in enumerate(pipelines)]
+        # The original's group flag for its GroupSampler (every item in group 1).
+        self.flag = np.ones(len(self), dtype=np.uint8)
+
+    # -- to implement --------------------------------------------------------------------------------
+    def load_annotations(self) -> list[dict]:
+        raise NotImplementedError
+
+    def sample_results(self, idx: int, modality_index: int) -> dict:
+        raise NotImplementedError
+
+    # -- dataset protocol --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.video_infos)
+
+    def get_ann_info(self, idx: int) -> dict:
+        info = self.video_infos[idx]
+        return {k: v for k, v in info.items() if k not in ('line', 'line_no')}
+
+    def _where(self, idx: int) -> str:
+        info = self.video_infos[idx]
+        return f"{type(self).__name__}[{idx}] ({self.ann_file}:{info.get('line_no', '?')} {info.get('line', '')!r})"
+
+    def run_pipelines(self, idx: int) -> list[dict]:
+        """Results of every modality's pipeline for sample ``idx`` (later modalities replay the first)."""
+        outs = []
+        replay = None
+        for m, pipeline in enumerate(self.pipelines):
+            results = self.sample_results(idx, m)
+            if replay is not None:
+                results['replay'] = replay
+            try:
+                results = pipeline(results)
+            except BadSampleError:
+                raise
+            except Exception as err:
+                raise BadSampleError(f'{self._where(idx)}: {type(err).__name__}: {err}') from err
+            if results is None:
+                raise BadSampleError(f'{self._where(idx)}: the pipeline dropped the sample')
+            replay = results.get('aug_params', {})
+            outs.append(results)
+        return outs
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        if idx < 0:
+            idx += len(self)
+        if not 0 <= idx < len(self):
+            raise IndexError(f'{type(self).__name__}: index {idx} out of range for {len(self)} samples')
+        outs = self.run_pipelines(idx)
+        return self.pack(idx, outs)
+
+    def label_tensor(self, label: Any) -> torch.Tensor:
+        if self.multi_class:
+            onehot = torch.zeros(self.num_classes, dtype=torch.float32)
+            onehot[torch.as_tensor(label, dtype=torch.long)] = 1.0
+            return onehot
+        return torch.tensor([int(label)], dtype=torch.long)
+
+    def pack(self, idx: int, outs: list[dict]) -> dict[str, Any]:
+        first = outs[0]
+        imgs = first['imgs']
+        img_shape = tuple(first.get('img_shape', imgs.shape[-2:]))
+        if first.get('channel_order') != 'flow':
+            img_shape = img_shape + (3,)  # the original reports (h, w, 3) for colour frames, (h, w) for flow
+        scale_factor = first.get('scale_factor')
+        img_meta = dict(ori_shape=ORI_SHAPE, img_shape=img_shape, pad_shape=img_shape, scale_factor=scale_factor,
+                        crop_quadruple=first.get('crop_quadruple'), flip=bool(first.get('flip', False)))
+        data = dict(num_modalities=torch.tensor([len(outs)], dtype=torch.long),
+                    gt_label=self.label_tensor(self.video_infos[idx]['label']),
+                    img_meta=img_meta)
+        for m, results in enumerate(outs):
+            data[f'img_group_{m}'] = torch.from_numpy(np.ascontiguousarray(results['imgs']))
+        return data

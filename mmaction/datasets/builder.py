@@ -1,0 +1,122 @@
+"""``build_dataset``, ``collate`` and ``build_dataloader`` (original §5.9 semantics on torch samplers)."""
+from __future__ import annotations
+
+import math
+import random
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+
+from mmaction.registry import DATASETS, ConfigError, build_from_cfg
+
+
+def build_dataset(cfg: dict | Sequence[dict], default_args: dict | None = None,
+                  where: str = 'data') -> Dataset:
+    """Build a dataset from ``cfg = dict(type=..., ...)``; a list of cfgs gives a ``ConcatDataset``.
+
+    ``where`` names the config key in errors (e.g. ``'data.train'``).
+    """
+    if isinstance(cfg, (list, tuple)):
+        from torch.utils.data import ConcatDataset
+        return ConcatDataset([build_dataset(c, default_args, f'{where}[{i}]') for i, c in enumerate(cfg)])
+    if cfg is None:
+        raise ConfigError(f"config '{where}' is missing: expected a dataset dict with a 'type' key")
+    return build_from_cfg(dict(cfg), DATASETS, default_args, where=where)
+
+
+def collate(batch: Sequence[dict]) -> dict[str, Any]:
+    """Merge sample dicts: same-shape tensors are stacked along a new batch dim; tensors whose shapes differ
+    across the batch (AVA boxes, SSN proposals) and every other value (``img_meta`` dicts) stay lists."""
+    if len(batch) == 0:
+        raise ValueError('collate: empty batch')
+    if not isinstance(batch[0], dict):
+        raise TypeError(f'collate: samples must be dicts, got {type(batch[0]).__name__}')
+    out: dict[str, Any] = {}
+    for key in batch[0]:
+        values = [sample[key] for sample in batch]
+        if all(isinstance(v, torch.Tensor) for v in values) and len({tuple(v.shape) for v in values}) == 1:
+            out[key] = torch.stack(values, 0)
+        else:
+            out[key] = values
+    return out
+
+
+class DistributedInterleavedSampler(Sampler[int]):
+    """Rank ``r`` of ``W`` gets indices ``r, r + W, r + 2W, ...`` with NO padding, so the tester can put
+    result ``j`` of rank ``r`` back at dataset index ``r + j * W`` (the original padded instead)."""
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int):
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f'rank {rank} out of range for {num_replicas} replicas')
+        self.dataset = dataset
+        self.num_replicas = num_replicas
+        self.rank = rank
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.rank, len(self.dataset), self.num_replicas))
+
+    def __len__(self) -> int:
+        return max(0, math.ceil((len(self.dataset) - self.rank) / self.num_replicas))
+
+    def set_epoch(self, epoch: int) -> None:  # same order every epoch
+        pass
+
+
+def worker_init_fn(worker_id: int) -> None:
+    """Seed numpy and ``random`` in each worker from its torch seed (distinct per worker, rank and epoch
+    once the loader's generator is seeded), so random augmentations differ between workers."""
+    seed = torch.initial_seed() % 2 ** 32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _dist_info() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int, num_gpus: int = 1,
+                     dist: bool = False, shuffle: bool = True, seed: int | None = None, drop_last: bool = False,
+                     pin_memory: bool = False, persistent_workers: bool = False,
+                     prefetch_factor: int | None = None, **kwargs) -> DataLoader:
+    """DataLoader with the original batch semantics.
+
+    Non-distributed: batch ``num_gpus * videos_per_gpu``, ``num_gpus * workers_per_gpu`` workers, a seeded
+    shuffle when ``seed`` is given. ``dist`` + ``shuffle``: ``DistributedSampler`` (seeded; the trainer calls
+    ``set_epoch``). ``dist`` without shuffle: :class:`DistributedInterleavedSampler` (no padding).
+    ``imgs_per_gpu`` (the original's name) is accepted in ``kwargs``.
+    """
+    if 'imgs_per_gpu' in kwargs:
+        videos_per_gpu = kwargs.pop('imgs_per_gpu')
+    if kwargs:
+        raise TypeError(f'build_dataloader: unexpected arguments {sorted(kwargs)}')
+    for name, v in (('videos_per_gpu', videos_per_gpu), ('workers_per_gpu', workers_per_gpu)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < (1 if name == 'videos_per_gpu' else 0):
+            raise ConfigError(f"config key 'data.{name}' must be a {'positive' if name == 'videos_per_gpu' else 'non-negative'} "
+                              f'int, got {v!r}')
+    generator = None
+    if dist:
+        rank, world = _dist_info()
+        if shuffle:
+            sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True,
+                                         seed=seed if seed is not None else 0, drop_last=drop_last)
+        else:
+            sampler = DistributedInterleavedSampler(dataset, world, rank)
+        batch_size, num_workers, shuffle_arg = videos_per_gpu, workers_per_gpu, False
+    else:
+        sampler = None
+        batch_size, num_workers, shuffle_arg = num_gpus * videos_per_gpu, num_gpus * workers_per_gpu, shuffle
+        if shuffle and seed is not None:
+            generator = torch.Generator()
+            generator.manual_seed(seed)
+    extra: dict[str, Any] = {}
+    if num_workers > 0:
+        extra['persistent_workers'] = persistent_workers
+        if prefetch_factor is not None:
+            extra['prefetch_factor'] = prefetch_factor
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=shuffle_arg if sampler is None else False,
+                      num_workers=num_workers, collate_fn=collate, pin_memory=pin_memory, drop_last=drop_last,
+                      worker_init_fn=worker_init_fn, generator=generator, **extra)

@@ -1,0 +1,134 @@
+"""Decoding transforms: frames of a video (through a registered decoder) or of a frame folder.
+
+All of them fill ``results['imgs']`` with ONE ``(N, H, W, C)`` uint8 array and record its
+``channel_order`` (``'rgb'`` or ``'bgr'``) so that ``Normalize`` can produce the requested order
+without an extra pass. Flow frames are ``(N, H, W, 2)`` with channel 0 = x, 1 = y.
+"""
+from __future__ import annotations
+
+import os.path as osp
+
+import numpy as np
+
+from mmaction.registry import PIPELINES
+
+from ..decoders.base import build_decoder
+from ..decoders.frames import read_images
+
+
+def _clip_name(results: dict) -> str:
+    return str(results.get('filename') or results.get('frame_dir') or '<unknown>')
+
+
+@PIPELINES.register_module()
+class VideoInit:
+    """Open ``results['filename']`` with ``backend`` and set ``total_frames``/``avg_fps``/``video_reader``."""
+
+    backend = 'decord'
+
+    def __init__(self, backend: str | None = None, num_threads: int = 1, **decoder_kwargs):
+        self.backend = backend or type(self).backend
+        self.num_threads = num_threads
+        self.decoder_kwargs = decoder_kwargs
+
+    def __call__(self, results: dict) -> dict:
+        reader = build_decoder(self.backend, results['filename'], num_threads=self.num_threads,
+                               **self.decoder_kwargs)
+        results['video_reader'] = reader
+        results['total_frames'] = reader.num_frames
+        results['avg_fps'] = reader.fps
+        results.setdefault('start_index', 0)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(backend={self.backend!r})'
+
+
+@PIPELINES.register_module()
+class VideoDecode:
+    """Decode ``frame_inds`` (one sorted, de-duplicated request) into ``imgs``; closes the reader."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs  # mmaction2 options such as mode='accurate' are accepted; decoding is always exact
+
+    def __call__(self, results: dict) -> dict:
+        reader = results.pop('video_reader')
+        try:
+            inds = np.asarray(results['frame_inds'], dtype=np.int64).reshape(-1) - int(results.get('start_index', 0))
+            imgs = reader.get_frames(inds)
+        finally:
+            reader.close()
+        results['imgs'] = imgs
+        results['channel_order'] = 'rgb'
+        results['original_shape'] = imgs.shape[1:3]
+        results['img_shape'] = imgs.shape[1:3]
+        return results
+
+
+# mmaction2-style decoder pairs: the same two steps with a fixed backend.
+@PIPELINES.register_module()
+class DecordInit(VideoInit):
+    backend = 'decord'
+
+
+@PIPELINES.register_module()
+class OpenCVInit(VideoInit):
+    backend = 'opencv'
+
+
+@PIPELINES.register_module()
+class PyAVInit(VideoInit):
+    backend = 'pyav'
+
+
+for _name in ('DecordDecode', 'OpenCVDecode', 'PyAVDecode'):
+    PIPELINES.register_module(name=_name, module=VideoDecode)
+
+
+@PIPELINES.register_module()
+class RawFrameDecode:
+    """Read ``frame_dir/filename_tmpl.format(idx)`` for every index of ``frame_inds``.
+
+    ``modality``: ``'RGB'``/``'RGBDiff'`` (colour, ``channel_order``) or ``'Flow'`` (``filename_tmpl`` gets
+    ``'x'``/``'y'`` then the index; two grayscale images stacked to 2 channels). ``decoding_backend``:
+    ``'auto'`` (simplejpeg when installed, else cv2), ``'cv2'`` or ``'simplejpeg'``.
+    """
+
+    def __init__(self, modality: str | None = None, filename_tmpl: str | None = None, channel_order: str = 'rgb',
+                 decoding_backend: str = 'auto', io_backend: str = 'disk'):
+        if channel_order not in ('rgb', 'bgr'):
+            raise ValueError(f"RawFrameDecode: channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        self.modality = modality
+        self.filename_tmpl = filename_tmpl
+        self.channel_order = channel_order
+        self.decoding_backend = decoding_backend
+
+    def __call__(self, results: dict) -> dict:
+        modality = self.modality or results.get('modality', 'RGB')
+        tmpl = self.filename_tmpl or results.get('filename_tmpl', 'img_{:05d}.jpg')
+        directory = results['frame_dir']
+        if not osp.isdir(directory):
+            raise FileNotFoundError(f'frame folder not found: {directory}')
+        inds = np.asarray(results['frame_inds'], dtype=np.int64).reshape(-1) + int(results.get('offset', 0))
+        if modality in ('RGB', 'RGBDiff'):
+            paths = [osp.join(directory, tmpl.format(int(i))) for i in inds]
+            imgs = read_images(paths, 'color', self.channel_order, self.decoding_backend)
+            results['channel_order'] = self.channel_order
+        elif modality == 'Flow':
+            xs = read_images([osp.join(directory, tmpl.format('x', int(i))) for i in inds], 'grayscale',
+                             backend=self.decoding_backend)
+            ys = read_images([osp.join(directory, tmpl.format('y', int(i))) for i in inds], 'grayscale',
+                             backend=self.decoding_backend)
+            if xs.shape != ys.shape:
+                raise ValueError(f'{directory}: flow x frames {xs.shape} and y frames {ys.shape} differ in size')
+            imgs = np.stack([xs, ys], axis=-1)
+            results['channel_order'] = 'flow'
+        else:
+            raise ValueError(f"{directory}: modality must be 'RGB', 'RGBDiff' or 'Flow', got {modality!r}")
+        results['imgs'] = imgs
+        results['original_shape'] = imgs.shape[1:3]
+        results['img_shape'] = imgs.shape[1:3]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(modality={self.modality!r}, channel_order={self.channel_order!r})'
