@@ -22,8 +22,39 @@ class BaseRecognizer(nn.Module):
         if pretrained is not None:
             logging.getLogger('mmaction').info(f'load model from: {pretrained}')
 
-    def forward_train(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> dict:
-        raise NotImplementedError(f'{type(self).__name__} must implement forward_train')
+    # Rank of ``img_group_0`` (5 for NCHW snippets ``(B, M, C, H, W)``, 6 for NCTHW clips).
+    input_ndim = 5
+
+    def split_views(self, img_group: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+        """``img_group_0`` -> (backbone input ``(B * V, ...)``, ``B``, views per video ``V``)."""
+        raise NotImplementedError(f'{type(self).__name__} must implement split_views')
+
+    def extract_feat(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def video_features(self, img_group: torch.Tensor) -> torch.Tensor:
+        """Backbone -> ``spatial_temporal_module`` -> consensus over each video's ``V`` views: ``(B, F, ...)``."""
+        x, bs, views = self.split_views(img_group)
+        x = self.spatial_temporal_module(self.extract_feat(x))
+        x = x.reshape((bs, views) + tuple(x.shape[1:]))
+        return self.segmental_consensus(x).squeeze(1)
+
+    def forward_train(self, num_modalities: int, img_meta: Any, gt_label: torch.Tensor | None = None,
+                      **kwargs: Any) -> dict:
+        """``dict(loss_cls=...)`` of ``cls_head`` on :meth:`video_features`."""
+        img_group = self.get_img_group(num_modalities, kwargs, ndim=self.input_ndim)
+        if gt_label is None:
+            raise KeyError(f"{type(self).__name__}.forward_train: the batch has no 'gt_label'")
+        cls_score = self.cls_head(self.video_features(img_group))
+        labels = self.flatten_labels(gt_label, img_group.shape[0]).to(cls_score.device)
+        return self.cls_head.loss(cls_score, labels)
+
+    @staticmethod
+    def average_fcn_probs(class_map: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """FCN testing: class map ``(B * V, K, ...)`` -> mean over positions -> softmax -> mean over the
+        ``V`` views of each video: ``(B, K)`` probabilities."""
+        probs = torch.softmax(class_map.flatten(2).mean(dim=2), dim=1)
+        return probs.reshape(batch_size, -1, probs.shape[1]).mean(dim=1)
 
     def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f'{type(self).__name__} must implement forward_test')

@@ -103,14 +103,14 @@ class TSN2D(BaseRecognizer):
         setattr(parent, attr, new_conv)
         logging.getLogger('mmaction').debug(f'TSN2D: backbone.{name} rebuilt for {in_channels} input channels')
 
-    def extract_feat(self, img_group: torch.Tensor) -> torch.Tensor:
-        x = self.backbone(img_group)
+    def extract_feat(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.backbone(x)
         if isinstance(x, (tuple, list)):
             raise ValueError(f'TSN2D needs one feature map but the backbone returned {len(x)}; '
                              f'set model.backbone.out_indices to a single stage, e.g. (3,)')
         return x
 
-    def _snippets(self, img_group: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    def split_views(self, img_group: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         """``(B, M, C, H, W)`` -> ``(B * S, in_channels, H, W)``, ``B``, ``S``."""
         bs, m, c = img_group.shape[:3]
         if (m * c) % self.in_channels:
@@ -119,28 +119,11 @@ class TSN2D(BaseRecognizer):
         x = img_group.reshape((-1, self.in_channels) + tuple(img_group.shape[3:]))
         return x, bs, x.shape[0] // bs
 
-    def _video_features(self, img_group: torch.Tensor) -> torch.Tensor:
-        """Snippet features pooled and averaged per video: ``(B, F, 1, 1)``."""
-        x, bs, num_seg = self._snippets(img_group)
-        x = self.spatial_temporal_module(self.extract_feat(x))
-        x = x.reshape((bs, num_seg) + tuple(x.shape[1:]))
-        return self.segmental_consensus(x).squeeze(1)
-
-    def forward_train(self, num_modalities: int, img_meta: Any, gt_label: torch.Tensor = None,
-                      **kwargs: Any) -> dict:
-        img_group = self.get_img_group(num_modalities, kwargs, ndim=5)
-        if gt_label is None:
-            raise KeyError("TSN2D.forward_train: the batch has no 'gt_label'")
-        cls_score = self.cls_head(self._video_features(img_group))
-        labels = self.flatten_labels(gt_label, img_group.shape[0]).to(cls_score.device)
-        return self.cls_head.loss(cls_score, labels)
-
     def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
         img_group = self.get_img_group(num_modalities, kwargs, ndim=5)
         if self.fcn_testing:
-            x, bs, num_seg = self._snippets(img_group)
+            x, bs, _ = self.split_views(img_group)
             class_map = self.cls_head.forward_fcn(self.extract_feat(x))  # (B*S, K, 1, h, w)
-            probs = torch.softmax(class_map.mean(dim=(2, 3, 4)), dim=1)
-            return self.to_numpy(probs.reshape(bs, num_seg, -1).mean(dim=1))
-        scores = self.cls_head(self._video_features(img_group))
+            return self.to_numpy(self.average_fcn_probs(class_map, bs))
+        scores = self.cls_head(self.video_features(img_group))
         return self.to_numpy(scores.flatten(1))
