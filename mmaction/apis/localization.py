@@ -1,0 +1,89 @@
+"""Tool logic for temporal localization: train, test (BMN/BSN feature localizers), evaluate SSN pickles."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import torch
+
+from mmaction.registry import DATASETS, ConfigError, build_from_cfg
+
+
+def build_localization_dataset(cfg: dict, where: str) -> Any:
+    # The localization datasets register on import; importing them here keeps the tools independent of the
+    # order in which mmaction.datasets imports its modules.
+    from mmaction.datasets import activitynet_dataset  # noqa: F401
+    return build_from_cfg(cfg, DATASETS, where=where)
+
+
+def train_localizer(cfg: Any, distributed: bool = False, validate: bool = False,
+                    logger: logging.Logger | None = None, **kwargs) -> Any:
+    """Build ``cfg.model`` and ``cfg.data.train`` and run the generic training engine."""
+    from mmaction.apis.train import train_network
+    from mmaction.models import build_localizer
+    model = build_localizer(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    dataset = build_localization_dataset(cfg.data.train, 'data.train')
+    return train_network(model, dataset, cfg, distributed=distributed, validate=validate, logger=logger, **kwargs)
+
+
+@torch.no_grad()
+def run_feature_localizer(model: torch.nn.Module, dataset: Any, device: torch.device | None = None,
+                          rank: int = 0, world_size: int = 1) -> list[dict]:
+    """Run a BMN-style localizer over videos ``rank::world_size`` of ``dataset``, one video at a time.
+
+    Returns ``[dict(video_name, proposal_list)]`` in dataset order for this rank's share.
+    """
+    device = device or next(model.parameters()).device
+    model.eval()
+    results = []
+    for idx in range(rank, len(dataset), world_size):
+        item = dataset[idx]
+        results += model(item['raw_feature'][None].to(device), img_meta=[item['img_meta']], return_loss=False)
+    return results
+
+
+def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, eval_metric: str | None = 'AR@AN',
+                           device: torch.device | None = None, trust: bool = False) -> dict:
+    """Load ``checkpoint`` into ``cfg.model``, localize every video of ``cfg.data.test``, write the
+    ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set)."""
+    from mmaction.engine.dist_utils import get_device
+    from mmaction.models import build_localizer
+    from mmaction.utils.checkpoint import load_checkpoint
+    device = device or get_device()
+    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
+    model.to(device)
+    dataset = build_localization_dataset(cfg.data.test, 'data.test')
+    results = run_feature_localizer(model, dataset, device)
+    if out:
+        if not out.endswith('.json'):
+            raise ValueError(f'--out must be a .json file for proposal results, got {out}')
+        dataset.dump_results(results, out)
+    return dataset.evaluate(results, eval_metric) if eval_metric else {}
+
+
+def format_ar_an(metrics: dict) -> str:
+    from mmaction.evaluation.temporal import format_table
+    keys = ['AR@1', 'AR@5', 'AR@10', 'AR@100', 'auc']
+    return format_table([keys, [f'{100 * metrics[k]:.2f}' if k != 'auc' else f'{metrics[k]:.2f}' for k in keys]],
+                        title='Proposal performance (%)')
+
+
+def eval_localize_results(cfg: Any, outputs: Sequence[Sequence], eval_type: str = 'thumos14',
+                          regression: bool = True, score_weights: Sequence[float] | None = None) -> dict:
+    """Fuse one or more SSN output lists and evaluate them against ``cfg.data.test.ann_file`` (TAG list)."""
+    from mmaction.datasets.ssn_dataset import SSNProposalList
+    from mmaction.evaluation.ssn_detection import evaluate_ssn, fuse_outputs
+    test = cfg.data.get('test')
+    if test is None or 'ann_file' not in test:
+        raise ConfigError("config key 'data.test.ann_file' (the TAG proposal list) is required for evaluation")
+    props = SSNProposalList(test.ann_file, filter_gt=test.get('filter_gt', True))
+    fused = fuse_outputs(outputs, score_weights) if len(outputs) > 1 else list(outputs[0])
+    if len(fused) != len(props):
+        raise ValueError(f'the results hold {len(fused)} videos but {test.ann_file} has {len(props)} valid videos '
+                         f'(videos without GT are dropped)')
+    evaluater = dict((cfg.get('test_cfg') or {}).get('ssn', {}).get('evaluater', {}))
+    evaluater.pop('cls_score_dict', None)
+    return evaluate_ssn(fused, [r.video_id for r in props.video_infos], props.get_all_gt(), eval_type, regression,
+                        top_k=evaluater.get('top_k', 2000), nms=evaluater.get('nms', 0.2))
+
