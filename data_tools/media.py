@@ -7,6 +7,7 @@ can then trust that an existing folder is finished.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import sys
@@ -99,31 +100,37 @@ def write_rgb_frames(out_dir: str, frames_rgb: Iterable[np.ndarray], tmpl: str =
     return n
 
 
-def write_h264(path: str, frames_rgb: Sequence[np.ndarray] | np.ndarray, fps: float = 30.0, crf: int = 18,
-               gop: int = 16, preset: str = 'medium') -> None:
-    """Encode RGB uint8 frames (T, H, W, 3) to an H.264 ``yuv420p`` file with PyAV, atomically.
+def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, crf: int = 18,
+               gop: int = 16, preset: str = 'medium') -> int:
+    """Encode RGB uint8 frames (H, W, 3) to an H.264 ``yuv420p`` file with PyAV, atomically; returns the count.
 
-    Width and height must be even (yuv420p). A single encoder thread keeps the bytes reproducible and
-    leaves parallelism to the caller's worker processes.
+    ``frames_rgb`` may be a generator (frames are streamed, not held in memory). Width and height must be
+    even (yuv420p). A single encoder thread keeps the bytes reproducible and leaves parallelism to the
+    caller's worker processes.
     """
     import av  # optional dependency: only needed when writing videos
 
-    if len(frames_rgb) == 0:
+    it = iter(frames_rgb)
+    first = next(it, None)
+    if first is None:
         raise ValueError(f'{path}: no frames to encode')
-    h, w = frames_rgb[0].shape[:2]
+    h, w = first.shape[:2]
     if h % 2 or w % 2:
         raise ValueError(f'{path}: H.264 yuv420p needs even width/height, got {w}x{h}')
+    n = 0
     with atomic_file(path) as tmp:
         with av.open(tmp, mode='w') as container:
             stream = container.add_stream('libx264', rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = w, h, 'yuv420p'
             stream.codec_context.thread_count = 1
             stream.options = {'crf': str(crf), 'g': str(gop), 'preset': preset}
-            for frame in frames_rgb:
+            for frame in itertools.chain([first], it):
+                n += 1
                 for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format='rgb24')):
                     container.mux(packet)
             for packet in stream.encode():
                 container.mux(packet)
+    return n
 
 
 class Progress:
