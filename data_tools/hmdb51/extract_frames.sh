@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Works from any working directory; data goes to ${DATA_ROOT:-<repo>/data}/hmdb51.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+DATA="${DATA_ROOT:-$REPO/data}/hmdb51"
+PY="${PYTHON:-python}"
+mkdir -p "$DATA"
+"$PY" "$REPO/data_tools/build_rawframes.py" "$DATA/videos" "$DATA/rawframes" --level 2 --ext avi \
+    --task both --num-workers "${WORKERS:-4}" --resume "$@"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Works from any working directory; data goes to ${DATA_ROOT:-<repo>/data}/hmdb51.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+DATA="${DATA_ROOT:-$REPO/data}/hmdb51"
+PY="${PYTHON:-python}"
+mkdir -p "$DATA"
+for fmt in rawframes videos; do
+  src="$DATA/$fmt"; [ -d "$src" ] || continue
+  "$PY" "$REPO/data_tools/build_file_list.py" hmdb51 "$src" --format "$fmt" --level 2 --num-split 3 --shuffle "$@"
+done
