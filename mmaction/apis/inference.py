@@ -52,7 +52,9 @@ def init_recognizer(config: Any, checkpoint: str | None = None, device: str | to
     if 'model' not in cfg:
         raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
     if checkpoint is not None and isinstance(cfg.model.get('backbone'), dict):
-        cfg.model.backbone.pretrained = None
+        for key in ('pretrained', 'pretrained_slow', 'pretrained_fast'):  # SlowFast has one per pathway
+            if cfg.model.backbone.get(key) is not None:
+                cfg.model.backbone[key] = None
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     if checkpoint is not None:
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust_checkpoint)

@@ -66,7 +66,7 @@ def format_predictions(results: Sequence[tuple[str, float]], max_lines: int = 5)
 
 
 @contextlib.contextmanager
-def _atomic_path(path: str) -> Iterator[str]:
+def atomic_path(path: str) -> Iterator[str]:
     """Yield a temp file name with the same extension next to ``path``; rename it onto ``path`` on success.
 
     Encoders (PyAV, PIL) want a file name with the right extension, not an open file object, so
@@ -115,7 +115,7 @@ def write_video(frames: Iterable[np.ndarray], path: str, fps: float = 25.0) -> i
 def _write_video_av(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
     import av
     count = 0
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         container = av.open(tmp, mode='w')
         try:
             stream = None
@@ -144,7 +144,7 @@ def _write_video_av(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
 
 def _write_video_cv2(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
     count, writer = 0, None
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         try:
             for frame in frames:
                 frame = _check_frame(frame, path)
@@ -170,7 +170,7 @@ def write_gif(frames: Iterable[np.ndarray], path: str, fps: float = 10.0, loop: 
     if not images:
         raise ValueError(f'{path}: no frames to write')
     duration = max(10, int(round(1000.0 / fps)))  # GIF delays are in 1/100 s; browsers clamp below 20 ms
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         images[0].save(tmp, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=loop,
                        disposal=2)
     return len(images)
