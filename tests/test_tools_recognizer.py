@@ -210,3 +210,15 @@ def test_dist_wrappers_two_cpu_processes(setup, tmp_path):
     assert len(results) == NUM_VIDEOS  # 5 videos over 2 ranks: no duplicates, no padding
     for got, want in zip(results, expected):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_fcn_testing_flag_gives_probabilities(setup, tmp_path, capsys):
+    root, config, work = setup
+    out = tmp_path / 'fcn.pkl'
+    _load_tool('test_recognizer').main([str(config), str(work / 'latest.pth'), '--out', str(out), '--fcn_testing'])
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == NUM_VIDEOS
+    for row in results:  # FCN testing averages softmax probabilities: each row sums to 1
+        assert row.shape == (1, NUM_CLASSES) and row.min() >= 0
+        assert row.sum() == pytest.approx(1.0, abs=1e-5)
