@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -20,6 +22,8 @@ from torch.utils.data import Dataset
 from mmaction.registry import ConfigError
 
 from .pipelines.compose import Compose
+
+logger = logging.getLogger('mmaction')
 
 # The original hard-codes ori_shape for recognition datasets (v0 reference §5.1).
 ORI_SHAPE = (256, 340, 3)
@@ -37,8 +41,14 @@ class BaseRecognitionDataset(Dataset):
     """
 
     def __init__(self, ann_file: str, pipelines: list[list[dict]], modalities: list[str], test_mode: bool = False,
-                 num_classes: int | None = None, multi_class: bool = False):
+                 num_classes: int | None = None, multi_class: bool = False, skip_bad_samples: bool = False,
+                 max_bad_retries: int = 10):
         self.ann_file = ann_file
+        self.skip_bad_samples = skip_bad_samples
+        self.max_bad_retries = max_bad_retries
+        # Bad samples replaced in THIS process (each DataLoader worker has its own copy); every replaced
+        # sample also carries img_meta['replaced_bad_sample'] so the trainer can count them per epoch.
+        self.bad_samples: list[tuple[int, str]] = []
         self.test_mode = test_mode
         self.modalities = modalities
         self.multi_class = multi_class
@@ -95,8 +105,28 @@ class BaseRecognitionDataset(Dataset):
             idx += len(self)
         if not 0 <= idx < len(self):
             raise IndexError(f'{type(self).__name__}: index {idx} out of range for {len(self)} samples')
-        outs = self.run_pipelines(idx)
-        return self.pack(idx, outs)
+        if not self.skip_bad_samples:
+            return self.pack(idx, self.run_pipelines(idx))
+        tried = idx
+        for _ in range(self.max_bad_retries + 1):
+            try:
+                data = self.pack(tried, self.run_pipelines(tried))
+            except BadSampleError as err:
+                self.bad_samples.append((tried, str(err)))
+                logger.warning('skipping bad sample (skip_bad_samples=True): %s', err)
+                tried = int(np.random.randint(len(self)))
+                continue
+            if tried != idx:
+                data['img_meta']['replaced_bad_sample'] = idx
+            return data
+        raise BadSampleError(f'{type(self).__name__}: {self.max_bad_retries + 1} bad samples in a row starting at '
+                             f'index {idx}; last error: {self.bad_samples[-1][1]}')
+
+    def bad_sample_report(self) -> str:
+        """One line per bad sample seen by this process (the trainer logs it at the end of an epoch)."""
+        lines = [f'{len(self.bad_samples)} bad sample(s) replaced in {type(self).__name__} ({self.ann_file})']
+        lines += [f'  [{i}] {msg}' for i, msg in self.bad_samples]
+        return '\n'.join(lines)
 
     def label_tensor(self, label: Any) -> torch.Tensor:
         if self.multi_class:

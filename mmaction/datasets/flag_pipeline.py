@@ -49,7 +49,9 @@ def flags_to_pipeline(*, source: str, modality: str = 'RGB', image_tmpl: str = '
         raise ConfigError(f"dataset config: oversample={oversample!r} cannot be combined with "
                           f"resize_crop/rescale_crop (the original would crop twice)")
 
-    sample = dict(type='TSNSampleFrames', num_segments=num_segments, new_length=new_length, new_step=new_step,
+    # RGBDiff: new_length differences need new_length + 1 frames (the original never differenced, §5.4).
+    sample_length = new_length + 1 if modality == 'RGBDiff' else new_length
+    sample = dict(type='TSNSampleFrames', num_segments=num_segments, new_length=sample_length, new_step=new_step,
                   random_shift=random_shift, temporal_jitter=temporal_jitter, test_mode=test_mode)
     if source == 'rawframes':
         # The original read rawframes with mmcv.imread: BGR.
@@ -91,6 +93,8 @@ def flags_to_pipeline(*, source: str, modality: str = 'RGB', image_tmpl: str = '
     to_rgb = bool(img_norm_cfg.get('to_rgb', True))
     pipeline.append(dict(type='Normalize', mean=list(img_norm_cfg['mean']), std=list(img_norm_cfg['std']),
                          to_rgb=to_rgb, div_255=div_255, out_order='rgb' if to_rgb else 'bgr'))
+    if modality == 'RGBDiff':
+        pipeline.append(dict(type='RGBDiff'))
     pipeline.append(dict(type='FormatShape', input_format=input_format))
     return pipeline
 

@@ -40,6 +40,7 @@ class RawFramesDataset(BaseRecognitionDataset):
                  scales: Sequence[float] | None = None, max_distort: int = 1, input_format: str = 'NCHW',
                  pipeline: list[dict] | None = None, filename_tmpl: str | None = None, start_index: int = 1,
                  with_offset: bool = False, multi_class: bool = False, num_classes: int | None = None,
+                 skip_bad_samples: bool = False,
                  flow_invert_x: bool = True, decoding_backend: str = 'auto'):
         self.img_prefix = img_prefix or ''
         self.with_offset = with_offset
@@ -72,7 +73,7 @@ class RawFramesDataset(BaseRecognitionDataset):
                 pre_mean_volume=mean_volume, flow_invert_x=flow_invert_x, decoding_backend=decoding_backend)
                 for mod, tmpl in zip(modalities, tmpls)]
         super().__init__(ann_file, pipelines, modalities, test_mode, num_classes=num_classes,
-                         multi_class=multi_class)
+                         multi_class=multi_class, skip_bad_samples=skip_bad_samples)
 
     def load_annotations(self) -> list[dict]:
         infos = load_rawframes_list(self.ann_file, multi_class=self.multi_class, with_offset=self.with_offset)

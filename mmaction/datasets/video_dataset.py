@@ -35,7 +35,7 @@ class VideoDataset(BaseRecognitionDataset):
                  scales: Sequence[float] | None = None, max_distort: int = 1, input_format: str = 'NCHW',
                  use_decord: bool | None = None, video_ext: str = 'mp4', pipeline: list[dict] | None = None,
                  decoder: str | None = None, start_index: int = 0, multi_class: bool = False,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, skip_bad_samples: bool = False):
         if isinstance(modality, (list, tuple)):
             if len(modality) != 1:
                 raise ConfigError(f"VideoDataset supports a single modality, got {modality!r}")
@@ -57,7 +57,7 @@ class VideoDataset(BaseRecognitionDataset):
                 resize_crop=resize_crop, rescale_crop=rescale_crop, scales=scales, max_distort=max_distort,
                 input_format=input_format, backend=self.backend)
         super().__init__(ann_file, [pipeline], [modality], test_mode, num_classes=num_classes,
-                         multi_class=multi_class)
+                         multi_class=multi_class, skip_bad_samples=skip_bad_samples)
 
     def load_annotations(self) -> list[dict]:
         return load_video_list(self.ann_file, multi_class=self.multi_class)

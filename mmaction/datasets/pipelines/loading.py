@@ -132,3 +132,57 @@ class RawFrameDecode:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(modality={self.modality!r}, channel_order={self.channel_order!r})'
+
+
+@PIPELINES.register_module()
+class LMDBFrameDecode:
+    """Frames stored as encoded images in a per-video LMDB (original ``LMDBFramesDataset``, §5.6).
+
+    ``results['lmdb_path']`` is the database; keys are ``key_tmpl.format(idx)`` (``key_tmpl.format('x'|'y',
+    idx)`` for Flow). The database is opened read-only per sample (an LMDB environment must not cross a
+    fork into DataLoader workers).
+    """
+
+    def __init__(self, modality: str | None = None, key_tmpl: str | None = None, channel_order: str = 'rgb',
+                 decoding_backend: str = 'auto'):
+        self.modality = modality
+        self.key_tmpl = key_tmpl
+        self.channel_order = channel_order
+        self.decoding_backend = decoding_backend
+
+    def __call__(self, results: dict) -> dict:
+        import lmdb
+
+        from ..decoders.frames import decode_image
+        path = results['lmdb_path']
+        modality = self.modality or results.get('modality', 'RGB')
+        tmpl = self.key_tmpl or results.get('key_tmpl', 'img_{:05d}')
+        if not osp.exists(path):
+            raise FileNotFoundError(f'lmdb database not found: {path}')
+        inds = [int(i) for i in np.asarray(results['frame_inds']).reshape(-1)]
+        env = lmdb.open(path, readonly=True, lock=False, readahead=False, max_readers=64)
+        try:
+            with env.begin(write=False) as txn:
+                def get(key: str, flag: str) -> np.ndarray:
+                    data = txn.get(key.encode())
+                    if data is None:
+                        raise KeyError(f'{path}: key {key!r} not found in the lmdb database')
+                    return decode_image(bytes(data), f'{path}[{key}]', flag, self.channel_order,
+                                        self.decoding_backend)
+                if modality == 'Flow':
+                    imgs = np.stack([np.stack([get(tmpl.format('x', i), 'grayscale'),
+                                               get(tmpl.format('y', i), 'grayscale')], -1) for i in inds])
+                    results['channel_order'] = 'flow'
+                else:
+                    cache: dict[int, np.ndarray] = {}
+                    for i in inds:  # repeated indices (short videos) are decoded once
+                        if i not in cache:
+                            cache[i] = get(tmpl.format(i), 'color')
+                    imgs = np.stack([cache[i] for i in inds])
+                    results['channel_order'] = self.channel_order
+        finally:
+            env.close()
+        results['imgs'] = imgs
+        results['original_shape'] = imgs.shape[1:3]
+        results['img_shape'] = imgs.shape[1:3]
+        return results
