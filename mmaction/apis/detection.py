@@ -1,0 +1,85 @@
+"""Spatio-temporal detection (AVA) testing: inference in dataset order, the ``--out`` pickle, CSV and metrics."""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from typing import Any, Sequence
+
+import torch
+import torch.nn as nn
+
+from mmaction.engine.dist_utils import collect_results, get_device, get_dist_info
+from mmaction.engine.runner import to_device
+from mmaction.registry import ConfigError
+from mmaction.utils.checkpoint import load_checkpoint
+from mmaction.utils.io import dump_pickle, load_pickle
+
+
+@torch.no_grad()
+def detection_inference(model: nn.Module, data_loader: Any, size: int, device: torch.device,
+                        tmpdir: str | None = None) -> list | None:
+    """``model(return_loss=False, **batch)`` over the loader; per key-frame results in dataset order on rank 0."""
+    model.eval()
+    part: list = []
+    for data in data_loader:
+        part.extend(model(return_loss=False, **to_device(data, device)))
+    return collect_results(part, size, tmpdir=tmpdir)
+
+
+def evaluate_detections(results: Sequence, dataset: Any, out_csv: str, eval_types: Sequence[str],
+                        ann_file: str | None = None, label_file: str | None = None,
+                        exclude_file: str | None = None, logger: logging.Logger | None = None) -> dict[str, float]:
+    """Write ``out_csv`` (AVA detection CSV) and run ``ava_eval`` for each of ``eval_types`` (bbox/proposal)."""
+    from mmaction.evaluation.ava import ava_eval, results2csv
+    if len(results) != len(dataset):
+        raise ValueError(f'{len(results)} results for a test set of {len(dataset)} key-frames '
+                         f'(a cached --out from another dataset?)')
+    results2csv(results, dataset.keyframe_keys(), out_csv)
+    metrics: dict[str, float] = {}
+    for eval_type in eval_types:
+        metrics.update(ava_eval(out_csv, eval_type, label_file or dataset.label_file, ann_file or dataset.ann_file,
+                                exclude_file if exclude_file is not None else dataset.exclude_file, logger=logger))
+    return metrics
+
+
+def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', eval_types: Sequence[str] = (),
+                  ann_file: str | None = None, label_file: str | None = None, exclude_file: str | None = None,
+                  distributed: bool = False, trust: bool = False, tmpdir: str | None = None,
+                  logger: logging.Logger | None = None) -> tuple[list, dict] | None:
+    """Test ``checkpoint`` on ``cfg.data.test``; reuse ``out`` when it exists (original behaviour).
+
+    Rank 0 returns ``(results, metrics)``; other ranks ``None``.
+    """
+    from mmaction.datasets import build_dataloader, build_dataset
+    from mmaction.models import build_detector
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
+    cfg = copy.deepcopy(cfg)
+    if 'data' not in cfg or 'test' not in cfg.data:
+        raise ConfigError("config has no 'data.test' entry (the test dataset)")
+    cfg.data.test.test_mode = True
+    logger = logger or logging.getLogger('mmaction')
+    dataset = build_dataset(cfg.data.test)
+    rank, _ = get_dist_info()
+    if os.path.isfile(out):
+        logger.info(f'{out} exists: evaluating the cached results (delete it to run inference again)')
+        results = load_pickle(out) if rank == 0 else None
+    else:
+        device = get_device()
+        model = build_detector(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+        model.to(device)
+        loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
+                                  shuffle=False)
+        results = detection_inference(model, loader, len(dataset), device, tmpdir)
+        if rank == 0:
+            dump_pickle(results, out)
+            logger.info(f'writing results to {out}')
+    if rank != 0:
+        return None
+    metrics = {}
+    if eval_types:
+        metrics = evaluate_detections(results, dataset, os.path.splitext(out)[0] + '.csv', eval_types, ann_file,
+                                      label_file, exclude_file, logger)
+    return results, metrics
