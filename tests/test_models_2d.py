@@ -496,3 +496,32 @@ def test_tsn2d_tiny_training_reduces_loss():
     with torch.no_grad():
         pred = model(return_loss=False, img_group_0=imgs).argmax(1)
     assert pred.tolist() == labels.reshape(-1).tolist()
+
+
+TSN_CONFIGS = ['configs/TSN/ucf101/tsn_rgb_bninception.py', 'configs/TSN/ucf101/tsn_flow_bninception.py',
+               'configs/hmdb51/tsn_rgb_bninception.py', 'configs/hmdb51/tsn_flow_bninception.py',
+               'configs/TSN/tsn_kinetics400_2d_rgb_r50_seg3_f1s1.py', 'configs/TSN/toy/tsn_r18_toy.py',
+               'test_configs/TSN/ucf101/tsn_rgb_bninception.py', 'test_configs/TSN/ucf101/tsn_flow_bninception.py',
+               'test_configs/TSN/tsn_kinetics400_2d_rgb_r50_seg3_f1s1.py']
+
+
+@pytest.mark.parametrize('rel_path', TSN_CONFIGS)
+def test_shipped_tsn_configs_build(rel_path):
+    import os
+    from mmaction.utils.config import load_config
+    path = os.path.join(os.path.dirname(__file__), '..', rel_path)
+    if not os.path.isfile(path):
+        pytest.skip(f'{rel_path} not in this checkout')
+    cfg = load_config(path)
+    model_cfg = copy.deepcopy(cfg.to_dict()['model'])
+    model_cfg['backbone']['pretrained'] = None  # never download in tests
+    model = build_recognizer(model_cfg, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    head = model_cfg['cls_head']
+    assert model.cls_head.fc_cls.weight.shape == (head['num_classes'], head['in_channels'])
+    first_conv = next(m for m in model.backbone.modules() if isinstance(m, nn.Conv2d))
+    assert first_conv.in_channels == model_cfg.get('in_channels', 3)
+    if 'toy' in rel_path:  # small enough for a forward pass: 64x64 frames, 3 segments
+        model.eval()
+        with torch.no_grad():
+            out = model(return_loss=False, img_group_0=torch.randn(2, 3, 3, 64, 64))
+        assert out.shape == (2, head['num_classes'])
