@@ -117,9 +117,13 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, out_size: int | tuple[
     # One matrix product per image of the batch; all of its boxes at once.
     for img in torch.unique(batch_idx).tolist():
         sel = (batch_idx == img).nonzero(as_tuple=True)[0]
-        feat = features[img]  # (C, H, W)
-        tmp = torch.einsum('chw,nqw->nchq', feat, wx[sel])
-        out[sel] = torch.einsum('nph,nchq->ncpq', wy[sel], tmp)
+        n = sel.numel()
+        # (C*H, W) @ (W, n*out_w): one GEMM for all boxes of the image along x ...
+        tmp = features[img].reshape(c * h, w) @ wx[sel].reshape(n * out_w, w).t()
+        tmp = tmp.view(c, h, n, out_w).permute(2, 1, 0, 3).reshape(n, h, c * out_w)
+        # ... then a batched (out_h, H) @ (H, C*out_w) per box along y.
+        res = torch.bmm(wy[sel], tmp).view(n, out_h, c, out_w)
+        out[sel] = res.permute(0, 2, 1, 3)
     return out
 
 
