@@ -130,7 +130,7 @@ def test_rescale_feature():
 @pytest.mark.slow
 def test_bmn_toy_training_beats_untrained(tmp_path):
     """Toy run: 30 epochs on 48 toy untrimmed videos (about 30 s on one core); AUC on 16 held-out videos
-    must beat the untrained network (about 45) by a wide margin (measured 88.1)."""
+    must beat the untrained network (AUC 54.5 with seed 0) by 25 points (measured 88.1 after training)."""
     from data_tools.toy.build_toy_untrimmed import build_toy_untrimmed
     from mmengine.config import Config
     from mmaction.models import build_localizer
