@@ -14,7 +14,6 @@ def get_root_logger(log_level: str | int = 'INFO', log_file: str | None = None) 
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(handler)
-        logger.propagate = False
     if log_file and rank == 0 and not any(getattr(h, 'baseFilename', None) == os.path.abspath(log_file)
                                           for h in logger.handlers):
         os.makedirs(os.path.dirname(os.path.abspath(log_file)), exist_ok=True)
