@@ -227,3 +227,30 @@ def test_print_config_applies_options(tmp_path, capsys):
     cfg.write_text("data = dict(videos_per_gpu=8, workers_per_gpu=2)\ntotal_epochs = 3\n")
     text = tool.main([str(cfg), '--cfg-options', 'data.videos_per_gpu=2'])
     assert 'videos_per_gpu=2' in text and 'total_epochs = 3' in text
+
+
+def test_browse_dataset_writes_denormalised_gifs(tmp_path):
+    import cv2
+    from PIL import Image
+    tool = load_tool('tools/misc/browse_dataset.py')
+    frame_dir = tmp_path / 'frames' / 'vid'
+    frame_dir.mkdir(parents=True)
+    colour = (40, 160, 220)  # RGB
+    for i in range(1, 9):
+        img = np.zeros((32, 32, 3), np.uint8)
+        img[:] = (colour[0] + 15 * i, colour[1], colour[2])  # distinct frames (GIF merges identical ones)
+        cv2.imwrite(str(frame_dir / f'img_{i:05d}.png'), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    (tmp_path / 'list.txt').write_text('vid 8 1\n')
+    (tmp_path / 'label_map.txt').write_text('a\nb\n')
+    (tmp_path / 'cfg.py').write_text(
+        "data = dict(train=dict(type='RawFramesDataset', ann_file=%r, img_prefix=%r, num_segments=3, "
+        "img_norm_cfg=dict(mean=[100, 110, 120], std=[50, 60, 70], to_rgb=True), image_tmpl='img_{:05d}.png', "
+        "img_scale=32, input_size=24, flip_ratio=0.5, multiscale_crop=True, scales=[1, 0.875]))\n"
+        % (str(tmp_path / 'list.txt'), str(tmp_path / 'frames')))
+    out = tool.main([str(tmp_path / 'cfg.py'), '--out-dir', str(tmp_path / 'out'), '--num-samples', '3'])
+    assert [os.path.basename(p) for p in out] == ['0000_b.gif']  # one sample in the list; named by class
+    with Image.open(out[0]) as im:
+        assert im.n_frames == 3 and im.size == (24, 24)
+        rgb = np.asarray(im.convert('RGB'))
+    mean = rgb.reshape(-1, 3).mean(axis=0)  # normalisation undone, RGB order kept
+    assert abs(mean[1] - 160) < 3 and abs(mean[2] - 220) < 3 and 50 <= mean[0] <= 165

@@ -96,7 +96,7 @@ def read_label_map(path: str) -> list[str]:
 
 def find_label_map(cfg: Any = None, explicit: str | None = None) -> str | None:
     """The label map to use: ``explicit``, else ``cfg.label_map``, else ``label_map.txt`` (or ``classInd.txt``)
-    next to the test annotation file or in ``cfg.data_root``'s parent folders; ``None`` if none is found."""
+    next to the test (else val, train) annotation file or its image folder; ``None`` if none is found."""
     if explicit:
         if not os.path.isfile(explicit):
             raise FileNotFoundError(f'label map not found: {explicit}')
@@ -106,11 +106,15 @@ def find_label_map(cfg: Any = None, explicit: str | None = None) -> str | None:
     if cfg.get('label_map'):
         return cfg['label_map']
     dirs = []
-    test = (cfg.get('data') or {}).get('test') or {}
-    if test.get('ann_file'):
-        dirs.append(os.path.dirname(test['ann_file']))
-    if test.get('img_prefix'):
-        dirs += [test['img_prefix'], os.path.dirname(os.path.normpath(test['img_prefix']))]
+    data = cfg.get('data') or {}
+    for split in ('test', 'val', 'train'):
+        ds = data.get(split) or {}
+        if not isinstance(ds, dict):
+            continue
+        if isinstance(ds.get('ann_file'), str):
+            dirs.append(os.path.dirname(ds['ann_file']))
+        if isinstance(ds.get('img_prefix'), str) and ds['img_prefix']:
+            dirs += [ds['img_prefix'], os.path.dirname(os.path.normpath(ds['img_prefix']))]
     for directory in dirs:
         for name in ('label_map.txt', 'classInd.txt'):
             candidate = os.path.join(directory, name)
