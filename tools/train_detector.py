@@ -9,21 +9,13 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import train_recognizer  # noqa: E402  (shared flow; the builder is swapped below)
+from mmaction.apis.cli import train_main  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None):
     from mmaction.models import build_detector
-    # train_recognizer.main builds the model with this name; point it at the detector builder.
-    import mmaction.models as models
-    original = models.build_recognizer
-    models.build_recognizer = build_detector
-    try:
-        train_recognizer.main(argv)
-    finally:
-        models.build_recognizer = original
+    return train_main(argv, build_detector, 'Train a spatio-temporal action detector')
 
 
 if __name__ == '__main__':

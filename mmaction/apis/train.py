@@ -90,9 +90,13 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     optimizer = build_optimizer(model, cfg.optimizer)
     scheduler = build_lr_scheduler(optimizer, cfg.get('lr_config'))
     optimizer_config = cfg.get('optimizer_config') or {}
-    unknown = set(optimizer_config) - {'grad_clip'}
+    unknown = set(optimizer_config) - {'grad_clip', 'skip_nonfinite'}
     if unknown:
-        logger.warning(f"config 'optimizer_config': keys {sorted(unknown)} are ignored (only grad_clip is used)")
+        logger.warning(f"config 'optimizer_config': keys {sorted(unknown)} are ignored "
+                       f"(only grad_clip and skip_nonfinite are used)")
+    skip_nonfinite = optimizer_config.get('skip_nonfinite', False)
+    if not isinstance(skip_nonfinite, bool):
+        raise ConfigError(f"config 'optimizer_config.skip_nonfinite' must be True or False, got {skip_nonfinite!r}")
     amp_enabled, loss_scale = _amp_setting(cfg, amp)
 
     evaluate = None
@@ -105,7 +109,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     runner = Runner(model, optimizer, scheduler, cfg.work_dir, logger, device=device, max_epochs=cfg.total_epochs,
                     grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
-                    timestamp=timestamp, meta=meta, evaluate=evaluate)
+                    timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
+                    skip_nonfinite=skip_nonfinite)
 
     resume_from = cfg.get('resume_from')
     if auto_resume and resume_from is None:

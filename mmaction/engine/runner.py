@@ -17,6 +17,7 @@ import random
 import re
 import shutil
 import time
+import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Sequence
 
@@ -27,6 +28,7 @@ import torch.nn as nn
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict, save_checkpoint, unwrap_model
 from mmaction.utils.io import atomic_open
+from mmaction.utils.tb_logger import TrainingMonitor
 
 from .dist_utils import all_reduce_mean, get_dist_info
 from .lr_scheduler import LrScheduler
@@ -157,7 +159,8 @@ class Runner:
                  max_epochs: int = 1, grad_clip: dict | None = None, amp: bool = False,
                  loss_scale: float | str = 'dynamic', log_interval: int = 20, checkpoint_interval: int = 1,
                  timestamp: str | None = None, meta: dict | None = None,
-                 evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1):
+                 evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1,
+                 log_config: dict | None = None, skip_nonfinite: bool = False):
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
             raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
         for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
@@ -186,6 +189,11 @@ class Runner:
         self.meta = dict(meta or {})
         self.evaluate = evaluate
         self.eval_interval = eval_interval
+        self.log_config = dict(log_config or {})
+        # skip_nonfinite: drop a step whose loss is NaN/inf (counted, logged) instead of stopping the run.
+        self.skip_nonfinite = bool(skip_nonfinite)
+        self.skipped_steps = 0
+        self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0  # completed epochs
         self.iter = 0  # completed iterations over the whole run
@@ -194,6 +202,9 @@ class Runner:
         if self.rank == 0:
             os.makedirs(self.work_dir, exist_ok=True)
 
+    def _collective_device(self) -> torch.device:
+        return self.device if torch.distributed.get_backend() == 'nccl' else torch.device('cpu')
+
     # -- logging ------------------------------------------------------------------------------------------
     def _write_json(self, record: dict) -> None:
         if self.rank != 0:
@@ -201,13 +212,14 @@ class Runner:
         with open(self.json_log, 'a') as f:
             f.write(json.dumps(record) + '\n')
 
-    def _log_train(self, buffer: dict, epoch_len: int, start_time: float) -> None:
+    def _log_train(self, buffer: dict, epoch_len: int) -> None:
         # Average the interval's values over iterations and ranks (one small all-reduce per log line).
         keys = sorted(buffer)
-        means = torch.tensor([float(np.mean(buffer[k])) for k in keys], dtype=torch.float64)
+        with warnings.catch_warnings():  # an interval of only skipped steps averages to NaN, quietly
+            warnings.simplefilter('ignore', RuntimeWarning)
+            means = torch.tensor([float(np.nanmean(buffer[k])) for k in keys], dtype=torch.float64)
         if self.world_size > 1:
-            backend_device = self.device if torch.distributed.get_backend() == 'nccl' else torch.device('cpu')
-            means = all_reduce_mean(means.to(backend_device)).cpu()
+            means = all_reduce_mean(means.to(self._collective_device())).cpu()
         values = dict(zip(keys, means.tolist()))
         lr = self.optimizer.param_groups[0]['lr']
         record: dict = OrderedDict(mode='train', epoch=self.epoch + 1, iter=self.inner_iter, lr=lr)
@@ -216,15 +228,19 @@ class Runner:
         if self.device.type == 'cuda':
             record['memory'] = int(math.ceil(torch.cuda.max_memory_allocated(self.device) / 1024 ** 2))
         record.update(values)
+        if self.skip_nonfinite:
+            record['skipped_steps'] = self.skipped_steps
+        # The monitor owns the ETA (recent mean iteration time x remaining iterations) and the data/compute split.
+        if self.monitor is not None:
+            record.update(self.monitor.summary(self.iter))
+            self.monitor.write('train', record, self.iter)
         self._write_json(record)
-        done = self.iter - self._run_start_iter
-        remaining = self.max_epochs * epoch_len - self.iter
-        eta = (time.time() - start_time) / max(done, 1) * remaining
-        text = ', '.join(f'{k}: {v:.4f}' for k, v in record.items()
-                         if k not in ('mode', 'epoch', 'iter', 'lr', 'memory'))
+        text = ', '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}' for k, v in record.items()
+                         if k not in ('mode', 'epoch', 'iter', 'lr', 'memory', 'eta'))
+        eta = f", eta: {record['eta']}" if 'eta' in record else ''
         memory = f", memory: {record['memory']}" if 'memory' in record else ''
-        self.logger.info(f'Epoch [{self.epoch + 1}][{self.inner_iter}/{epoch_len}]\tlr: {lr:.5e}, '
-                         f'eta: {int(eta) // 3600}:{int(eta) % 3600 // 60:02d}:{int(eta) % 60:02d}{memory}, {text}')
+        self.logger.info(f'Epoch [{self.epoch + 1}][{self.inner_iter}/{epoch_len}]\tlr: {lr:.5e}'
+                         f'{eta}{memory}, {text}')
 
     # -- one iteration ------------------------------------------------------------------------------------
     def train_step(self, data: dict) -> dict:
@@ -232,8 +248,24 @@ class Runner:
         with self.amp.autocast():
             losses = self.model(**data)
         loss, log_vars = parse_losses(losses)
-        if not math.isfinite(log_vars['loss']):
+        nonfinite = not math.isfinite(log_vars['loss'])
+        if self.skip_nonfinite and self.world_size > 1:
+            # Every rank must skip together: a rank that skips backward would leave DDP's all-reduce waiting.
+            flag = torch.tensor([float(nonfinite)], device=self._collective_device())
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            nonfinite = bool(flag.item())
+        if nonfinite:
             terms = ', '.join(f'{k}={v}' for k, v in log_vars.items())
+            if self.skip_nonfinite:
+                # No backward/step: the weights and optimizer state stay as they were before this batch.
+                self.skipped_steps += 1
+                self.optimizer.zero_grad(set_to_none=True)
+                self.logger.warning(f'skipped step: non-finite loss at epoch {self.epoch + 1}, iteration '
+                                    f'{self.inner_iter + 1} (global {self.iter + 1}): {terms}; '
+                                    f'{self.skipped_steps} step(s) skipped so far')
+                # NaN placeholders keep the same keys on every rank; the log averages ignore them.
+                return OrderedDict((k, v if math.isfinite(v) else math.nan) for k, v in
+                                   list(log_vars.items()) + [('grad_norm', math.nan)])
             raise FloatingPointError(
                 f'non-finite loss at epoch {self.epoch + 1}, iteration {self.inner_iter + 1} '
                 f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
@@ -284,8 +316,10 @@ class Runner:
             self.inner_iter += 1
             self.iter += 1
             buffer['time'].append(time.time() - tick)
+            if self.monitor is not None:
+                self.monitor.update(buffer['time'][-1], buffer['data_time'][-1])
             if self.inner_iter % self.log_interval == 0 or self.inner_iter == epoch_len:
-                self._log_train(buffer, epoch_len, self._run_start)
+                self._log_train(buffer, epoch_len)
                 buffer = defaultdict(list)
             tick = time.time()
         self.epoch += 1
@@ -309,6 +343,8 @@ class Runner:
                              lr=self.optimizer.param_groups[0]['lr'])
         record.update({k: float(np.mean(v)) for k, v in buffer.items()})
         self._write_json(record)
+        if self.monitor is not None:
+            self.monitor.write('val', record, self.iter)
         self.logger.info(f'Epoch(val) [{self.epoch}][{len(loader)}]\t'
                          + ', '.join(f'{k}: {v:.4f}' for k, v in record.items() if k not in ('mode', 'epoch', 'iter')))
 
@@ -321,6 +357,8 @@ class Runner:
                                  lr=self.optimizer.param_groups[0]['lr'])
             record.update(results)
             self._write_json(record)
+            if self.monitor is not None:
+                self.monitor.write('val', results, self.iter)
             self.logger.info(f'Epoch(val) [{self.epoch}]\t'
                              + ', '.join(f'{k}: {v:.4f}' for k, v in results.items()))
         return results or {}
@@ -337,8 +375,17 @@ class Runner:
                                   f"got {phase!r}")
         if not any(mode == 'train' for mode, _ in workflow):
             raise ConfigError(f"config 'workflow' has no ('train', n) phase: {list(workflow)}")
-        self._run_start = time.time()
-        self._run_start_iter = self.iter
+        train_len = len(data_loaders[[mode for mode, _ in workflow].index('train')])
+        if self.rank == 0:
+            self.monitor = TrainingMonitor.from_config(self.log_config, self.work_dir,
+                                                       max_iters=self.max_epochs * train_len, logger=self.logger)
+        try:
+            self._run_phases(data_loaders, workflow)
+        finally:
+            if self.monitor is not None:
+                self.monitor.close()
+
+    def _run_phases(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
         self.logger.info(f'Start running, work_dir: {self.work_dir}, workflow: {list(workflow)}, '
                          f'max: {self.max_epochs} epochs, starting at epoch {self.epoch + 1}')
         while self.epoch < self.max_epochs:
