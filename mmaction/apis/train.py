@@ -97,6 +97,9 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     skip_nonfinite = optimizer_config.get('skip_nonfinite', False)
     if not isinstance(skip_nonfinite, bool):
         raise ConfigError(f"config 'optimizer_config.skip_nonfinite' must be True or False, got {skip_nonfinite!r}")
+    auto_scale_batch = cfg.get('auto_scale_batch', False)
+    if not isinstance(auto_scale_batch, bool):
+        raise ConfigError(f"config 'auto_scale_batch' must be True or False, got {auto_scale_batch!r}")
     amp_enabled, loss_scale = _amp_setting(cfg, amp)
 
     evaluate = None
@@ -110,7 +113,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                     grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
                     timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
-                    skip_nonfinite=skip_nonfinite)
+                    skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch)
 
     resume_from = cfg.get('resume_from')
     if auto_resume and resume_from is None:

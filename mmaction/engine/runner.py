@@ -123,6 +123,54 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
     return best
 
 
+class TrainingOOMError(RuntimeError):
+    """Out of memory during training, with the batch, the clip shape and the options that fit."""
+
+
+def batch_size_of(data: dict) -> int:
+    """Samples in a collated batch: the first dimension of its first tensor entry (``img_group_0``)."""
+    for key in sorted(data, key=lambda k: (not k.startswith('img_group'), k)):
+        value = data[key]
+        if isinstance(value, torch.Tensor) and value.dim() > 0:
+            return int(value.shape[0])
+    raise ValueError(f'cannot tell the batch size: no tensor in the batch (keys {sorted(data)})')
+
+
+def split_batch(data: dict, parts: int) -> list[dict]:
+    """``data`` cut into ``parts`` micro-batches along the batch dimension (tensors and per-sample lists of the
+    batch's length are sliced; anything else is shared). The last micro-batch may be smaller."""
+    batch = batch_size_of(data)
+    size = math.ceil(batch / parts)
+    chunks = []
+    for start in range(0, batch, size):
+        chunk = {}
+        for key, value in data.items():
+            if isinstance(value, (torch.Tensor, list, tuple)) and len(value) == batch:
+                chunk[key] = value[start:start + size]
+            else:
+                chunk[key] = value
+        chunks.append(chunk)
+    return chunks
+
+
+def oom_message(err: BaseException, data: dict, accumulate: int, device: torch.device, epoch: int, inner_iter: int,
+                auto_scale: bool) -> str:
+    batch = batch_size_of(data)
+    shapes = ', '.join(f'{k} {tuple(v.shape)}' for k, v in data.items()
+                       if k.startswith('img_group') and isinstance(v, torch.Tensor))
+    micro = f' in micro-batches of {math.ceil(batch / accumulate)}' if accumulate > 1 else ''
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    auto = ('auto_scale_batch could not halve the micro-batch further' if auto_scale and batch > 1 and accumulate > 1
+            else 'or set auto_scale_batch=True in the config to halve the per-device batch and double gradient '
+                 'accumulation automatically (single process), keeping the effective batch')
+    return (f'out of memory on {device} at epoch {epoch + 1}, iteration {inner_iter + 1}: batch of {batch} clips'
+            f'{micro} (data.videos_per_gpu), clip shape {shapes or "unknown"} ({first}). Options that fit: lower '
+            f'data.videos_per_gpu (scale optimizer.lr with it), mixed precision (--amp or fp16=dict(loss_scale=512.)),'
+            f' activation checkpointing (with_cp=True in the backbone config), fewer/smaller clips per sample '
+            f'(clip_len, num_segments, input_size); {auto}. For testing, lower --batch_size (views per forward in '
+            f'tools/test_recognizer_heavy.py) or data.test.videos_per_gpu.')
+
+
 class AmpContext:
     """Mixed precision: fp16 autocast + GradScaler on CUDA, bf16 autocast (no scaler needed) on CPU."""
 
@@ -160,7 +208,7 @@ class Runner:
                  loss_scale: float | str = 'dynamic', log_interval: int = 20, checkpoint_interval: int = 1,
                  timestamp: str | None = None, meta: dict | None = None,
                  evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1,
-                 log_config: dict | None = None, skip_nonfinite: bool = False):
+                 log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False):
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
             raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
         for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
@@ -193,6 +241,9 @@ class Runner:
         # skip_nonfinite: drop a step whose loss is NaN/inf (counted, logged) instead of stopping the run.
         self.skip_nonfinite = bool(skip_nonfinite)
         self.skipped_steps = 0
+        # auto_scale_batch: on OOM split each batch into twice as many micro-batches (gradient accumulation).
+        self.auto_scale_batch = bool(auto_scale_batch)
+        self.accumulate = 1
         self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0  # completed epochs
@@ -244,39 +295,50 @@ class Runner:
 
     # -- one iteration ------------------------------------------------------------------------------------
     def train_step(self, data: dict) -> dict:
-        data = to_device(data, self.device)
-        with self.amp.autocast():
-            losses = self.model(**data)
-        loss, log_vars = parse_losses(losses)
-        nonfinite = not math.isfinite(log_vars['loss'])
-        if self.skip_nonfinite and self.world_size > 1:
-            # Every rank must skip together: a rank that skips backward would leave DDP's all-reduce waiting.
-            flag = torch.tensor([float(nonfinite)], device=self._collective_device())
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            nonfinite = bool(flag.item())
-        if nonfinite:
-            terms = ', '.join(f'{k}={v}' for k, v in log_vars.items())
-            if self.skip_nonfinite:
-                # No backward/step: the weights and optimizer state stay as they were before this batch.
-                self.skipped_steps += 1
+        """One optimizer step on ``data``; on out-of-memory either halve the micro-batch (``auto_scale_batch``)
+        and retry the same batch, or stop with :class:`TrainingOOMError` saying what fits."""
+        while True:
+            try:
+                return self._step(data)
+            except torch.OutOfMemoryError as err:
                 self.optimizer.zero_grad(set_to_none=True)
-                self.logger.warning(f'skipped step: non-finite loss at epoch {self.epoch + 1}, iteration '
-                                    f'{self.inner_iter + 1} (global {self.iter + 1}): {terms}; '
-                                    f'{self.skipped_steps} step(s) skipped so far')
-                # NaN placeholders keep the same keys on every rank; the log averages ignore them.
-                return OrderedDict((k, v if math.isfinite(v) else math.nan) for k, v in
-                                   list(log_vars.items()) + [('grad_norm', math.nan)])
-            raise FloatingPointError(
-                f'non-finite loss at epoch {self.epoch + 1}, iteration {self.inner_iter + 1} '
-                f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
-                f'optimizer_config.grad_clip=dict(max_norm=40, norm_type=2), and check img_norm_cfg and the labels.')
+                if self.device.type == 'cuda':
+                    torch.cuda.empty_cache()
+                batch = batch_size_of(data)
+                if not self.auto_scale_batch or self.world_size > 1 or self.accumulate * 2 > batch:
+                    raise TrainingOOMError(oom_message(err, data, self.accumulate, self.device, self.epoch,
+                                                       self.inner_iter, self.auto_scale_batch)) from None
+                self.accumulate *= 2
+                self.logger.warning(f'out of memory with a micro-batch of {math.ceil(batch * 2 / self.accumulate)}: '
+                                    f'auto_scale_batch now splits each batch of {batch} into {self.accumulate} '
+                                    f'micro-batches (gradient accumulation; the effective batch stays {batch})')
+
+    def _step(self, data: dict) -> dict:
+        batch = batch_size_of(data)
+        chunks = split_batch(data, self.accumulate) if self.accumulate > 1 else [data]
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self.amp.scaler
+        totals: OrderedDict[str, float] = OrderedDict()
+        for i, chunk in enumerate(chunks):
+            weight = batch_size_of(chunk) / batch  # chunk means weighted by size = the full batch's mean
+            # DDP all-reduces gradients on every backward; only the last micro-batch needs to.
+            last = i == len(chunks) - 1
+            sync = self.model.no_sync() if not last and hasattr(self.model, 'no_sync') else contextlib.nullcontext()
+            with sync:
+                with self.amp.autocast():
+                    losses = self.model(**to_device(chunk, self.device))
+                loss, log_vars = parse_losses(losses)
+                if self._nonfinite(log_vars['loss']):
+                    return self._nonfinite_step(log_vars)
+                loss = loss * weight
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                else:
+                    loss.backward()
+            for key, value in log_vars.items():
+                totals[key] = totals.get(key, 0.0) + value * weight
         if scaler is not None:
-            scaler.scale(loss).backward()
             scaler.unscale_(self.optimizer)
-        else:
-            loss.backward()
         params = [p for group in self.optimizer.param_groups for p in group['params'] if p.grad is not None]
         if self.grad_clip is not None:
             grad_norm = nn.utils.clip_grad_norm_(params, self.grad_clip['max_norm'],
@@ -288,8 +350,35 @@ class Runner:
             scaler.update()
         else:
             self.optimizer.step()
-        log_vars['grad_norm'] = float(grad_norm)
-        return log_vars
+        totals['grad_norm'] = float(grad_norm)
+        return totals
+
+    def _nonfinite(self, loss: float) -> bool:
+        nonfinite = not math.isfinite(loss)
+        if self.skip_nonfinite and self.world_size > 1:
+            # Every rank must skip together: a rank that skips backward would leave DDP's all-reduce waiting.
+            flag = torch.tensor([float(nonfinite)], device=self._collective_device())
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            nonfinite = bool(flag.item())
+        return nonfinite
+
+    def _nonfinite_step(self, log_vars: dict) -> dict:
+        terms = ', '.join(f'{k}={v}' for k, v in log_vars.items())
+        if not self.skip_nonfinite:
+            raise FloatingPointError(
+                f'non-finite loss at epoch {self.epoch + 1}, iteration {self.inner_iter + 1} '
+                f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
+                f'optimizer_config.grad_clip=dict(max_norm=40, norm_type=2), and check img_norm_cfg and the labels '
+                f'(or optimizer_config.skip_nonfinite=True to skip such steps).')
+        # No optimizer step: the weights and optimizer state stay as they were before this batch.
+        self.skipped_steps += 1
+        self.optimizer.zero_grad(set_to_none=True)
+        self.logger.warning(f'skipped step: non-finite loss at epoch {self.epoch + 1}, iteration '
+                            f'{self.inner_iter + 1} (global {self.iter + 1}): {terms}; '
+                            f'{self.skipped_steps} step(s) skipped so far')
+        # NaN placeholders keep the same keys on every rank; the log averages ignore them.
+        return OrderedDict((k, v if math.isfinite(v) else math.nan) for k, v in
+                           list(log_vars.items()) + [('grad_norm', math.nan)])
 
     # -- epochs -------------------------------------------------------------------------------------------
     def _set_epoch(self, loader: Any) -> None:
