@@ -158,3 +158,22 @@ def test_ssn2d_train_and_test(toy):
     assert act.shape == (p, 5) and comp.shape == (p, 4) and reg.shape == (p, 4, 2)
     # zero-init regression bias and ~0 weights: the de-normalised output is close to the dataset mean
     assert np.allclose(reg.mean(axis=(0, 1)), test.reg_stats[0], atol=0.05)
+
+
+def test_test_localizer_ssn_tool(toy, tmp_path, capsys):
+    """tools/test_localizer.py on an SSN2D config: reorganised consensus, the §2.6 pickle and the THUMOS14 table."""
+    import pickle
+    from mmaction.utils.checkpoint import save_checkpoint
+    from tools.test_localizer import main
+    torch.manual_seed(0)
+    ckpt = str(tmp_path / 'ssn.pth')
+    save_checkpoint(build_localizer(MODEL, TRAIN_CFG, TEST_CFG), ckpt)
+    ann = str(toy / 'annotations/tag_val_normalized_proposal_list.txt')
+    out = str(tmp_path / 'out.pkl')
+    main(['configs/thumos14/toy/ssn_toy_r18.py', ckpt, '--out', out, '--eval', 'thumos14', '--cfg-options',
+          f'data.test.ann_file={ann}', f'data.test.img_prefix={toy / "rawframes"}'])
+    with open(out, 'rb') as f:
+        res = pickle.load(f)
+    assert len(res) == 1 and len(res[0]) == 4 and res[0][1].shape[1] == 5 and res[0][3].shape[1:] == (4, 2)
+    text = capsys.readouterr().out
+    assert 'Temporal detection performance (thumos14)' in text and 'IoU thresh' in text and '0.90' in text

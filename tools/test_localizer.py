@@ -2,8 +2,9 @@
 
 Feature localizers (BMN/BSN, ActivityNetDataset): writes ``{"results": {video: [{score, segment}]}}`` to ``--out``
 (.json) and prints AR@1/5/10/100 and AUC with ``--eval AR@AN``.
-SSN: evaluates a localizer output pickle (``--out`` .pkl, format of the original) with ``--eval thumos14|activitynet``
-and prints the original "Temporal detection performance" table (see tools/eval_localize_results.py).
+SSN (``model.type='SSN2D'``): runs the network over ``data.test`` (segmental consensus rewritten into
+``STPPReorganized``), writes the localizer pickle (``--out`` .pkl, §2.6) and with ``--eval thumos14|activitynet``
+prints the original "Temporal detection performance" table.
 """
 from __future__ import annotations
 
@@ -34,12 +35,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from mmaction.apis.localization import format_ar_an, test_feature_localizer
+    from mmaction.apis.localization import format_ar_an, test_feature_localizer, test_ssn
     from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
     if cfg.model.get('type') == 'SSN2D':
-        raise SystemExit('SSN2D network inference is not available in this build; evaluate existing SSN result '
-                         'pickles with tools/eval_localize_results.py CONFIG RESULT.pkl --eval thumos14')
+        if args.eval == 'AR@AN':
+            raise SystemExit('SSN reports detection mAP: use --eval thumos14 or --eval activitynet')
+        metrics = test_ssn(cfg, args.checkpoint, args.out, args.eval, regression=not args.no_regression,
+                           trust=args.trust_checkpoint)
+        if args.out:
+            print(f'SSN outputs written to {args.out}')
+        if metrics:
+            print(metrics['table'])
+        return
     if args.eval not in (None, 'AR@AN'):
         raise SystemExit(f'--eval {args.eval} needs SSN outputs; feature localizers report --eval AR@AN')
     metrics = test_feature_localizer(cfg, args.checkpoint, args.out, args.eval, trust=args.trust_checkpoint)

@@ -12,7 +12,7 @@ from mmaction.registry import DATASETS, ConfigError, build_from_cfg
 def build_localization_dataset(cfg: dict, where: str) -> Any:
     # The localization datasets register on import; importing them here keeps the tools independent of the
     # order in which mmaction.datasets imports its modules.
-    from mmaction.datasets import activitynet_dataset  # noqa: F401
+    from mmaction.datasets import activitynet_dataset, ssn_dataset  # noqa: F401
     return build_from_cfg(cfg, DATASETS, where=where)
 
 
@@ -87,3 +87,58 @@ def eval_localize_results(cfg: Any, outputs: Sequence[Sequence], eval_type: str 
     return evaluate_ssn(fused, [r.video_id for r in props.video_infos], props.get_all_gt(), eval_type, regression,
                         top_k=evaluater.get('top_k', 2000), nms=evaluater.get('nms', 0.2))
 
+
+
+def reorganize_ssn_consensus(model_cfg: Any) -> dict:
+    """The original test rewrite (§2.6): ``segmental_consensus`` -> ``STPPReorganized`` with
+    ``feat_dim = K + 1 + 3K * stpp_mult`` (standalong classifier), ``act/comp/reg_score_len = K + 1, K, 2K``."""
+    from mmaction.models.necks.stpp import parse_stage_config
+    cons, head = dict(model_cfg['segmental_consensus']), model_cfg['cls_head']
+    if cons.get('type') == 'STPPReorganized':
+        return cons
+    k = head['num_classes'] - (1 if head.get('with_bg', False) else 0)
+    stpp_cfg = cons.get('stpp_cfg', (1, (1, 2), 1))
+    mult = sum(parse_stage_config(s)[1] for s in stpp_cfg)
+    sc = cons.get('standalong_classifier', False)
+    reg = head.get('with_reg', True)
+    feat_dim = (k + 1) * (1 if sc else mult) + (k + (2 * k if reg else 0)) * mult
+    return dict(type='STPPReorganized', feat_dim=feat_dim, act_score_len=k + 1, comp_score_len=k,
+                reg_score_len=2 * k, standalong_classifier=sc, with_regression=reg, stpp_cfg=stpp_cfg)
+
+
+@torch.no_grad()
+def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = None, rank: int = 0,
+            world_size: int = 1) -> list[tuple]:
+    """SSN outputs (§2.6 4-tuples) for videos ``rank::world_size`` of an ``SSNDataset(test_mode=True)``."""
+    from mmaction.datasets.builder import collate
+    device = device or next(model.parameters()).device
+    model.eval()
+    outputs = []
+    for idx in range(rank, len(dataset), world_size):
+        batch = collate([dataset[idx]])
+        batch['img_group_0'] = batch['img_group_0'].to(device)
+        outputs.append(model(return_loss=False, **batch))
+    return outputs
+
+
+def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str | None = None,
+             regression: bool = True, device: torch.device | None = None, trust: bool = False) -> dict:
+    """Load ``checkpoint`` into the (reorganised) ``cfg.model``, run every valid test video, dump the localizer
+    pickle to ``out`` and, with ``eval_type`` (thumos14|activitynet), return the detection mAP table."""
+    from mmaction.engine.dist_utils import get_device
+    from mmaction.models import build_localizer
+    from mmaction.utils.checkpoint import load_checkpoint
+    from mmaction.utils.io import dump_pickle
+    device = device or get_device()
+    model_cfg = dict(cfg.model)
+    model_cfg['segmental_consensus'] = reorganize_ssn_consensus(model_cfg)
+    model = build_localizer(model_cfg, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
+    model.to(device)
+    dataset = build_localization_dataset(cfg.data.test, 'data.test')
+    outputs = run_ssn(model, dataset, device)
+    if out:
+        if not out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must be a .pkl file for SSN outputs, got {out}')
+        dump_pickle(outputs, out)
+    return eval_localize_results(cfg, [outputs], eval_type, regression) if eval_type else {}
