@@ -6,6 +6,7 @@ REPO="$(cd "$HERE/../.." && pwd)"
 DATA="${DATA_ROOT:-$REPO/data}/ava"
 PY="${PYTHON:-python}"
 mkdir -p "$DATA"
-# AVA needs no list file: the dataset reads the csv annotations. This writes the resolution stats
-# file (video_stat_file) the AVA configs expect.
-"$PY" "$HERE/trim_videos.py" --stats "$DATA/videos_trimmed_trainval" "$DATA/ava_video_resolution_stats.csv"
+# AVA needs no list file: the dataset reads the csv annotations. This writes the resolution stats file
+# (video_stat_file) the AVA configs expect and checks every annotated video has frames up to its last key-frame.
+if [ -d "$DATA/rawframes" ]; then src="$DATA/rawframes"; fmt=rawframes; else src="$DATA/videos_trimmed_trainval"; fmt=videos; fi
+"$PY" "$REPO/data_tools/build_file_list.py" ava "$src" --format "$fmt" --level 1 "$@"
