@@ -123,3 +123,20 @@ def test_toy_config_trains_to_stated_map(tmp_path):
     print(f'toy AVA frame-mAP@0.5: trained {trained:.4f}, chance {chance:.4f}')
     assert chance < 0.35
     assert trained >= MAP_THRESHOLD
+
+
+def test_slowonly_ava_config_builds_and_scores_rois():
+    import torch
+
+    from mmaction.models import build_detector
+    from mmaction.models.detectors.bbox.transforms import bbox2roi
+    from mmaction.utils.config import load_config
+    cfg = load_config(os.path.join(ROOT, 'configs', 'ava', 'slowonly',
+                                   'slowonly_kinetics_pretrained_r50_4x16x1_20e_ava_rgb.py'))
+    assert (cfg.data.train.new_length, cfg.data.train.new_step, cfg.total_epochs) == (4, 16, 20)
+    model = build_detector(cfg.model, train_cfg=cfg.train_cfg, test_cfg=cfg.test_cfg).eval()
+    with torch.no_grad():
+        feat = model.extract_feat(torch.randn(1, 3, 4, 64, 64))
+        # res5 keeps stride 16 and all 4 frames: (1, 2048, 4, 64/16, 64/16)
+        assert tuple(feat.shape) == (1, 2048, 4, 4, 4)
+        assert tuple(model.roi_scores(feat, bbox2roi([torch.tensor([[4., 4., 40., 60.]])])).shape) == (1, 81)
