@@ -105,8 +105,9 @@ def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, c
     """Encode RGB uint8 frames (H, W, 3) to an H.264 ``yuv420p`` file with PyAV, atomically; returns the count.
 
     ``frames_rgb`` may be a generator (frames are streamed, not held in memory). Width and height must be
-    even (yuv420p). A single encoder thread keeps the bytes reproducible and leaves parallelism to the
-    caller's worker processes.
+    even (yuv420p). One encoder thread leaves parallelism to the caller's worker processes; it does NOT make
+    the bytes reproducible: libx264 via PyAV 18 gives different bitstreams for identical input from run to
+    run (measured in tests/test_toy_dataset.py), so compare decoded frames within a tolerance, never mp4 bytes.
     """
     import av  # optional dependency: only needed when writing videos
 
