@@ -285,7 +285,8 @@ class ResNet_I3D(nn.Module):
     ``pretrained`` + ``pretrained2d=True`` inflates a 2D ResNet file (``modelzoo://resnet50``, a path or URL);
     ``pretrained2d=False`` loads a 3D checkpoint by key name. ``bn_eval`` keeps BNs in eval mode during
     training (``bn_frozen`` also freezes their affine weights); ``partial_bn`` freezes the BNs of stages
-    ``1..frozen_stages``; ``frozen_stages`` freezes the stem and those stages.
+    ``1..frozen_stages``; ``frozen_stages`` freezes the stem and those stages. ``base_channels`` (default 64)
+    is the stem/first-stage width; stage i has ``base_channels * 2**i`` planes, so ``feat_dim`` scales with it.
     """
 
     arch_settings = ARCH_SETTINGS
@@ -299,7 +300,7 @@ class ResNet_I3D(nn.Module):
                  inflate_style: str = '3x1x1', nonlocal_stages: Sequence[int] = (-1,),
                  nonlocal_freq: int | Sequence = (0, 1, 1, 0), nonlocal_cfg: dict | None = None,
                  no_pool2: bool = False, bn_eval: bool = True, bn_frozen: bool = False, partial_bn: bool = False,
-                 with_cp: bool = False, use_syncbn: bool = False) -> None:
+                 with_cp: bool = False, use_syncbn: bool = False, base_channels: int = 64) -> None:
         super().__init__()
         if depth not in self.arch_settings:
             raise ValueError(f'ResNet_I3D: invalid depth {depth}, expected one of {sorted(self.arch_settings)}')
@@ -328,21 +329,23 @@ class ResNet_I3D(nn.Module):
         # SyncBN is only meaningful for multi-GPU training; on CPU the configs' use_syncbn means plain BN
         # (same parameter names, so checkpoints are interchangeable).
         self.use_syncbn = use_syncbn
+        # Width of the stem and first stage; 64 for the released networks, smaller for the toy configs.
+        self.base_channels = base_channels
 
         self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
-        self.conv1 = nn.Conv3d(3, 64, kernel_size=(conv1_kernel_t, 7, 7), stride=(conv1_stride_t, 2, 2),
+        self.conv1 = nn.Conv3d(3, base_channels, kernel_size=(conv1_kernel_t, 7, 7), stride=(conv1_stride_t, 2, 2),
                                padding=((conv1_kernel_t - 1) // 2, 3, 3), bias=False)
-        self.bn1 = nn.BatchNorm3d(64)
+        self.bn1 = nn.BatchNorm3d(base_channels)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool3d(kernel_size=(pool1_kernel_t, 3, 3), stride=(pool1_stride_t, 2, 2),
                                     padding=(pool1_kernel_t // 2, 1, 1))
         self.pool2 = nn.MaxPool3d(kernel_size=(2, 1, 1), stride=(2, 1, 1))
 
-        inplanes = 64
+        inplanes = base_channels
         self.res_layers = []
         for i, num_blocks in enumerate(self.stage_blocks):
-            planes = 64 * 2 ** i
+            planes = base_channels * 2 ** i
             layer = make_res_layer(
                 self.block, inplanes, planes, num_blocks, spatial_stride=spatial_strides[i],
                 temporal_stride=temporal_strides[i], dilation=dilations[i], style=style,
@@ -352,7 +355,7 @@ class ResNet_I3D(nn.Module):
             inplanes = planes * self.block.expansion
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
-        self.feat_dim = self.block.expansion * 64 * 2 ** (len(self.stage_blocks) - 1)
+        self.feat_dim = self.block.expansion * base_channels * 2 ** (len(self.stage_blocks) - 1)
 
     def init_weights(self) -> None:
         init_weights_3d(self)
