@@ -1,0 +1,41 @@
+# BSN stage 3 (PEM) on the PGM features of ActivityNet-1.3: mmaction2's published settings.
+model = dict(
+    type='PEM',
+    pem_feat_dim=32,
+    pem_hidden_dim=256,
+    pem_u_ratio_m=1,
+    pem_u_ratio_l=2,
+    pem_high_temporal_iou_threshold=0.6,
+    pem_low_temporal_iou_threshold=0.2,
+    soft_nms_alpha=0.75,
+    soft_nms_low_threshold=0.65,
+    soft_nms_high_threshold=0.9,
+    post_process_top_k=100,
+    feature_extraction_interval=16)
+train_cfg = None
+test_cfg = dict(average_clips='score')
+dataset_type = 'ActivityNetDataset'
+data_root = 'data/ActivityNet/activitynet_feature_cuhk/csv_mean_100/'
+ann_file_train = 'data/ActivityNet/anet_anno_train.json'
+ann_file_val = 'data/ActivityNet/anet_anno_val.json'
+data = dict(
+    videos_per_gpu=16,
+    workers_per_gpu=8,
+    train=dict(type=dataset_type, ann_file=ann_file_train, data_prefix=data_root, temporal_scale=100),
+    val=dict(type=dataset_type, ann_file=ann_file_val, data_prefix=data_root, temporal_scale=100, test_mode=True),
+    test=dict(type=dataset_type, ann_file=ann_file_val, data_prefix=data_root, temporal_scale=100, test_mode=True))
+evaluation = dict(metrics=['AR@AN'])
+# 1 GPU x 16 videos; Adam lr 1e-2, step at epoch 10, 20 epochs
+optimizer = dict(type='Adam', lr=0.01, weight_decay=0.00001)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', step=[10])
+total_epochs = 20
+checkpoint_config = dict(interval=1)
+log_config = dict(interval=50, hooks=[dict(type='TextLoggerHook')])
+dist_params = dict(backend='nccl')
+log_level = 'INFO'
+work_dir = './work_dirs/bsn_400x100_20e_1x16_activitynet_feature/'
+load_from = None
+resume_from = None
+workflow = [('train', 1)]
+pgm_features_dir = f'{work_dir}/pgm_features/'

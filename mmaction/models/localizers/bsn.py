@@ -1,0 +1,72 @@
+"""BSN end to end: TEM -> PGM -> PEM in one module, for inference on feature sequences.
+
+BSN is trained in stages (TEM on features; PGM on TEM outputs; PEM on the BSP features), as in mmaction2's
+``bsn_tem_*`` / ``bsn_pem_*`` configs. This class chains trained TEM and PEM weights so BSN answers the same
+``forward(raw_feature, img_meta, return_loss=False) -> [dict(video_name, proposal_list)]`` interface as BMN
+(``tools/test_localizer.py``, ``mmaction.apis.inference_localizer``). Its state dict is ``tem.*`` + ``pem.*``;
+:meth:`BSN.from_stages` builds it from the two stage checkpoints.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from mmaction.registry import LOCALIZERS
+
+from .pem import PEM
+from .pgm import generate_bsp_feature, generate_candidate_proposals
+from .tem import TEM
+
+
+def pgm_for_video(tem_output: np.ndarray, pgm_proposals_cfg: dict, pgm_features_cfg: dict,
+                  gt_segments: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """PGM of one video: proposals ``(P, 7)`` (top ``top_k``) and their BSP features ``(P, D)``."""
+    props = generate_candidate_proposals(tem_output, pgm_proposals_cfg.get('peak_threshold', 0.5), gt_segments)
+    feat_cfg = {k: v for k, v in pgm_features_cfg.items() if k != 'pgm_features_thread'}
+    feats = generate_bsp_feature(tem_output, props, **feat_cfg)
+    return props[:feats.shape[0]], feats
+
+
+@LOCALIZERS.register_module()
+class BSN(nn.Module):
+    """Args: ``tem``/``pem``: the stage configs (``type`` optional); ``pgm_proposals_cfg`` /
+    ``pgm_features_test_cfg``: as in mmaction2's BSN configs."""
+
+    def __init__(self, tem: dict, pem: dict, pgm_proposals_cfg: dict | None = None,
+                 pgm_features_test_cfg: dict | None = None, train_cfg=None, test_cfg=None):
+        super().__init__()
+        self.tem = TEM(**{k: v for k, v in tem.items() if k != 'type'})
+        self.pem = PEM(**{k: v for k, v in pem.items() if k != 'type'})
+        self.tscale = self.tem.tscale
+        self.pgm_proposals_cfg = dict(pgm_proposals_cfg or dict(peak_threshold=0.5))
+        self.pgm_features_cfg = dict(pgm_features_test_cfg or dict(top_k=1000))
+
+    @classmethod
+    def from_stages(cls, tem: TEM, pem: PEM, **kwargs) -> 'BSN':
+        """A BSN holding trained ``tem`` and ``pem`` modules (their weights are shared, not copied)."""
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model.tem, model.pem, model.tscale = tem, pem, tem.tscale
+        model.pgm_proposals_cfg = dict(kwargs.get('pgm_proposals_cfg') or dict(peak_threshold=0.5))
+        model.pgm_features_cfg = dict(kwargs.get('pgm_features_test_cfg') or dict(top_k=1000))
+        return model
+
+    def forward(self, raw_feature: torch.Tensor, img_meta: list | None = None, return_loss: bool = False,
+                **kwargs) -> list[dict]:
+        """``(B, C, T)`` features -> ``[dict(video_name, proposal_list=[{score, segment}])]`` (testing only)."""
+        if return_loss:
+            raise ValueError('BSN is trained stage by stage: train its TEM and PEM configs '
+                             '(configs/localization/bsn/bsn_tem_*.py, bsn_pem_*.py)')
+        metas = img_meta if img_meta is not None else [{} for _ in range(raw_feature.shape[0])]
+        tem_results = self.tem(raw_feature, img_meta=metas, return_loss=False)
+        feats, tmin, tmax, smin, smax = [], [], [], [], []
+        for res in tem_results:
+            props, bsp = pgm_for_video(res['tem_output'], self.pgm_proposals_cfg, self.pgm_features_cfg)
+            feats.append(bsp)
+            tmin.append(props[:, 0])
+            tmax.append(props[:, 1])
+            smin.append(props[:, 2])
+            smax.append(props[:, 3])
+        return self.pem(feats, tmin=tmin, tmax=tmax, tmin_score=smin, tmax_score=smax, img_meta=metas,
+                        return_loss=False)
