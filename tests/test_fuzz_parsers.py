@@ -59,53 +59,37 @@ def check(parser, content: bytes, suffix: str) -> None:
             assert 'fuzzed' in str(err), f'{type(err).__name__} does not name the file: {err}'
 
 
-# Parsers (owned by the data/evaluation engineers) that fail today, with the smallest input found: the tests are
-# strict xfails so that a fix shows up as XPASS and the mark has to be removed.
-NON_UTF8 = (b'\x80', 'UnicodeDecodeError (a ValueError) escapes without the file name or line')
-BYTES_FAILURES = {name: NON_UTF8 for name in PARSERS}
-BYTES_FAILURES.update({
-    'activitynet_gt_json': (b'0', "AttributeError: 'int' object has no attribute 'get' (JSON top level not a dict); "
-                                  "also b'\\x80' -> UnicodeDecodeError"),
-    'activitynet_results_json': (b'0', "TypeError: argument of type 'int' is not iterable (JSON top level not a "
-                                       "dict); also b'\\x80' -> UnicodeDecodeError"),
-    'restricted_pickle': (b'\x95' + b'\x00' * 7 + b'\x01',
-                          "MemoryError on a FRAME opcode claiming 2**56 bytes; also b'' -> EOFError, b'\\x00' -> "
-                          "UnpicklingError, b'\\x95' + b'\\x00' * 7 + b'\\x80' -> OverflowError, b'\\x80\\x06' -> "
-                          "ValueError without the file name"),
-})
-SOUP_FAILURES = {
-    'activitynet_gt_json': (b'0', "AttributeError: 'int' object has no attribute 'get'"),
-    'activitynet_results_json': (b'0', "TypeError: argument of type 'int' is not iterable"),
-    'ava_exclusions': (b',', "ValueError: could not convert string to float: '' (no file name or line)"),
-}
+# Inputs that once broke a parser (found by these tests): each parser always tries them first.
+NON_UTF8 = b'\x80'
+REGRESSIONS_BYTES = {name: [NON_UTF8] for name in PARSERS}
+REGRESSIONS_BYTES['activitynet_gt_json'] += [b'0', b'{"database": 0}']  # top level not an object
+REGRESSIONS_BYTES['activitynet_results_json'] += [b'0', b'{"results": 0}', b'{"results": {"v": 0}}']
+REGRESSIONS_BYTES['restricted_pickle'] += [
+    b'\x95' + b'\x00' * 7 + b'\x01',  # FRAME claiming 2**56 bytes: was a MemoryError
+    b'', b'\x00', b'\x95' + b'\x00' * 7 + b'\x80', b'\x80\x06']
+REGRESSIONS_SOUP = {name: [] for name in PARSERS}
+REGRESSIONS_SOUP['ava_exclusions'] = [b',', b'vid,x']  # a non-numeric timestamp
 
 
-def _params(failures, names):
-    return [pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=failures[name][1]))
-            if name in failures else name for name in sorted(names)]
-
-
-def _fuzz(name, strategy, failures):
-    known = failures.get(name)
-
+def _fuzz(name, strategy, regressions):
     @FUZZ
     @given(strategy)
     def run(content):
         check(PARSERS[name], content, SUFFIX.get(name, '.txt'))
-    if known is not None:
-        run = example(known[0])(run)  # the recorded failure first: the xfail is deterministic
+    for content in regressions.get(name, []):
+        run = example(content)(run)
     run()
 
 
-@pytest.mark.parametrize('name', _params(BYTES_FAILURES, PARSERS))
+@pytest.mark.parametrize('name', sorted(PARSERS))
 def test_parser_fuzz_arbitrary_bytes(name):
-    _fuzz(name, CONTENT, BYTES_FAILURES)
+    _fuzz(name, CONTENT, REGRESSIONS_BYTES)
 
 
-@pytest.mark.parametrize('name', _params(SOUP_FAILURES, set(PARSERS) - {'restricted_pickle'}))
+@pytest.mark.parametrize('name', sorted(set(PARSERS) - {'restricted_pickle'}))
 def test_parser_fuzz_utf8_token_soup(name):
     """Valid UTF-8 built from the formats' own tokens: reaches the field parsing past the decoding step."""
-    _fuzz(name, SOUP, SOUP_FAILURES)
+    _fuzz(name, SOUP, REGRESSIONS_SOUP)
 
 
 @FUZZ

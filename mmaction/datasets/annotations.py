@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from mmaction.utils.io import open_text
+
 _RAW_FMT = "'<frame_dir> <num_frames> <label>'"
 _RAW_OFFSET_FMT = "'<frame_dir> <offset> <num_frames> <label>'"
 _VIDEO_FMT = "'<path> <label>'"
@@ -25,7 +27,7 @@ def _read_lines(ann_file: str, key: str = 'ann_file') -> list[tuple[int, str]]:
     ann_file = os.fspath(ann_file)
     if not os.path.isfile(ann_file):
         raise FileNotFoundError(f"annotation file not found: {ann_file} (config key '{key}')")
-    with open(ann_file, encoding='utf-8') as f:
+    with open_text(ann_file) as f:
         return [(i + 1, line.rstrip('\n')) for i, line in enumerate(f) if line.strip()]
 
 

@@ -33,13 +33,13 @@ from torch.utils.data import Dataset
 
 from mmaction.evaluation.ava import make_image_key, read_exclusions, read_labelmap
 from mmaction.registry import DATASETS
-from mmaction.utils.io import load_pickle
+from mmaction.utils.io import load_pickle, open_text
 
 
 def load_video_stats(path: str) -> dict[str, tuple[int, int]]:
     """``<video_id> <W>x<H>`` lines -> ``{video_id: (W, H)}``."""
     stats = {}
-    with open(path, encoding='utf-8') as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             parts = line.replace(',', ' ').split()
             if not parts:
@@ -59,7 +59,7 @@ def load_ava_csv(path: str, num_classes: int = 81, class_map: dict[int, int] | N
     with -1, pids (k,))}`` in file order. ``class_map`` maps action ids (others dropped) for custom classes.
     """
     frames: dict[str, dict] = OrderedDict()
-    with open(path, newline='') as f:
+    with open_text(path) as f:
         for lineno, row in enumerate(csv.reader(f), 1):
             if not row:
                 continue

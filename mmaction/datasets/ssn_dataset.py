@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mmaction.registry import DATASETS, ConfigError
+from mmaction.utils.io import open_text
 
 from .base import ORI_SHAPE
 from .flag_pipeline import flags_to_pipeline
@@ -70,7 +71,7 @@ def parse_tag_list(path: str, normalized: bool | None = None) -> list[SSNVideoRe
         raise FileNotFoundError(f'proposal list not found: {path}')
     if normalized is None:
         normalized = 'normalized_' in os.path.basename(path)
-    with open(path) as f:
+    with open_text(path) as f:
         lines = [(i + 1, ln.strip()) for i, ln in enumerate(f)]
     lines = [x for x in lines if x[1]]
     records: list[SSNVideoRecord] = []

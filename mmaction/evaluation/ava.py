@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from mmaction.utils.io import atomic_open
+from mmaction.utils.io import atomic_open, open_text
 
 MAP_KEY = 'PascalBoxes_Precision/mAP@0.5IOU'
 PER_CLASS_KEY = 'PascalBoxes_PerformanceByCategory/AP@0.5IOU/{}'
@@ -41,7 +41,7 @@ def read_labelmap(path: str) -> tuple[list[dict], set[int]]:
     Returns ``([{'id': int, 'name': str}, ...], {ids})`` in file order.
     """
     labelmap, ids, name = [], set(), None
-    with open(path, encoding='utf-8') as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             line = line.strip()
             if line.startswith('name:'):
@@ -69,13 +69,16 @@ def read_exclusions(path: str | None) -> set[str]:
     excluded: set[str] = set()
     if not path:
         return excluded
-    with open(path, newline='') as f:
+    with open_text(path) as f:
         for lineno, row in enumerate(csv.reader(f), 1):
             if not row:
                 continue
             if len(row) != 2:
                 raise ValueError(f'{path}:{lineno}: expected 2 columns video_id,timestamp, got {row!r}')
-            excluded.add(make_image_key(row[0], row[1]))
+            try:
+                excluded.add(make_image_key(row[0], row[1]))
+            except ValueError:
+                raise ValueError(f'{path}:{lineno}: timestamp must be a number, got {row[1]!r}') from None
     return excluded
 
 
@@ -89,7 +92,7 @@ def read_csv(path: str, class_whitelist: set[int] | None = None, capacity: int =
     """
     entries: dict[str, list] = defaultdict(list)
     order = 0
-    with open(path, newline='') as f:
+    with open_text(path) as f:
         for lineno, row in enumerate(csv.reader(f), 1):
             if not row:
                 continue

@@ -23,6 +23,8 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from mmaction.utils.io import read_text
+
 THUMOS14_SSN_IOUS = np.round(np.arange(0.1, 1.0, 0.1), 2)      # the original SSN table: 0.1 ... 0.9
 THUMOS14_IOUS = np.array([0.3, 0.4, 0.5, 0.6, 0.7])             # the modern THUMOS14 table
 ACTIVITYNET_IOUS = np.linspace(0.5, 0.95, 10)                   # ActivityNet-1.3: 0.5:0.05:0.95
@@ -166,6 +168,8 @@ def load_activitynet_gt(path_or_dict, subset: str | None = None) -> tuple[dict, 
     data = _load_json(path_or_dict)
     database = data.get('database', data)
     where = path_or_dict if isinstance(path_or_dict, str) else '<ground truth>'
+    if not isinstance(database, Mapping):
+        raise ValueError(f"{where}: 'database' must map video ids to videos, got {type(database).__name__}")
     gt: dict[str, list] = OrderedDict()
     for vid, video in database.items():
         if not isinstance(video, dict) or 'annotations' not in video:
@@ -190,7 +194,11 @@ def load_activitynet_results(path_or_dict) -> dict:
     if 'results' not in data:
         raise ValueError(f"{where}: expected a top-level 'results' key, got keys {sorted(data)[:5]}")
     dets: dict[str, list] = defaultdict(list)
+    if not isinstance(data['results'], Mapping):
+        raise ValueError(f"{where}: 'results' must map video ids to lists, got {type(data['results']).__name__}")
     for vid, items in data['results'].items():
+        if not isinstance(items, list):
+            raise ValueError(f"{where}: results['{vid}'] must be a list, got {type(items).__name__}")
         for k, item in enumerate(items):
             try:
                 dets[item['label']].append((_strip_v(vid), float(item['segment'][0]), float(item['segment'][1]),
@@ -206,11 +214,13 @@ def _load_json(path_or_dict):
         return path_or_dict
     if not os.path.isfile(path_or_dict):
         raise FileNotFoundError(f'JSON file not found: {path_or_dict}')
-    with open(path_or_dict) as f:
-        try:
-            return json.load(f)
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{path_or_dict}: invalid JSON at line {err.lineno}: {err.msg}') from err
+    try:
+        data = json.loads(read_text(path_or_dict))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path_or_dict}: invalid JSON at line {err.lineno}: {err.msg}') from err
+    if not isinstance(data, Mapping):
+        raise ValueError(f'{path_or_dict}: expected a JSON object at the top level, got {type(data).__name__}')
+    return data
 
 
 class ActivityNetLocalization:

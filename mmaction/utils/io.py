@@ -31,10 +31,31 @@ def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
         raise
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """The whole file as UTF-8 text; bytes that are not UTF-8 raise a ``ValueError`` naming the file and offset."""
+    path = os.fspath(path)
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise ValueError(f'{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); '
+                         f'annotation, list and CSV files must be UTF-8') from None
+
+
+def open_text(path: str | os.PathLike) -> io.StringIO:
+    """``open(path)`` for parsers: the decoded text (see :func:`read_text`), newlines kept for ``csv``."""
+    return io.StringIO(read_text(path), newline='')
+
+
 def dump_pickle(obj: Any, path: str | os.PathLike) -> None:
     """Pickle ``obj`` to ``path`` atomically."""
     with atomic_open(path, 'wb') as f:
         pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class PickleLoadError(pickle.UnpicklingError, ValueError):
+    """A pickle that is corrupt or holds objects the restricted loader refuses; names the file."""
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -63,7 +84,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         if (module, name) in self._ALLOWED or (module == 'numpy' and name.endswith('DType')) or \
                 (module.startswith('numpy.dtypes') and name.endswith('DType')):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(
+        raise PickleLoadError(
             f'{self.source}: refusing to unpickle {module}.{name}: only builtin containers and numpy arrays are '
             f'allowed in result/proposal pickles (a pickle can run arbitrary code when loaded)')
 
@@ -74,8 +95,19 @@ def load_pickle(path: str | os.PathLike) -> Any:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'pickle file not found: {path}')
     with open(path, 'rb') as f:
-        return RestrictedUnpickler(f, source=path).load()
+        return loads_pickle(f.read(), source=path)
 
 
 def loads_pickle(data: bytes, source: str = '<bytes>') -> Any:
-    return RestrictedUnpickler(io.BytesIO(data), source=source).load()
+    """Unpickle bytes with :class:`RestrictedUnpickler`; any corruption raises :class:`PickleLoadError`.
+
+    The data is already in memory, so a frame header claiming more bytes than exist cannot make the
+    unpickler allocate them.
+    """
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), source=source).load()
+    except PickleLoadError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, OverflowError, MemoryError, IndexError,
+            KeyError, AttributeError, RecursionError) as err:
+        raise PickleLoadError(f'{source}: not a valid pickle ({type(err).__name__}: {err})') from None

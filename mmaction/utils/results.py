@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .io import load_pickle
+from .io import load_pickle, open_text
 
 
 def scores_from_results(results: Any, source: str = '<results>') -> np.ndarray:
@@ -53,7 +53,7 @@ def read_labels(ann_file: str) -> np.ndarray:
     if not os.path.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
     labels = []
-    with open(ann_file, encoding='utf-8') as f:
+    with open_text(ann_file) as f:
         for lineno, line in enumerate(f, 1):
             fields = line.split()
             if not fields:
@@ -78,7 +78,7 @@ def read_label_map(path: str) -> list[str]:
     ``classInd.txt`` (``1 ApplyEyeMakeup``; 1-based indices are shifted to 0-based)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'label map not found: {path}')
-    with open(path, encoding='utf-8') as f:
+    with open_text(path) as f:
         lines = [line.rstrip('\n') for line in f if line.strip()]
     if not lines:
         raise ValueError(f'{path}: empty label map')
