@@ -2,7 +2,8 @@
 """Extract RGB frames and/or optical flow from a folder of videos, with plain pip packages only.
 
     python data_tools/build_rawframes.py SRC OUT [--level 1|2] [--ext mp4] [--task rgb|flow|both]
-        [--flow-type auto|tvl1|dis|farneback] [--new-short 256 | --new-width W --new-height H]
+        [--flow-type auto|tvl1|dis|farneback] [--flow-preset ultrafast|fast|medium]
+        [--new-short 256 | --new-width W --new-height H]
         [--num-workers N] [--resume] [--use-frames]
 
 For each video ``SRC/[class/]name.ext`` it writes ``OUT/[class/]name/``:
@@ -13,7 +14,8 @@ For each video ``SRC/[class/]name.ext`` it writes ``OUT/[class/]name/``:
   (the ``{}_{:05d}.jpg`` template of I3D/mmaction2 flow configs).
 
 Flow is TV-L1 when ``cv2.optflow`` is installed (opencv-contrib-python), otherwise DIS (or Farneback);
-the choice is printed. Each video is written to a temp dir and renamed when complete, so ``--resume`` skips
+the choice is printed. ``--flow-preset`` picks the DIS speed/quality preset (default medium; the measured
+throughput of each is in data_tools/README.md). Each video is written to a temp dir and renamed when complete, so ``--resume`` skips
 finished videos and redoes anything partial. Failures are listed (video, reason) at the end and the exit
 status is 1 if any video failed.
 """
@@ -34,7 +36,7 @@ import numpy as np
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
-from data_tools.flow import make_flow_fn, quantize_flow, resolve_flow_type  # noqa: E402
+from data_tools.flow import DIS_PRESETS, make_flow_fn, quantize_flow, resolve_flow_type  # noqa: E402
 from data_tools.media import (DECODERS, Progress, atomic_dir, iter_video_frames, remove_stale_tmp,  # noqa: E402
                               resize_frame, write_jpeg, write_lines)
 
@@ -55,6 +57,7 @@ class Options:
     quality: int = 95
     use_frames: bool = False
     resume: bool = False
+    flow_preset: str = 'medium'       # DIS only
 
 
 @dataclass
@@ -140,7 +143,7 @@ def _iter_input(path: str, opts: Options):
 
 def extract(path: str, out_dir: str, opts: Options) -> tuple[int, int]:
     """Write frames/flow of one input into ``out_dir`` (a fresh dir); returns (num_frames, num_flows)."""
-    flow_fn = make_flow_fn(opts.flow_type) if opts.task in ('flow', 'both') else None
+    flow_fn = make_flow_fn(opts.flow_type, opts.flow_preset) if opts.task in ('flow', 'both') else None
     x_tmpl, y_tmpl = FLOW_NAMINGS[opts.flow_naming]
     prev_gray = None
     n = nflow = 0
@@ -195,7 +198,7 @@ def build_rawframes(src: str, out: str, level: int = 2, ext: str = 'mp4', task: 
                     flow_type: str = 'auto', flow_naming: str = 'flow_x', bound: float = 20.0, new_short: int = 0,
                     new_width: int = 0, new_height: int = 0, num_workers: int = 1, resume: bool = False,
                     use_frames: bool = False, decoder: str = 'decord', quality: int = 95,
-                    progress: bool = True) -> list[Result]:
+                    progress: bool = True, flow_preset: str = 'medium') -> list[Result]:
     """Library entry point of the CLI (see the module docstring); returns one :class:`Result` per input."""
     if task not in ('rgb', 'flow', 'both'):
         raise ValueError(f'--task must be rgb, flow or both, got {task!r}')
@@ -207,16 +210,19 @@ def build_rawframes(src: str, out: str, level: int = 2, ext: str = 'mp4', task: 
         raise ValueError(f'--decoder must be one of {DECODERS}, got {decoder!r}')
     if new_short and (new_width or new_height):
         raise ValueError('give either --new-short or --new-width/--new-height, not both')
+    if flow_preset not in DIS_PRESETS:
+        raise ValueError(f'--flow-preset must be one of {tuple(DIS_PRESETS)}, got {flow_preset!r}')
     resolved = resolve_flow_type(flow_type) if task != 'rgb' else 'dis'
     opts = Options(task, resolved, flow_naming, bound, new_short, new_width, new_height, decoder, quality,
-                   use_frames, resume)
+                   use_frames, resume, flow_preset)
     inputs = find_inputs(src, level, ext, use_frames)
     if not inputs:
         kind = 'frame folders (img_*.jpg)' if use_frames else f'*.{ext} videos'
         raise FileNotFoundError(f'no {kind} found in {src} at --level {level}')
     os.makedirs(out, exist_ok=True)
     remove_stale_tmp(out)  # partial outputs of an interrupted run
-    bar = Progress(len(inputs), 'frames' if task == 'rgb' else f'{task} ({resolved})', enabled=progress)
+    bar = Progress(len(inputs), 'frames' if task == 'rgb' else f'{task} ({flow_label(resolved, flow_preset)})',
+                   enabled=progress)
     results = []
     if num_workers <= 1:
         for rel in inputs:
@@ -230,6 +236,11 @@ def build_rawframes(src: str, out: str, level: int = 2, ext: str = 'mp4', task: 
                 bar.update()
     results.sort(key=lambda r: r.video)
     return results
+
+
+def flow_label(flow_type: str, preset: str) -> str:
+    """``dis-fast`` etc.: the preset only means something for DIS."""
+    return f'{flow_type}-{preset}' if flow_type == 'dis' else flow_type
 
 
 def summarize(results: list[Result], seconds: float, task: str, flow_type: str) -> str:
@@ -257,6 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--task', default='rgb', choices=['rgb', 'flow', 'both'])
     p.add_argument('--flow-type', default='auto', choices=['auto', 'tvl1', 'dis', 'farneback'],
                    help='auto: tvl1 if cv2.optflow exists, else dis')
+    p.add_argument('--flow-preset', default='medium', choices=list(DIS_PRESETS),
+                   help='DIS speed/quality preset (ignored by tvl1/farneback); see data_tools/README.md for speeds')
     p.add_argument('--flow-naming', default='flow_x', choices=sorted(FLOW_NAMINGS),
                    help="flow_x: flow_x_00001.jpg (TSN 'flow_{}_{:05d}.jpg'); x: x_00001.jpg ('{}_{:05d}.jpg')")
     p.add_argument('--bound', type=float, default=20.0, help='flow quantisation bound in pixels (dense_flow: 20)')
@@ -279,11 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     if a.task != 'rgb':
         why = '' if a.flow_type != 'auto' else (' (cv2.optflow found)' if flow_type == 'tvl1' else
                                                  ' (cv2.optflow not installed: TV-L1 unavailable)')
+        flow_type = flow_label(flow_type, a.flow_preset)
         print(f'optical flow: {flow_type}{why}, bound {a.bound}, naming {FLOW_NAMINGS[a.flow_naming][0]}')
     t0 = time.monotonic()
     results = build_rawframes(a.src, a.out, a.level, a.ext, a.task, a.flow_type, a.flow_naming, a.bound, a.new_short,
                               a.new_width, a.new_height, a.num_workers, a.resume, a.use_frames, a.decoder, a.quality,
-                              progress=not a.quiet)
+                              progress=not a.quiet, flow_preset=a.flow_preset)
     print(summarize(results, time.monotonic() - t0, a.task, flow_type))
     failed = [r for r in results if r.status == 'failed']
     if a.failures:

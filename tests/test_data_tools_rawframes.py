@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from data_tools import build_rawframes as br
-from data_tools.flow import dequantize_flow, make_flow_fn, quantize_flow
+from data_tools.flow import DIS_PRESETS, dequantize_flow, make_flow_fn, quantize_flow
 from data_tools.media import write_h264
 
 
@@ -72,6 +72,49 @@ def test_flow_measures_translation(flow_type):
     inner = flow[8:-8, 8:-8]
     assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.3)
     assert np.median(inner[..., 1]) == pytest.approx(0.0, abs=0.3)
+
+
+@pytest.mark.parametrize('preset', ['ultrafast', 'fast', 'medium'])
+def test_dis_presets_measure_translation_and_are_applied(preset):
+    rng = np.random.default_rng(2)
+    img = cv2.GaussianBlur(rng.uniform(0, 255, (96, 128)).astype(np.float32), (0, 0), 2).astype(np.uint8)
+    shifted = np.roll(np.roll(img, 4, axis=1), -2, axis=0)  # content moves 4 px right, 2 px up
+    flow = make_flow_fn('dis', preset)(img, shifted)
+    inner = flow[16:-16, 16:-16]
+    assert np.median(inner[..., 0]) == pytest.approx(4.0, abs=0.5)
+    assert np.median(inner[..., 1]) == pytest.approx(-2.0, abs=0.5)
+    # the function really uses that preset: bit-identical to OpenCV's DIS created with it
+    ref = cv2.DISOpticalFlow_create(DIS_PRESETS[preset]).calc(img, shifted, None)
+    np.testing.assert_array_equal(flow, ref)
+
+
+def test_dis_presets_differ_and_bad_preset_is_rejected(video_tree, tmp_path):
+    rng = np.random.default_rng(3)
+    img = cv2.GaussianBlur(rng.uniform(0, 255, (96, 128)).astype(np.float32), (0, 0), 2).astype(np.uint8)
+    shifted = np.roll(img, 3, axis=1)
+    flows = {p: make_flow_fn('dis', p)(img, shifted) for p in DIS_PRESETS}
+    assert not np.array_equal(flows['ultrafast'], flows['medium'])
+    with pytest.raises(ValueError, match="--flow-preset must be one of .*'slow'"):
+        make_flow_fn('dis', 'slow')
+    with pytest.raises(ValueError, match='--flow-preset'):
+        br.build_rawframes(video_tree, str(tmp_path / 'raw'), task='flow', flow_type='dis', flow_preset='slow')
+    assert not os.path.exists(tmp_path / 'raw')  # rejected before any output
+
+
+def test_flow_preset_cli_is_used_and_reported(video_tree, tmp_path, capsys):
+    out = tmp_path / 'raw'
+    assert br.main([video_tree, str(out), '--task', 'flow', '--flow-type', 'dis', '--flow-preset', 'ultrafast',
+                    '--num-workers', '1', '--quiet']) == 0
+    text = capsys.readouterr().out
+    assert 'optical flow: dis-ultrafast' in text and 'flow (dis-ultrafast): 16 pairs' in text
+    # the written JPEGs are the ultrafast flow of the decoded frames, quantised
+    frames = [f for f in br.iter_video_frames(os.path.join(video_tree, 'run', 'v3.mp4'), 'decord')]
+    g = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames[:2]]
+    fx, fy = quantize_flow(cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST).calc(g[0], g[1], None))
+    jx = cv2.imread(str(out / 'run' / 'v3' / 'flow_x_00001.jpg'), 0)
+    jy = cv2.imread(str(out / 'run' / 'v3' / 'flow_y_00001.jpg'), 0)
+    # JPEG (quality 95) error only: a wrong preset gives differences of many steps near the moving square
+    assert np.abs(jx.astype(int) - fx).max() <= 3 and np.abs(jy.astype(int) - fy).max() <= 3
 
 
 def test_rgb_frame_counts_equal_decoder_count_on_samples(samples_dir, tmp_path):
