@@ -54,6 +54,8 @@ class FastRCNN(nn.Module):
         self.backbone = build_backbone(backbone)
         self.neck = build_neck(neck) if neck is not None else None
         self.shared_head = build_head(shared_head, 'model.shared_head') if shared_head is not None else None
+        # SlowFast-style backbones return (slow, fast) per stage instead of one tensor.
+        self.two_pathway = hasattr(self.backbone, 'slow_path') and hasattr(self.backbone, 'fast_path')
         self.bbox_roi_extractor = build_roi_extractor(bbox_roi_extractor)
         self.bbox_head = build_head(bbox_head, 'model.bbox_head')
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else None
@@ -68,20 +70,29 @@ class FastRCNN(nn.Module):
                 m.init_weights()
 
     # -- shared pieces -------------------------------------------------------------------------------
-    def extract_feat(self, img: torch.Tensor) -> torch.Tensor:
-        """``(B, 1, C, T, H, W)`` or ``(B, C, T, H, W)`` -> backbone (+neck) features ``(B, C', T', H', W')``."""
+    def extract_feat(self, img: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """``(B, 1, C, T, H, W)`` or ``(B, C, T, H, W)`` -> backbone (+neck) features ``(B, C', T', H', W')``.
+
+        A two-pathway backbone (SlowFast) gives the pair ``(slow, fast)`` of its last output stage, which the
+        RoI extractor fuses (mmaction2's SlowFast AVA: 2048 + 256 channels)."""
         if img.dim() == 6:
             if img.shape[1] != 1:
                 raise ValueError(f'FastRCNN: expected one clip per key-frame, got img_group_0 of shape {tuple(img.shape)}')
             img = img[:, 0]
         x = self.backbone(img)
+        if self.two_pathway:
+            # One out index gives (slow, fast); several give ((slow, fast), ...): keep the deepest pair.
+            x = tuple(x[-1]) if isinstance(x[0], (tuple, list)) else tuple(x)
+            if self.neck is not None:
+                raise ConfigError('model.neck is not supported with a two-pathway (SlowFast) backbone')
+            return x
         if isinstance(x, (tuple, list)):
             x = x[-1]
         if self.neck is not None:
             x = self.neck(x)
         return x
 
-    def roi_scores(self, x: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
+    def roi_scores(self, x: torch.Tensor | tuple[torch.Tensor, ...], rois: torch.Tensor) -> torch.Tensor:
         feats = self.bbox_roi_extractor(x, rois)
         if self.shared_head is not None:
             feats = self.shared_head(feats)
@@ -116,6 +127,7 @@ class FastRCNN(nn.Module):
             raise ConfigError("FastRCNN training needs 'train_cfg' with an 'rcnn' assigner and sampler")
         img = pad_stack(img) if isinstance(img, (list, tuple)) else img
         x = self.extract_feat(img)
+        ref = x[0] if isinstance(x, tuple) else x  # dtype/device of the features
         rcnn = _cfg_get(self.train_cfg, 'rcnn')
         assigner = build_from_cfg(rcnn['assigner'], BBOX_ASSIGNERS, where='train_cfg.rcnn.assigner')
         sampler = build_from_cfg(rcnn['sampler'], BBOX_SAMPLERS, where='train_cfg.rcnn.sampler')
@@ -124,14 +136,14 @@ class FastRCNN(nn.Module):
         num_classes = self.bbox_head.num_classes
         boxes, targets, pos_masks = [], [], []
         for props, gtb, gtl in zip(_as_list(proposals), _as_list(gt_bboxes), _as_list(gt_labels)):
-            props = self.filter_proposals(props.to(x.dtype), thr)
-            gtb = gtb.to(x.dtype)
-            multihot = labels_to_multihot(gtl.to(x.device), num_classes)
+            props = self.filter_proposals(props.to(ref.dtype), thr)
+            gtb = gtb.to(ref.dtype)
+            multihot = labels_to_multihot(gtl.to(ref.device), num_classes)
             assign = assigner.assign(props[:, :4], gtb, None, multihot)
             res = sampler.sample(assign, props[:, :4], gtb, multihot)
-            tgt = torch.zeros(res.bboxes.shape[0], num_classes, device=x.device)
+            tgt = torch.zeros(res.bboxes.shape[0], num_classes, device=ref.device)
             tgt[:res.pos_inds.numel()] = multihot[res.pos_assigned_gt_inds]
-            mask = torch.zeros(res.bboxes.shape[0], dtype=torch.bool, device=x.device)
+            mask = torch.zeros(res.bboxes.shape[0], dtype=torch.bool, device=ref.device)
             mask[:res.pos_inds.numel()] = True
             boxes.append(res.bboxes)
             targets.append(tgt)

@@ -3,6 +3,11 @@
 ``(B, C, T, H, W)`` features and ``(N, 5)`` rois -> ``(N, C, T', out, out)`` where ``T' = 1`` with
 ``with_temporal_pool`` (mean over time first, as the AVA config does) and ``T' = T`` otherwise. The frames are
 folded into the batch so that one RoIAlign call handles every box of every frame.
+
+Two-pathway features (SlowFast: a tuple ``(slow (B, Cs, Ts, H, W), fast (B, Cf, Tf, H, W))``) are fused as in
+mmaction2's ``SingleRoIExtractor3D``: each pathway is nearest-resampled in time to the longest ``T``, temporally
+pooled when ``with_temporal_pool``, and the channels concatenated (R50 4x16: 2048 + 256 = 2304) before RoIAlign.
+Nearest resampling repeats each slow frame ``Tf / Ts`` times, so the temporal mean equals each pathway's own mean.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmaction.models.ops.roi_align import RoIAlign
 from mmaction.models.ops.roi_pool import RoIPool
@@ -23,8 +29,11 @@ class SingleRoIStraight3DExtractor(nn.Module):
     """``roi_layer=dict(type='RoIAlign', out_size=16, sample_num=2)``, ``featmap_strides=[16]``."""
 
     def __init__(self, roi_layer: dict, out_channels: int, featmap_strides: Sequence[int], finest_scale: int = 56,
-                 with_temporal_pool: bool = False):
+                 with_temporal_pool: bool = False, temporal_pool_mode: str = 'avg'):
         super().__init__()
+        if temporal_pool_mode not in ('avg', 'max'):
+            raise ValueError(f"model.bbox_roi_extractor.temporal_pool_mode must be 'avg' or 'max', "
+                             f"got {temporal_pool_mode!r}")
         cfg = dict(roi_layer)
         layer_type = cfg.pop('type', None)
         if layer_type not in _ROI_LAYERS:
@@ -39,16 +48,33 @@ class SingleRoIStraight3DExtractor(nn.Module):
         self.featmap_strides = list(featmap_strides)
         self.finest_scale = finest_scale
         self.with_temporal_pool = with_temporal_pool
+        self.temporal_pool_mode = temporal_pool_mode
 
     def init_weights(self) -> None:
         pass
 
-    def forward(self, feats: torch.Tensor | Sequence[torch.Tensor], rois: torch.Tensor) -> torch.Tensor:
-        feat = feats if isinstance(feats, torch.Tensor) else feats[0]
-        if feat.dim() != 5:
-            raise ValueError(f'SingleRoIStraight3DExtractor: features must be (B, C, T, H, W), got {tuple(feat.shape)}')
+    def fuse(self, feats: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+        """One ``(B, C, T', H, W)`` map from a tensor or a tuple of pathway tensors (see the module doc)."""
+        parts = [feats] if isinstance(feats, torch.Tensor) else list(feats)
+        for p in parts:
+            if not isinstance(p, torch.Tensor) or p.dim() != 5:
+                shape = tuple(p.shape) if isinstance(p, torch.Tensor) else type(p).__name__
+                raise ValueError(f'SingleRoIStraight3DExtractor: features must be (B, C, T, H, W), got {shape}')
+        if len(parts) > 1:
+            if len({(p.shape[0],) + tuple(p.shape[-2:]) for p in parts}) != 1:
+                raise ValueError('SingleRoIStraight3DExtractor: pathway features must share batch and spatial size, '
+                                 f'got {[tuple(p.shape) for p in parts]} (use the same spatial strides)')
+            t_max = max(p.shape[2] for p in parts)
+            parts = [p if p.shape[2] == t_max else F.interpolate(p, size=(t_max,) + tuple(p.shape[-2:]))
+                     for p in parts]
         if self.with_temporal_pool:
-            feat = feat.mean(2, keepdim=True)
+            parts = [p.mean(2, keepdim=True) if self.temporal_pool_mode == 'avg' else p.amax(2, keepdim=True)
+                     for p in parts]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+    def forward(self, feats: torch.Tensor | Sequence[torch.Tensor], rois: torch.Tensor) -> torch.Tensor:
+        """``feats``: ``(B, C, T, H, W)`` or a tuple of pathways; ``rois (N, 5)`` -> ``(N, C_total, T', out, out)``."""
+        feat = self.fuse(feats)
         b, c, t, h, w = feat.shape
         frames = feat.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
         # Box n on frame k of image i reads map i * T + k.
