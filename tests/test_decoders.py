@@ -47,7 +47,7 @@ def test_missing_and_corrupt_video(tmp_path):
         build_decoder('decord', str(tmp_path / 'nope.mp4'))
     bad = tmp_path / 'bad.mp4'
     bad.write_bytes(b'\x00\x00\x00\x18ftypmp42' + os.urandom(2000))
-    for backend in ('decord', 'opencv'):
+    for backend in ('decord', 'opencv', 'pyav'):
         with pytest.raises(DecodeError, match=r'bad\.mp4'):
             build_decoder(backend, str(bad)).get_frames([0])
 
@@ -72,3 +72,101 @@ def test_image_errors(tmp_path):
     bad.write_bytes(b'\xff\xd8garbage')
     with pytest.raises(FrameReadError, match=r'cannot decode image .*img_00001\.jpg'):
         read_image(str(bad))
+
+
+# -- PyAV GOP-aware decoding -------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def demo_mp4(samples_dir):
+    return os.path.join(samples_dir, 'demo', 'demo.mp4')
+
+
+@pytest.mark.parametrize('num_threads', [1, 2])
+def test_pyav_gop_plan_matches_decord(test_mp4, demo_mp4, num_threads):
+    """Skipping packets and non-reference frames must not change one pixel of the frames asked for.
+
+    demo.mp4 has keyframes at 0, 187, 230, 268 and test.mp4 at 0, 235 (long-GOP H.264 with B-frames),
+    so these requests start mid-file, jump over dead zones before a keyframe and end on the last frame.
+    """
+    import decord
+    requests = {demo_mp4: [[279], [186, 187, 188], [5, 40, 75, 110, 145, 185, 200, 269], [231, 240, 248],
+                           [0, 8, 16, 24, 32, 40, 48, 56]],
+                test_mp4: [[299], [1, 234, 235, 236, 299], [100, 108, 116]]}
+    for path, reqs in requests.items():
+        vr = decord.VideoReader(path, num_threads=1)
+        for idx in reqs:
+            ref = vr.get_batch(idx).asnumpy()
+            with build_decoder('pyav', path, num_threads=num_threads) as dec:
+                assert dec._index is not None  # the planned path, not the sequential fallback
+                np.testing.assert_array_equal(dec.get_frames(idx), ref, err_msg=f'{path} {idx}')
+
+
+def test_pyav_second_request_on_same_reader(test_mp4):
+    with build_decoder('pyav', test_mp4) as dec, build_decoder('decord', test_mp4) as ref:
+        a = dec.get_frames([250, 299])     # drained at the end of the stream
+        b = dec.get_frames([3, 250, 10])   # seeks back, unsorted + repeated row handling
+        np.testing.assert_array_equal(a, ref.get_frames([250, 299]))
+        np.testing.assert_array_equal(b, ref.get_frames([3, 250, 10]))
+
+
+def test_pyav_skip_nonref_equals_full_decode(test_mp4):
+    idx = [7, 61, 62, 63, 290]
+    with build_decoder('pyav', test_mp4, skip_nonref=True) as a, \
+            build_decoder('pyav', test_mp4, skip_nonref=False) as b:
+        np.testing.assert_array_equal(a.get_frames(idx), b.get_frames(idx))
+
+
+def test_plan_packets_hand_computed():
+    from mmaction.datasets.decoders.pyav_decoder import GopIndex, plan_packets
+
+    def gop(display, keys):
+        display = np.asarray(display)
+        pts = display * 10
+        return GopIndex(display=display, keyframe=np.isin(np.arange(len(display)), keys), pts=pts,
+                        pts_to_display={int(p): int(d) for p, d in zip(pts, display)},
+                        pts_to_packet={int(p): j for j, p in enumerate(pts)})
+
+    # closed GOPs: decode order I0 P3 B1 B2 | I4 P7 B5 B6
+    g = gop([0, 3, 1, 2, 4, 7, 5, 6], keys=[0, 4])
+    mask, first = plan_packets(g, np.array([5]))
+    assert first == 4 and mask.tolist() == [0, 0, 0, 0, 1, 1, 1, 0]   # I4 P7 B5: B5 needs P7
+    mask, first = plan_packets(g, np.array([1, 5]))
+    assert first == 0 and mask.tolist() == [1, 1, 1, 0, 1, 1, 1, 0]   # B2 (packet 3) is a dead zone
+    mask, _ = plan_packets(g, np.array([3]))
+    assert mask.tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+    # open GOP: the sync I-frame at packet 3 is shown 5th; leading B3, B4 (packets 4, 5) precede it in
+    # display order and reference the previous GOP, so asking for 4 must start from packet 0.
+    g = gop([0, 2, 1, 5, 3, 4, 6], keys=[0, 3])
+    mask, first = plan_packets(g, np.array([4]))
+    assert first == 0 and mask.tolist() == [1, 1, 1, 1, 1, 1, 0]
+    mask, first = plan_packets(g, np.array([6]))
+    assert first == 3 and mask.tolist() == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_pyav_index_cached_per_file(test_mp4, monkeypatch):
+    from mmaction.datasets.decoders import pyav_decoder
+    build_decoder('pyav', test_mp4).close()  # scanned (or already cached)
+
+    def fail(*args):
+        raise AssertionError('index scanned twice for an unchanged file')
+    monkeypatch.setattr(pyav_decoder, '_scan_index', fail)
+    with build_decoder('pyav', test_mp4) as dec:
+        assert dec.num_frames == 300 and dec._index is not None
+
+
+def test_thread_count_and_auto_backend(monkeypatch):
+    import torch.utils.data
+
+    from mmaction.datasets.decoders.base import default_backend, resolve_num_threads
+    assert resolve_num_threads(3) == 3
+    assert resolve_num_threads(None) == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(torch.utils.data, 'get_worker_info', lambda: object())  # as inside a worker
+    assert resolve_num_threads(None) == 1
+    assert default_backend() == 'pyav'  # av is installed here: the GOP-aware backend is the default
+
+
+def test_pyav_avi_falls_back_to_sequential(samples_dir):
+    """AVI packets carry decode times and packed B-frame placeholders: no pts plan, plain decoding."""
+    path = os.path.join(samples_dir, 'tests', 'data', 'test.avi')
+    with build_decoder('pyav', path) as dec, build_decoder('decord', path) as ref:
+        assert dec._index is None
+        np.testing.assert_array_equal(dec.get_frames([2, 3, 50]), ref.get_frames([2, 3, 50]))

@@ -1,7 +1,7 @@
 """Data-pipeline speed: ours vs mmaction2 1.2.0 (when installed in its own venv) vs the bare decoder.
 
     python tools/analysis/compare_data_speed.py [--num-samples 30] [--peer-python /path/to/venv/bin/python]
-                                                [--videos a.mp4 b.mp4] [--threads 1]
+                                                [--videos a.mp4 b.mp4] [--backend auto] [--threads N]
 
 Two train pipelines, written once in mmaction2 syntax and run by both libraries on the same videos
 (default ``demo/demo.mp4`` and ``tests/data/test.mp4`` of ../shared/data/mmaction2_samples):
@@ -11,6 +11,13 @@ Resize 224, Flip, FormatShape NCTHW). Neither normalises (mmaction2 does that on
 figure with ``Normalize`` in the dataset is printed too. Printed ratios:
 ``clips/s ours / clips/s mmaction2`` and ``decode time ours / bare decord get_batch`` of the same indices.
 The peer is skipped when ``--peer-python`` is not given or cannot import mmaction2.
+
+Each side runs with its defaults in one process: ours replaces the peer's ``DecordInit`` by our
+``VideoInit`` (``--backend auto``: GOP-aware PyAV when installed; ``--threads`` unset: decoder threads on
+all cores of this process), the peer keeps ``DecordInit`` (decord, ``num_threads=1``) with
+``DecordDecode`` (``get_batch``). The bare decoder is ``decord.VideoReader(path, num_threads=1)
+.get_batch(indices)`` on exactly the indices our pipeline read, i.e. the peer's decoder with nothing
+around it; pass ``--backend decord --threads 1`` to run our pipeline on that same decoder.
 """
 from __future__ import annotations
 
@@ -77,13 +84,14 @@ def run_peer(python: str, pipeline: list, videos: list, n: int, seed: int) -> di
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_ours(pipeline: list, videos: list, n: int, seed: int, threads: int) -> dict:
+def run_ours(pipeline: list, videos: list, n: int, seed: int, backend: str, threads: int | None) -> dict:
     import decord
 
     from mmaction.datasets import VideoDataset
     from mmaction.datasets.pipelines.loading import VideoDecode, VideoInit
 
-    pipeline = [dict(p, num_threads=threads) if p['type'] == 'DecordInit' else p for p in pipeline]
+    pipeline = [dict(type='VideoInit', backend=backend, num_threads=threads) if p['type'] == 'DecordInit' else p
+                for p in pipeline]
     with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
         f.write(''.join(f'{v} 0\n' for v in videos))
     ds = VideoDataset(f.name, '', pipeline=pipeline, video_ext='')
@@ -115,7 +123,7 @@ def run_ours(pipeline: list, videos: list, n: int, seed: int, threads: int) -> d
         # Bare decoder on exactly the same frames, right after (same machine load): open + one get_batch.
         path, inds = seen[-1]
         t0 = time.perf_counter()
-        decord.VideoReader(path, num_threads=threads).get_batch(inds.tolist()).asnumpy()
+        decord.VideoReader(path, num_threads=1).get_batch(inds.tolist()).asnumpy()
         bare += time.perf_counter() - t0
     shape = tuple(out['img_group_0'].shape)
     os.unlink(f.name)
@@ -128,18 +136,20 @@ def main(argv=None) -> None:
     parser.add_argument('--peer-python', default=os.environ.get('MMACTION2_PYTHON'))
     parser.add_argument('--videos', nargs='+', default=[os.path.join(SAMPLES, 'demo', 'demo.mp4'),
                                                        os.path.join(SAMPLES, 'tests', 'data', 'test.mp4')])
-    parser.add_argument('--threads', type=int, default=1, help='decord threads for ours (the peer uses 1)')
+    parser.add_argument('--backend', default='auto', help="our decoder backend (default 'auto')")
+    parser.add_argument('--threads', type=int, default=None,
+                        help='our decoder threads (default: all cores of this process; the peer uses 1)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     videos = [os.path.abspath(v) for v in args.videos]
     n = args.num_samples
     for name, pipeline in PIPELINES.items():
         print(f'== {name}: {n} clips from {", ".join(os.path.basename(v) for v in videos)}')
-        ours = run_ours(pipeline, videos, n, args.seed, args.threads)
-        ours_norm = run_ours(pipeline[:-1] + [NORM, pipeline[-1]], videos, n, args.seed, args.threads)
+        ours = run_ours(pipeline, videos, n, args.seed, args.backend, args.threads)
+        ours_norm = run_ours(pipeline[:-1] + [NORM, pipeline[-1]], videos, n, args.seed, args.backend, args.threads)
         print(f'  ours            {n / ours["seconds"]:7.2f} clips/s  output {ours["shape"]} uint8')
         print(f'  ours+Normalize  {n / ours_norm["seconds"]:7.2f} clips/s  (float32, normalised in the dataset)')
-        print(f'  decode: ours {1000 * ours["decode"] / n:.1f} ms/clip, bare decord get_batch '
+        print(f'  decode: ours {1000 * ours["decode"] / n:.1f} ms/clip, bare decord (1 thread) get_batch '
               f'{1000 * ours["bare"] / n:.1f} ms/clip -> ratio {ours["decode"] / ours["bare"]:.2f} (target <= 1.3)')
         peer = run_peer(args.peer_python, pipeline, videos, n, args.seed) if args.peer_python else None
         if peer is None:

@@ -27,9 +27,9 @@ class VideoDecoder:
 
     backend = 'base'
 
-    def __init__(self, path: str | os.PathLike, num_threads: int = 1):
+    def __init__(self, path: str | os.PathLike, num_threads: int | None = 1):
         self.path = os.fspath(path)
-        self.num_threads = num_threads
+        self.num_threads = resolve_num_threads(num_threads)
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f'video file not found: {self.path}')
         try:
@@ -91,8 +91,41 @@ class VideoDecoder:
         return frames[inverse]
 
 
+def resolve_num_threads(num_threads: int | None) -> int:
+    """Decoder threads: ``None`` means all usable cores in the main process and 1 in a DataLoader worker
+    (workers already use the cores; threads on top would oversubscribe them). Integers pass through."""
+    if num_threads is not None:
+        return int(num_threads)
+    try:
+        import torch.utils.data
+        if torch.utils.data.get_worker_info() is not None:
+            return 1
+    except Exception:  # noqa: BLE001 - no torch: not in a torch worker
+        pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# Fastest frame-exact backend first: PyAV skips the packets and non-reference frames nothing wanted
+# depends on; decord decodes every frame up to each index.
+_AUTO_ORDER = ('pyav', 'decord', 'opencv')
+
+
+def default_backend() -> str:
+    """The backend ``'auto'`` resolves to: the first of ``_AUTO_ORDER`` whose library imports."""
+    for name in _AUTO_ORDER:
+        cls = DECODERS.get(name)
+        if cls is not None and getattr(cls, 'is_available', lambda: True)():
+            return name
+    raise DecodeError(f'no video decoder available: install one of {", ".join(_AUTO_ORDER)}')
+
+
 def build_decoder(backend: str | dict, path: str, **kwargs) -> VideoDecoder:
-    """Open ``path`` with the registered backend (``'decord'``, ``'opencv'``, ``'pyav'``, ...)."""
+    """Open ``path`` with the registered backend (``'auto'``, ``'decord'``, ``'opencv'``, ``'pyav'``, ...)."""
+    if backend == 'auto':
+        backend = default_backend()
     cfg = dict(type=backend) if isinstance(backend, str) else dict(backend)
     cfg.update(kwargs)
     return build_from_cfg(cfg, DECODERS, default_args=dict(path=path), where='decoder')
