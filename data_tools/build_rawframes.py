@@ -15,8 +15,8 @@ For each video ``SRC/[class/]name.ext`` it writes ``OUT/[class/]name/``:
 
 Flow is TV-L1 when ``cv2.optflow`` is installed (opencv-contrib-python), otherwise DIS (or Farneback);
 the choice is printed. ``--flow-preset`` picks the DIS speed/quality preset (default medium; the measured
-throughput of each is in data_tools/README.md). Each video is written to a temp dir and renamed when complete, so ``--resume`` skips
-finished videos and redoes anything partial. Failures are listed (video, reason) at the end and the exit
+throughput of each is in data_tools/README.md). Each video is written to a temp dir and renamed when complete,
+so ``--resume`` skips finished videos and redoes anything partial. Failures are listed (video, reason) at the end and the exit
 status is 1 if any video failed.
 """
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """Per-dataset helpers of data_tools: shell scripts parse, Kinetics renaming, AVA trimming, ActivityNet rescaling."""
 import glob
 import os
-import subprocess
 
 import numpy as np
 import pytest
@@ -15,12 +14,11 @@ from data_tools.media import write_h264
 TOOLS = os.path.join(os.path.dirname(__file__), '..', 'data_tools')
 
 
-def test_shell_scripts_parse_and_find_the_repo():
+def test_shell_scripts_find_the_repo():  # `bash -n` of every script: test_data_tools_scripts.py
     scripts = sorted(glob.glob(os.path.join(TOOLS, '*', '*.sh')))
     assert {os.path.basename(os.path.dirname(s)) for s in scripts} == \
         {'ucf101', 'hmdb51', 'kinetics400', 'thumos14', 'activitynet', 'ava'}
     for s in scripts:
-        subprocess.run(['bash', '-n', s], check=True)
         text = open(s).read()
         assert 'HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"' in text, s  # cwd-independent
         assert '../../data' not in text, s

@@ -26,7 +26,8 @@ def _timed_frames(path: str, start: float, duration: float, fps: float, height: 
         s = c.streams.video[0]
         if start > 0:
             c.seek(int(start / s.time_base), stream=s, backward=True)  # nearest keyframe before start
-        k, last = 0, None
+        src_step = 1.0 / float(s.average_rate) if s.average_rate else 1.0 / fps
+        k, last, last_time = 0, None, 0.0
         end = start + duration
         for frame in c.decode(s):
             if frame.time is None:
@@ -41,12 +42,12 @@ def _timed_frames(path: str, start: float, duration: float, fps: float, height: 
             if height:
                 img = resize_frame(img, new_height=height)
                 img = img[:img.shape[0] // 2 * 2, :img.shape[1] // 2 * 2]
-            last = img
-        while last is not None and start + k / fps < end:  # the source ended before ``end``
+            last, last_time = img, frame.time
+        # the source ended before ``end``: its last frame covers one source frame interval, no more; padding to
+        # ``end`` would invent frames and hide a truncated download from the key-frame check of build_file_list
+        while last is not None and start + k / fps < min(end, last_time + src_step - 1e-6):
             yield last
             k += 1
-            if k > duration * fps:
-                break
 
 
 def trim_video(src: str, dst: str, start: float = 840.0, duration: float = 1020.0, fps: float = 30.0,

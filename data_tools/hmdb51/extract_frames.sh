@@ -7,4 +7,4 @@ DATA="${DATA_ROOT:-$REPO/data}/hmdb51"
 PY="${PYTHON:-python}"
 mkdir -p "$DATA"
 "$PY" "$REPO/data_tools/build_rawframes.py" "$DATA/videos" "$DATA/rawframes" --level 2 --ext avi \
-    --task both --num-workers "${WORKERS:-4}" --resume "$@"
+    --task "${TASK:-both}" --num-workers "${WORKERS:-4}" --resume "$@"

@@ -8,5 +8,5 @@ PY="${PYTHON:-python}"
 mkdir -p "$DATA"
 for s in val test; do
   "$PY" "$REPO/data_tools/build_rawframes.py" "$DATA/videos/$s" "$DATA/rawframes" --level 1 --ext mp4 \
-      --task both --num-workers "${WORKERS:-4}" --resume "$@"
+      --task "${TASK:-both}" --num-workers "${WORKERS:-4}" --resume "$@"
 done

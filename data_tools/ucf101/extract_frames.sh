@@ -8,4 +8,4 @@ PY="${PYTHON:-python}"
 mkdir -p "$DATA"
 # RGB + optical flow (TV-L1 with opencv-contrib-python, else DIS), class/video layout
 "$PY" "$REPO/data_tools/build_rawframes.py" "$DATA/videos" "$DATA/rawframes" --level 2 --ext avi \
-    --task both --num-workers "${WORKERS:-4}" --resume "$@"
+    --task "${TASK:-both}" --num-workers "${WORKERS:-4}" --resume "$@"

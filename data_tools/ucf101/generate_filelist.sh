@@ -10,6 +10,8 @@ for fmt in rawframes videos; do
   src="$DATA/$fmt"; [ -d "$src" ] || continue
   "$PY" "$REPO/data_tools/build_file_list.py" ucf101 "$src" --format "$fmt" --level 2 --num-split 3 --shuffle "$@"
 done
-# flow lists (count = flow pairs) for TSN/I3D flow configs
-"$PY" "$REPO/data_tools/build_file_list.py" ucf101 "$DATA/rawframes" --modality flow --num-split 3 --shuffle \
-    --out-list-path "$DATA/flow_lists"
+# flow lists (count = flow pairs) for TSN/I3D flow configs; only when frames (with flow) were extracted
+if [ -d "$DATA/rawframes" ]; then
+  "$PY" "$REPO/data_tools/build_file_list.py" ucf101 "$DATA/rawframes" --modality flow --num-split 3 --shuffle \
+      --out-list-path "$DATA/flow_lists" "$@"
+fi
