@@ -11,3 +11,6 @@ from .inference import (inference_recognizer, inference_recognizer_frames, infer
                         init_recognizer)
 
 __all__ += ['inference_recognizer', 'inference_recognizer_frames', 'inference_recognizer_windows', 'init_recognizer']
+from .inference_detector import inference_detector, init_detector  # noqa: E402
+
+__all__ += ['inference_detector', 'init_detector']
