@@ -1,5 +1,10 @@
 # BSN stage 2 (PGM, no learning): proposal and BSP-feature settings of mmaction2's published ActivityNet config.
-# Used by mmaction.models.localizers.bsn.pgm_for_video on the TEM results.
+#   python tools/bsn_pgm.py configs/localization/bsn/bsn_pgm_400x100_activitynet_feature.py --mode train
+#   python tools/bsn_pgm.py configs/localization/bsn/bsn_pgm_400x100_activitynet_feature.py --mode test
+# reads tem_results_dir (tools/bsn_tem_inference.py) and writes pgm_proposals_dir / pgm_features_dir.
+ann_file_train = 'data/ActivityNet/anet_anno_train.json'
+ann_file_val = 'data/ActivityNet/anet_anno_val.json'
+ann_file_test = 'data/ActivityNet/anet_anno_test.json'
 work_dir = './work_dirs/bsn_400x100_20e_1x16_activitynet_feature/'
 tem_results_dir = f'{work_dir}/tem_results/'
 pgm_proposals_dir = f'{work_dir}/pgm_proposals/'

@@ -8,6 +8,8 @@ BSN is trained in stages (TEM on features; PGM on TEM outputs; PEM on the BSP fe
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 import torch.nn as nn
@@ -70,3 +72,28 @@ class BSN(nn.Module):
             smax.append(props[:, 3])
         return self.pem(feats, tmin=tmin, tmax=tmax, tmin_score=smin, tmax_score=smax, img_meta=metas,
                         return_loss=False)
+
+
+def combine_stage_checkpoints(tem_checkpoint: str, pem_checkpoint: str, out: str, trust: bool = False) -> dict:
+    """Write a BSN checkpoint (``tem.*`` + ``pem.*``) from the TEM and PEM stage checkpoints, so the end-to-end
+    ``bsn_*`` config can be tested with one file. Returns the new state dict."""
+    from collections import OrderedDict
+
+    from mmaction.utils.checkpoint import get_state_dict, load_file
+    from mmaction.utils.io import atomic_open
+    from mmaction.version import mmact_version
+    state: OrderedDict = OrderedDict()
+    metas = {}
+    for prefix, path in (('tem', tem_checkpoint), ('pem', pem_checkpoint)):
+        ckpt = load_file(path, map_location='cpu', trust=trust)
+        stage = get_state_dict(ckpt, path)
+        for key, value in stage.items():
+            if key.startswith(('tem.', 'pem.')):
+                raise ValueError(f'{path}: key {key!r} looks like a combined BSN checkpoint, expected a {prefix.upper()} '
+                                 f'stage checkpoint (keys like conv1.weight / fc1.weight)')
+            state[f'{prefix}.{key}'] = value
+        metas[f'{prefix}_checkpoint'] = os.path.abspath(path)
+        metas[f'{prefix}_epoch'] = ckpt.get('meta', {}).get('epoch') if isinstance(ckpt, dict) else None
+    with atomic_open(out, 'wb') as f:
+        torch.save({'meta': dict(mmact_version=mmact_version, **metas), 'state_dict': state}, f)
+    return state

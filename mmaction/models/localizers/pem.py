@@ -32,6 +32,15 @@ def pem_iou_loss(pred: torch.Tensor, iou: torch.Tensor, high: float, low: float,
     return (loss * weights).sum() / weights.sum().clamp(min=1)
 
 
+def _flatten(x, dims: int) -> torch.Tensor:
+    """Proposals of several videos as one tensor: a ``dims``-d tensor is kept, a ``dims + 1``-d batch or a
+    list of per-video tensors is concatenated along the proposal axis."""
+    if isinstance(x, (list, tuple)):
+        return torch.cat([torch.as_tensor(v) for v in x], 0)
+    x = torch.as_tensor(x)
+    return x.flatten(0, 1) if x.dim() == dims + 1 else x
+
+
 @LOCALIZERS.register_module()
 class PEM(nn.Module):
     """Proposal Evaluation Module.
@@ -70,15 +79,31 @@ class PEM(nn.Module):
 
     def forward(self, bsp_feature, reference_temporal_iou=None, tmin=None, tmax=None, tmin_score=None,
                 tmax_score=None, img_meta: list | None = None, return_loss: bool = True, **kwargs):
-        """Training: ``bsp_feature (N, D)`` and ``reference_temporal_iou (N,)`` (proposals of any number of
-        videos, concatenated) -> ``dict(loss_pem)``. Testing: one list entry per video (``bsp_feature`` etc.
-        are lists of per-video arrays) -> ``[dict(video_name, proposal_list=[{score, segment}])]``."""
+        """Training: ``bsp_feature`` ``(N, D)``, a batch ``(B, N, D)`` or a list of per-video ``(N_i, D)`` (what the
+        collate gives for ``BSNProposalDataset``), with ``reference_temporal_iou`` shaped alike -> ``dict(loss_pem)``.
+
+        Testing: one list entry per video (``bsp_feature`` etc. are per-video arrays, or ``(1, N, D)`` from
+        ``tools/test_localizer.py``) -> ``[dict(video_name, proposal_list=[{score, segment}])]``. Without
+        ``tmin``/``tmax``/scores, each ``img_meta`` must carry ``pgm_proposals`` ``(N, 4)`` = tmin, tmax,
+        tmin_score, tmax_score (``BSNProposalDataset`` in test mode puts them there, since the feature-localizer
+        test loop passes only the features and the metas)."""
         if return_loss:
             if reference_temporal_iou is None:
                 raise ValueError('PEM training needs reference_temporal_iou (best tIoU of each proposal)')
-            pred = self._forward(bsp_feature)
-            return dict(loss_pem=pem_iou_loss(pred, reference_temporal_iou.to(pred), *self.iou_band, *self.u_ratio))
+            feats = _flatten(bsp_feature, 2)
+            pred = self._forward(feats)
+            iou = _flatten(reference_temporal_iou, 1).to(pred)
+            if iou.shape[0] != pred.shape[0]:
+                raise ValueError(f'PEM: {pred.shape[0]} BSP features but {iou.shape[0]} reference_temporal_iou values')
+            return dict(loss_pem=pem_iou_loss(pred, iou, *self.iou_band, *self.u_ratio))
         metas = img_meta if img_meta is not None else [{} for _ in bsp_feature]
+        if tmin is None:
+            try:
+                cols = [np.asarray(m['pgm_proposals'], dtype=np.float64).reshape(-1, 4) for m in metas]
+            except KeyError:
+                raise ValueError("PEM testing needs tmin/tmax/tmin_score/tmax_score or img_meta['pgm_proposals'] "
+                                 "(use BSNProposalDataset with test_mode=True)") from None
+            tmin, tmax, tmin_score, tmax_score = ([c[:, k] for c in cols] for k in range(4))
         results = []
         for i, meta in enumerate(metas):
             with torch.no_grad():

@@ -1,0 +1,75 @@
+"""BSN stage 1 inference: a trained TEM writes one ``(T, 5)`` CSV per video (``action,start,end,tmin,tmax``).
+
+    python tools/bsn_tem_inference.py configs/localization/bsn/bsn_tem_400x100_1x16_20e_activitynet_feature.py \\
+        work_dirs/bsn_400x100_20e_1x16_activitynet_feature/latest.pth [--data test] [--out-dir DIR]
+
+Runs over the datasets named by ``--data`` (entries of the config's ``data``; mmaction2's TEM config tests on
+``anet_anno_full.json`` so that PGM has TEM results for the training and validation videos) and writes
+``<out-dir>/<video>.csv`` (default: the config's ``tem_results_dir``), the input of ``tools/bsn_pgm.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from mmaction.apis.cli import add_common_args, export_local_rank  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description='BSN: write TEM results (per-video CSVs) for PGM')
+    p.add_argument('config', help='TEM config (model.type TEM)')
+    p.add_argument('checkpoint', help='trained TEM checkpoint')
+    p.add_argument('--data', nargs='+', default=['test'], help="config 'data' entries to run over (default: test)")
+    p.add_argument('--out-dir', '--out_dir', dest='out_dir', help="output folder (default: config 'tem_results_dir')")
+    add_common_args(p)
+    args = p.parse_args(argv)
+    export_local_rank(args)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Returns the number of CSVs written."""
+    args = parse_args(argv)
+    import torch
+
+    from mmaction.apis.localization import build_localization_dataset
+    from mmaction.datasets.bsn_datasets import TEM_COLUMNS, write_table
+    from mmaction.engine.dist_utils import get_device
+    from mmaction.models import build_localizer
+    from mmaction.registry import ConfigError
+    from mmaction.utils.checkpoint import load_checkpoint
+    from mmaction.utils.config import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.model.get('type') != 'TEM':
+        raise ConfigError(f"{args.config}: 'model.type' must be 'TEM' for TEM inference, got {cfg.model.get('type')!r}")
+    out_dir = args.out_dir or cfg.get('tem_results_dir')
+    if not out_dir:
+        raise ConfigError(f"{args.config}: give --out-dir or set 'tem_results_dir' in the config")
+    device = get_device()
+    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True, trust=args.trust_checkpoint)
+    model.to(device).eval()
+    os.makedirs(out_dir, exist_ok=True)
+    written = 0
+    for split in args.data:
+        if split not in cfg.data:
+            raise ConfigError(f"{args.config}: no 'data.{split}' entry (--data names entries of the config's data)")
+        dataset_cfg = dict(cfg.data[split])
+        dataset_cfg['test_mode'] = True
+        dataset = build_localization_dataset(dataset_cfg, f'data.{split}')
+        for idx in range(len(dataset)):
+            item = dataset[idx]
+            with torch.no_grad():
+                out = model(item['raw_feature'][None].to(device), img_meta=[item['img_meta']], return_loss=False)[0]
+            write_table(os.path.join(out_dir, out['video_name'] + '.csv'), out['tem_output'], TEM_COLUMNS)
+            written += 1
+    print(f'TEM results of {written} videos written to {out_dir}')
+    return written
+
+
+if __name__ == '__main__':
+    main()
