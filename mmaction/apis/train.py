@@ -12,7 +12,7 @@ import torch.nn as nn
 from mmaction.engine.dist_utils import get_device
 from mmaction.engine.lr_scheduler import build_lr_scheduler
 from mmaction.engine.optimizer import build_optimizer
-from mmaction.engine.runner import Runner, find_latest_checkpoint
+from mmaction.engine.runner import Runner, find_latest_checkpoint, remove_stale_temp_files
 from mmaction.registry import ConfigError
 from mmaction.utils.config import config_text
 from mmaction.version import mmact_version
@@ -118,6 +118,9 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     resume_from = cfg.get('resume_from')
     if auto_resume and resume_from is None:
         resume_from = find_latest_checkpoint(cfg.work_dir) if os.path.isdir(cfg.work_dir) else None
+        if os.path.isdir(cfg.work_dir) and runner.rank == 0:
+            for path in remove_stale_temp_files(cfg.work_dir):
+                logger.info(f'--auto-resume: removed {path} (a checkpoint write cut short by a crash)')
         if resume_from:
             logger.info(f'--auto-resume: found {resume_from}')
     if resume_from:

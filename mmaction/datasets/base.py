@@ -108,16 +108,19 @@ class BaseRecognitionDataset(Dataset):
         if not self.skip_bad_samples:
             return self.pack(idx, self.run_pipelines(idx))
         tried = idx
+        errors: list[str] = []  # this chain's causes travel in img_meta: workers' bad_samples stay in the workers
         for _ in range(self.max_bad_retries + 1):
             try:
                 data = self.pack(tried, self.run_pipelines(tried))
             except BadSampleError as err:
                 self.bad_samples.append((tried, str(err)))
+                errors.append(str(err))
                 logger.warning('skipping bad sample (skip_bad_samples=True): %s', err)
                 tried = int(np.random.randint(len(self)))
                 continue
-            if tried != idx:
+            if errors:
                 data['img_meta']['replaced_bad_sample'] = idx
+                data['img_meta']['bad_sample_errors'] = errors
             return data
         raise BadSampleError(f'{type(self).__name__}: {self.max_bad_retries + 1} bad samples in a row starting at '
                              f'index {idx}; last error: {self.bad_samples[-1][1]}')

@@ -123,6 +123,28 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
     return best
 
 
+def replaced_samples(data: Any) -> list[str]:
+    """Causes of the bad samples a ``skip_bad_samples`` dataset replaced in this batch: each replaced sample's
+    ``img_meta`` carries ``replaced_bad_sample`` (the index asked for) and ``bad_sample_errors`` (one message per
+    bad sample tried, naming the path and list line)."""
+    metas = data.get('img_meta') if isinstance(data, dict) else None
+    out: list[str] = []
+    for meta in metas if isinstance(metas, list) else []:
+        if isinstance(meta, dict) and 'replaced_bad_sample' in meta:
+            out.extend(meta.get('bad_sample_errors') or [f"index {meta['replaced_bad_sample']} (no cause recorded)"])
+    return out
+
+
+def remove_stale_temp_files(work_dir: str) -> list[str]:
+    """Delete the temp files (``.<name>.pth.<random>.tmp``) a killed run left behind while writing a checkpoint.
+    Only complete files ever carry a checkpoint's real name, so these are never needed."""
+    stale = glob.glob(os.path.join(work_dir, '.*.pth.*.tmp'))
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+    return stale
+
+
 class TrainingOOMError(RuntimeError):
     """Out of memory during training, with the batch, the clip shape and the options that fit."""
 
@@ -245,6 +267,11 @@ class Runner:
         self.auto_scale_batch = bool(auto_scale_batch)
         self.accumulate = 1
         self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
+        # The train loader's shuffle generator (a seeded DataLoader): its state goes into checkpoints so a resumed
+        # run draws the same sample order and worker seeds as an uninterrupted one.
+        self._loader_generator: torch.Generator | None = None
+        self._pending_loader_state: torch.Tensor | None = None
+        self.bad_samples_replaced = 0  # skip_bad_samples replacements in the current epoch, all ranks
         self.rank, self.world_size = get_dist_info()
         self.epoch = 0  # completed epochs
         self.iter = 0  # completed iterations over the whole run
@@ -263,7 +290,7 @@ class Runner:
         with open(self.json_log, 'a') as f:
             f.write(json.dumps(record) + '\n')
 
-    def _log_train(self, buffer: dict, epoch_len: int) -> None:
+    def _log_train(self, buffer: dict, epoch_len: int, extra: dict | None = None) -> None:
         # Average the interval's values over iterations and ranks (one small all-reduce per log line).
         keys = sorted(buffer)
         with warnings.catch_warnings():  # an interval of only skipped steps averages to NaN, quietly
@@ -281,6 +308,7 @@ class Runner:
         record.update(values)
         if self.skip_nonfinite:
             record['skipped_steps'] = self.skipped_steps
+        record.update(extra or {})
         # The monitor owns the ETA (recent mean iteration time x remaining iterations) and the data/compute split.
         if self.monitor is not None:
             record.update(self.monitor.summary(self.iter))
@@ -388,16 +416,43 @@ class Runner:
             if sampler is not None and hasattr(sampler, 'set_epoch'):
                 sampler.set_epoch(self.epoch)
 
+    def _attach_loader_generator(self, loader: Any) -> None:
+        generator = getattr(loader, 'generator', None)
+        self._loader_generator = generator if isinstance(generator, torch.Generator) else None
+        if self._pending_loader_state is not None and self._loader_generator is not None:
+            self._loader_generator.set_state(self._pending_loader_state)
+        self._pending_loader_state = None
+
+    def _epoch_bad_samples(self, loader: Any, replaced: list[str]) -> dict:
+        """End of an epoch with ``skip_bad_samples``: the replacements summed over ranks, logged with their
+        causes (paths and list lines). Returns the log-record entry (empty when the dataset does not skip)."""
+        if not getattr(getattr(loader, 'dataset', None), 'skip_bad_samples', False):
+            return {}
+        if self.world_size > 1:  # every rank's dataset has the same setting, so every rank joins
+            gathered: list = [None] * self.world_size
+            torch.distributed.all_gather_object(gathered, replaced)
+            replaced = [msg for part in gathered for msg in part]
+        self.bad_samples_replaced = len(replaced)
+        if replaced:
+            self.logger.warning(f'Epoch [{self.epoch + 1}]: {len(replaced)} bad samples replaced this epoch '
+                                f'(skip_bad_samples=True):\n' + '\n'.join(f'  {msg}' for msg in replaced))
+        else:
+            self.logger.info(f'Epoch [{self.epoch + 1}]: 0 bad samples replaced this epoch')
+        return {'bad_samples_replaced': len(replaced)}
+
     def train(self, loader: Any) -> None:
         self.model.train()
         epoch_len = len(loader)
         self.lr_scheduler.setup(self.max_epochs, epoch_len)
         self._set_epoch(loader)
+        self._attach_loader_generator(loader)
         buffer: dict = defaultdict(list)
+        replaced: list[str] = []  # causes of the bad samples the dataset replaced (this rank)
         self.inner_iter = 0
         tick = time.time()
         for data in loader:
             buffer['data_time'].append(time.time() - tick)
+            replaced.extend(replaced_samples(data))
             self.lr_scheduler.step(self.epoch, self.iter)
             log_vars = self.train_step(data)
             for key, value in log_vars.items():
@@ -407,7 +462,10 @@ class Runner:
             buffer['time'].append(time.time() - tick)
             if self.monitor is not None:
                 self.monitor.update(buffer['time'][-1], buffer['data_time'][-1])
-            if self.inner_iter % self.log_interval == 0 or self.inner_iter == epoch_len:
+            if self.inner_iter == epoch_len:
+                self._log_train(buffer, epoch_len, self._epoch_bad_samples(loader, replaced))
+                buffer = defaultdict(list)
+            elif self.inner_iter % self.log_interval == 0:
                 self._log_train(buffer, epoch_len)
                 buffer = defaultdict(list)
             tick = time.time()
@@ -492,7 +550,10 @@ class Runner:
         """``epoch_N.pth`` then ``latest.pth`` (a complete copy) on rank 0."""
         if self.rank != 0:
             return None
-        meta = dict(self.meta, epoch=self.epoch, iter=self.iter, rng=get_rng_state())
+        rng = get_rng_state()
+        if self._loader_generator is not None:
+            rng['loader'] = self._loader_generator.get_state()
+        meta = dict(self.meta, epoch=self.epoch, iter=self.iter, rng=rng)
         path = os.path.join(self.work_dir, f'epoch_{self.epoch}.pth')
         extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp.scaler is not None else {}
         save_checkpoint(self.model, path, optimizer=self.optimizer, meta=meta, **extra)
@@ -519,6 +580,8 @@ class Runner:
         self.iter = int(meta.get('iter', 0))
         if 'rng' in meta:
             set_rng_state(meta['rng'])
+            # Applied to the train loader's generator when the first resumed epoch starts.
+            self._pending_loader_state = meta['rng'].get('loader')
         self.logger.info(f'resumed from {filename}: epoch {self.epoch}, iter {self.iter}')
 
     def load_weights(self, filename: str, trust: bool = False) -> None:
