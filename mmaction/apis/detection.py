@@ -43,6 +43,35 @@ def evaluate_detections(results: Sequence, dataset: Any, out_csv: str, eval_type
     return metrics
 
 
+def evaluate_detector(model: nn.Module, data_loader: Any, device: torch.device | None = None,
+                      eval_types: Sequence[str] = ('bbox',), tmpdir: str | None = None,
+                      per_class: bool = False) -> dict[str, float]:
+    """Frame-mAP of ``model`` on an ``AVADataset`` loader: the ``--validate`` metric of the detector tools.
+
+    All ranks run inference; rank 0 writes the detections CSV to a temporary folder, evaluates it with the
+    dataset's own annotation, exclusion and label files and returns ``{'mAP@0.5IOU': ...}`` (mmaction2's
+    ``save_best`` key; plus the per-class APs with ``per_class``, the proposal recall for ``'proposal'``);
+    other ranks return ``{}``. The model is left in eval mode (the runner switches it back to train).
+    """
+    import tempfile
+    dataset = data_loader.dataset
+    if not hasattr(dataset, 'keyframe_keys'):
+        raise ConfigError(f'--validate for a detector needs an AVADataset as data.val, got {type(dataset).__name__}')
+    results = detection_inference(model, data_loader, len(dataset), device or get_device(), tmpdir)
+    if results is None:
+        return {}
+    with tempfile.TemporaryDirectory(prefix='mmaction_val_') as tmp:
+        metrics = evaluate_detections(results, dataset, os.path.join(tmp, 'val_detections.csv'), eval_types,
+                                      logger=logging.getLogger('mmaction.val'))
+    out = {}
+    for key, value in metrics.items():
+        if key.endswith('mAP@0.5IOU'):
+            out['mAP@0.5IOU'] = float(value)  # 'PascalBoxes_Precision/mAP@0.5IOU' in the full report
+        elif per_class or 'PerformanceByCategory' not in key:
+            out[key] = float(value)
+    return out
+
+
 def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', eval_types: Sequence[str] = (),
                   ann_file: str | None = None, label_file: str | None = None, exclude_file: str | None = None,
                   distributed: bool = False, trust: bool = False, tmpdir: str | None = None,
