@@ -5,12 +5,17 @@ Feature localizers (BMN/BSN, ActivityNetDataset): writes ``{"results": {video: [
 SSN (``model.type='SSN2D'``): runs the network over ``data.test`` (segmental consensus rewritten into
 ``STPPReorganized``), writes the localizer pickle (``--out`` .pkl, §2.6) and with ``--eval thumos14|activitynet``
 prints the original "Temporal detection performance" table.
+
+Multi-process: ``bash tools/dist_test_localizer.sh CONFIG CKPT N [args]`` (torchrun + ``--launcher pytorch``), or
+``--gpus N`` which starts the N processes itself (one per GPU, or CPU processes with gloo). Each process runs the
+videos ``rank::N``; rank 0 gathers them in dataset order, writes ``--out`` and prints the table.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -21,37 +26,78 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Test a temporal action localizer')
     p.add_argument('config')
     p.add_argument('checkpoint')
-    p.add_argument('--gpus', type=int, default=1, help='kept for the original CLI; one process per device')
+    p.add_argument('--gpus', type=int, default=1,
+                   help='number of test processes to start (one per GPU; CPU processes without GPUs)')
     p.add_argument('--proc_per_gpu', type=int, default=1, help='kept for the original CLI')
     p.add_argument('--out', help='output file: .json (proposals) for BMN/BSN, .pkl for SSN')
     p.add_argument('--eval', choices=['AR@AN', 'thumos14', 'activitynet'], help='evaluation to run')
     p.add_argument('--no_regression', '--no-regression', dest='no_regression', action='store_true',
                    help='SSN: do not apply the boundary regression')
+    p.add_argument('--tmpdir', default=None,
+                   help='gather multi-process results through pickles in this folder (removed afterwards)')
     add_common_args(p)
     args = p.parse_args(argv)
+    if args.gpus < 1:
+        p.error(f'--gpus must be >= 1, got {args.gpus}')
+    if args.gpus > 1 and args.launcher != 'none':
+        p.error('--gpus N starts its own processes; with --launcher the launcher sets the process count')
     export_local_rank(args)
     return args
 
 
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _spawned_worker(rank: int, world: int, port: int, argv: list[str]) -> None:
+    """One ``--gpus N`` process: the environment torchrun would set, then the ``--launcher pytorch`` path."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world),
+                      MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    main(argv + ['--gpus', '1', '--launcher', 'pytorch'])
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from mmaction.apis.localization import format_ar_an, test_feature_localizer, test_ssn
+    if args.gpus > 1:
+        import torch.multiprocessing as mp
+        # --gpus is dropped from the workers' arguments (argparse keeps the last value; they get '--gpus 1')
+        mp.spawn(_spawned_worker, args=(args.gpus, _free_port(), list(sys.argv[1:] if argv is None else argv)),
+                 nprocs=args.gpus, join=True)
+        return
+    from mmaction.engine.dist_utils import get_dist_info, init_dist
     from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_dist(args.launcher, **dict(cfg.get('dist_params') or {}))
+    try:
+        _test(args, cfg, distributed, is_main=get_dist_info()[0] == 0)
+    finally:
+        if distributed:
+            import torch.distributed as dist
+            dist.destroy_process_group()
+
+
+def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) -> None:
+    """Test and print; only rank 0 gets metrics back, so only it prints the table."""
+    from mmaction.apis.localization import format_ar_an, test_feature_localizer, test_ssn
+    kwargs = dict(trust=args.trust_checkpoint, distributed=distributed, tmpdir=args.tmpdir)
     if cfg.model.get('type') == 'SSN2D':
         if args.eval == 'AR@AN':
             raise SystemExit('SSN reports detection mAP: use --eval thumos14 or --eval activitynet')
-        metrics = test_ssn(cfg, args.checkpoint, args.out, args.eval, regression=not args.no_regression,
-                           trust=args.trust_checkpoint)
-        if args.out:
+        metrics = test_ssn(cfg, args.checkpoint, args.out, args.eval, regression=not args.no_regression, **kwargs)
+        if args.out and is_main:
             print(f'SSN outputs written to {args.out}')
         if metrics:
             print(metrics['table'])
         return
     if args.eval not in (None, 'AR@AN'):
         raise SystemExit(f'--eval {args.eval} needs SSN outputs; feature localizers report --eval AR@AN')
-    metrics = test_feature_localizer(cfg, args.checkpoint, args.out, args.eval, trust=args.trust_checkpoint)
-    if args.out:
+    metrics = test_feature_localizer(cfg, args.checkpoint, args.out, args.eval, **kwargs)
+    if args.out and is_main:
         print(f'proposals written to {args.out}')
     if metrics:
         print(format_ar_an(metrics))

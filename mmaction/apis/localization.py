@@ -42,10 +42,24 @@ def run_feature_localizer(model: torch.nn.Module, dataset: Any, device: torch.de
     return results
 
 
+def _gather_in_order(run_fn: Any, model: torch.nn.Module, dataset: Any, device: torch.device, distributed: bool,
+                     tmpdir: str | None) -> list | None:
+    """Run ``run_fn`` on this rank's share (videos ``rank::world``) and gather every rank's results in dataset
+    order on rank 0; other ranks get ``None``. Without ``distributed`` this process runs every video."""
+    from mmaction.engine.dist_utils import collect_results, get_dist_info
+    rank, world = get_dist_info() if distributed else (0, 1)
+    part = run_fn(model, dataset, device, rank=rank, world_size=world)
+    return collect_results(part, len(dataset), tmpdir) if world > 1 else part
+
+
 def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, eval_metric: str | None = 'AR@AN',
-                           device: torch.device | None = None, trust: bool = False) -> dict:
+                           device: torch.device | None = None, trust: bool = False, distributed: bool = False,
+                           tmpdir: str | None = None) -> dict:
     """Load ``checkpoint`` into ``cfg.model``, localize every video of ``cfg.data.test``, write the
-    ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set)."""
+    ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set).
+
+    ``distributed``: each rank of the process group runs videos ``rank::world``; rank 0 gathers them in dataset
+    order (through ``tmpdir`` when given), writes and evaluates; the other ranks return ``{}``."""
     from mmaction.engine.dist_utils import get_device
     from mmaction.models import build_localizer
     from mmaction.utils.checkpoint import load_checkpoint
@@ -54,7 +68,9 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
     model.to(device)
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
-    results = run_feature_localizer(model, dataset, device)
+    results = _gather_in_order(run_feature_localizer, model, dataset, device, distributed, tmpdir)
+    if results is None:
+        return {}
     if out:
         if not out.endswith('.json'):
             raise ValueError(f'--out must be a .json file for proposal results, got {out}')
@@ -122,9 +138,12 @@ def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = 
 
 
 def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str | None = None,
-             regression: bool = True, device: torch.device | None = None, trust: bool = False) -> dict:
+             regression: bool = True, device: torch.device | None = None, trust: bool = False,
+             distributed: bool = False, tmpdir: str | None = None) -> dict:
     """Load ``checkpoint`` into the (reorganised) ``cfg.model``, run every valid test video, dump the localizer
-    pickle to ``out`` and, with ``eval_type`` (thumos14|activitynet), return the detection mAP table."""
+    pickle to ``out`` and, with ``eval_type`` (thumos14|activitynet), return the detection mAP table.
+
+    ``distributed``: as in :func:`test_feature_localizer` (rank 0 writes, evaluates and returns the metrics)."""
     from mmaction.engine.dist_utils import get_device
     from mmaction.models import build_localizer
     from mmaction.utils.checkpoint import load_checkpoint
@@ -136,7 +155,9 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
     model.to(device)
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
-    outputs = run_ssn(model, dataset, device)
+    outputs = _gather_in_order(run_ssn, model, dataset, device, distributed, tmpdir)
+    if outputs is None:
+        return {}
     if out:
         if not out.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--out must be a .pkl file for SSN outputs, got {out}')

@@ -1,0 +1,141 @@
+"""Issue 5's SSN toy run through the tools: toy untrimmed rawframes -> ``dist_train_localizer.sh`` (2 CPU
+processes) -> ``test_localizer.py --eval thumos14`` -> mAP@0.5 compared with chance baselines measured the same
+way (an untrained model through ``test_localizer.py``; random scores on the trained run's own proposals through
+``eval_localize_results.py``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+CONFIG = os.path.join(REPO, 'configs/thumos14/toy/ssn_toy_r18.py')
+
+# Stated figures (seeds 0/1, 2 processes; see the config's header): trained mAP@0.5 must reach TRAINED_MIN and
+# beat the best chance baseline by CHANCE_MARGIN.
+TRAINED_MIN = 0.40
+CHANCE_MARGIN = 0.25
+
+
+def parse_detection_table(text: str) -> dict[str, float]:
+    """``{'0.10': mAP, ..., 'Average': mAP}`` from the last "Temporal detection performance" table in ``text``."""
+    header = values = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split('|')]
+        if cells and cells[0] == 'IoU thresh':
+            header = cells[1:]
+        elif cells and cells[0] == 'mean AP':
+            values = cells[1:]
+    if header is None or values is None or len(header) != len(values):
+        raise AssertionError(f'no detection table in the output:\n{text[-3000:]}')
+    return {h: float(v) for h, v in zip(header, values)}
+
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_parse_detection_table():
+    from mmaction.evaluation.temporal import detection_table
+    table = detection_table(np.array([0.5, 0.25, 0.125]), [0.1, 0.5, 0.9])
+    parsed = parse_detection_table('log line\n' + table + '\n')
+    assert parsed == {'0.10': 0.5, '0.50': 0.25, '0.90': 0.125, 'Average': round(0.875 / 3, 4)}
+    with pytest.raises(AssertionError, match='no detection table'):
+        parse_detection_table('no table here')
+
+
+def test_toy_config_builds_and_reorganises():
+    """The toy config's train model and its test rewrite (STPPReorganized) hold the same parameters, so a
+    training checkpoint loads strictly into the test model."""
+    import torch
+
+    from mmaction.apis.localization import reorganize_ssn_consensus
+    from mmaction.models import build_localizer
+    from mmaction.utils.config import load_config
+    cfg = load_config(CONFIG)
+    train_model = build_localizer(cfg.model, train_cfg=cfg.train_cfg, test_cfg=cfg.test_cfg)
+    test_cfg_model = dict(cfg.model)
+    test_cfg_model['segmental_consensus'] = reorganize_ssn_consensus(test_cfg_model)
+    # K = 4 classes, standalong classifier, stpp (1, 1, 1): (K + 1) + (K + 2K) * 3 = 5 + 36
+    assert test_cfg_model['segmental_consensus']['feat_dim'] == 41
+    test_model = build_localizer(test_cfg_model, train_cfg=None, test_cfg=cfg.test_cfg)
+    test_model.load_state_dict(train_model.state_dict(), strict=True)
+    assert sum(p.numel() for p in test_model.parameters()) == sum(p.numel() for p in train_model.parameters())
+
+
+def _random_score_outputs(outputs: list, rng: np.random.Generator) -> list:
+    """The same proposals with Gaussian activity/completeness logits and no regression: what chance scores."""
+    return [(rel, rng.standard_normal(np.shape(act)).astype(np.float32),
+             rng.standard_normal(np.shape(comp)).astype(np.float32), None) for rel, act, comp, _ in outputs]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('seed', [0])
+def test_toy_ssn_beats_chance_through_tools(tmp_path, capsys, seed):
+    import torch
+
+    from mmaction.models import build_localizer
+    from mmaction.utils.checkpoint import save_checkpoint
+    from mmaction.utils.config import load_config
+    from mmaction.utils.io import dump_pickle, load_pickle
+    root = str(tmp_path)
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(29500 + os.getpid() % 1000))
+
+    def run(cmd: list[str], timeout: float) -> str:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-6000:]}'
+        return proc.stdout + proc.stderr
+
+    run([sys.executable, os.path.join(REPO, 'data_tools/toy/build_toy_untrimmed.py'), '--out', 'data/toy_untrimmed',
+         '--frames'], 300)
+    train_log = run(['bash', os.path.join(REPO, 'tools/dist_train_localizer.sh'), CONFIG, '2', '--seed', str(seed),
+                     '--work_dir', 'work_dirs/ssn'], 600)
+    cfg = load_config(CONFIG)
+    assert f'Epoch [{cfg.total_epochs}]' in train_log
+    test_tool = os.path.join(REPO, 'tools/test_localizer.py')
+    trained = parse_detection_table(run([sys.executable, test_tool, CONFIG, 'work_dirs/ssn/latest.pth',
+                                         '--eval', 'thumos14', '--out', 'trained.pkl'], 300))
+
+    # chance 1: the untrained network (same config and seed) through the same tool
+    torch.manual_seed(seed)
+    save_checkpoint(build_localizer(cfg.model, train_cfg=cfg.train_cfg, test_cfg=cfg.test_cfg),
+                    os.path.join(root, 'untrained.pth'))
+    untrained = parse_detection_table(run([sys.executable, test_tool, CONFIG, 'untrained.pth', '--eval', 'thumos14',
+                                           '--out', 'untrained.pkl'], 300))
+
+    # chance 2: random scores on the trained run's proposals, through eval_localize_results.py (3 draws)
+    outputs = load_pickle(os.path.join(root, 'trained.pkl'))
+    assert len(outputs) == 16  # the val videos, in TAG-list order
+    evaluate = _load_tool('eval_localize_results')
+    capsys.readouterr()
+    random_runs = []
+    for draw in range(3):
+        path = os.path.join(root, f'random{draw}.pkl')
+        dump_pickle(_random_score_outputs(outputs, np.random.default_rng(draw)), path)
+        cwd = os.getcwd()
+        os.chdir(root)  # the config's data paths are relative to the run folder
+        try:
+            evaluate.main([CONFIG, path, '--eval', 'thumos14'])
+        finally:
+            os.chdir(cwd)
+        random_runs.append(parse_detection_table(capsys.readouterr().out))
+
+    with capsys.disabled():
+        print(f'\ntoy SSN seed {seed}: mAP@0.5 trained {trained["0.50"]:.4f} (average {trained["Average"]:.4f}); '
+              f'untrained {untrained["0.50"]:.4f} (average {untrained["Average"]:.4f}); random scores '
+              + ', '.join(f'{r["0.50"]:.4f}' for r in random_runs)
+              + f' (average {np.mean([r["Average"] for r in random_runs]):.4f})')
+    chance = max([untrained['0.50']] + [r['0.50'] for r in random_runs])
+    assert trained['0.50'] >= TRAINED_MIN, f'toy SSN mAP@0.5 {trained["0.50"]} < {TRAINED_MIN}'
+    assert trained['0.50'] >= chance + CHANCE_MARGIN, \
+        f'toy SSN mAP@0.5 {trained["0.50"]} not {CHANCE_MARGIN} above the best chance baseline {chance}'
+    assert trained['Average'] > max([untrained['Average']] + [r['Average'] for r in random_runs])
