@@ -105,7 +105,10 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     evaluate = None
     if validate:
         val_loader = _build_val_loader(cfg, distributed, build_dataset, build_dataloader, '--validate')
-        evaluate = lambda net: evaluate_top_k(net, val_loader, device=device)  # noqa: E731
+        # AVA validation reports frame-mAP; every other dataset top-1/top-5 accuracy.
+        from .detection import evaluate_detector
+        evaluate_fn = evaluate_detector if hasattr(val_loader.dataset, 'keyframe_keys') else evaluate_top_k
+        evaluate = lambda net: evaluate_fn(net, val_loader, device=device)  # noqa: E731
     checkpoint_config = cfg.get('checkpoint_config') or {}
     log_config = cfg.get('log_config') or {}
     meta = dict(mmact_version=mmact_version, config=config_text(cfg))
