@@ -139,3 +139,50 @@ def test_toy_ssn_beats_chance_through_tools(tmp_path, capsys, seed):
     assert trained['0.50'] >= chance + CHANCE_MARGIN, \
         f'toy SSN mAP@0.5 {trained["0.50"]} not {CHANCE_MARGIN} above the best chance baseline {chance}'
     assert trained['Average'] > max([untrained['Average']] + [r['Average'] for r in random_runs])
+
+
+@pytest.mark.slow
+def test_multiprocess_ssn_testing_matches_single_process(tmp_path):
+    """5 toy videos (uneven 3/2 split over 2 ranks): ``dist_test_localizer.sh 2`` (through ``--tmpdir``) and
+    ``--gpus 2`` write the same pickle, in the same video order, and print the same table as one process."""
+    import torch
+
+    from mmaction.models import build_localizer
+    from mmaction.utils.checkpoint import save_checkpoint
+    from mmaction.utils.config import load_config
+    from mmaction.utils.io import load_pickle
+    root = str(tmp_path)
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(30500 + os.getpid() % 1000))
+
+    def run(cmd: list[str]) -> str:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-6000:]}'
+        return proc.stdout
+
+    run([sys.executable, os.path.join(REPO, 'data_tools/toy/build_toy_untrimmed.py'), '--out', 'data/toy_untrimmed',
+         '--frames', '--num-train', '1', '--num-val', '5', '--min-frames', '64', '--max-frames', '96'])
+    cfg = load_config(CONFIG)
+    torch.manual_seed(0)
+    save_checkpoint(build_localizer(cfg.model, train_cfg=cfg.train_cfg, test_cfg=cfg.test_cfg),
+                    os.path.join(root, 'model.pth'))
+    tool = os.path.join(REPO, 'tools/test_localizer.py')
+    args = [CONFIG, 'model.pth', '--eval', 'thumos14', '--out']
+    single = run([sys.executable, tool, *args, 'one.pkl'])
+    launched = run(['bash', os.path.join(REPO, 'tools/dist_test_localizer.sh'), CONFIG, 'model.pth', '2',
+                    *args[2:], 'launched.pkl', '--tmpdir', 'gather'])
+    spawned = run([sys.executable, tool, *args, 'spawned.pkl', '--gpus', '2'])
+    assert not os.path.exists(os.path.join(root, 'gather'))  # the gathering folder is removed
+    # rank 0 alone prints: one table per run, equal to the single-process one
+    for log in (launched, spawned):
+        assert log.count('Temporal detection performance') == 1 and log.count('SSN outputs written') == 1
+        assert parse_detection_table(log) == parse_detection_table(single)
+    reference = load_pickle(os.path.join(root, 'one.pkl'))
+    assert len(reference) == 5
+    for name in ('launched.pkl', 'spawned.pkl'):
+        got = load_pickle(os.path.join(root, name))
+        assert len(got) == len(reference)
+        for ref_video, got_video in zip(reference, got):
+            # proposals identify the video: same order; scores equal up to float summation order
+            np.testing.assert_array_equal(np.asarray(ref_video[0]), np.asarray(got_video[0]))
+            for ref_arr, got_arr in zip(ref_video[1:], got_video[1:]):
+                np.testing.assert_allclose(np.asarray(got_arr), np.asarray(ref_arr), rtol=1e-5, atol=1e-6)
