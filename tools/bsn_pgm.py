@@ -33,27 +33,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _one_video(job: tuple) -> tuple[str, int]:
-    """Worker: PGM of one video, files written atomically; returns (video, proposals written)."""
-    import numpy as np
-
-    from mmaction.datasets.bsn_datasets import read_tem_result, write_table
-    from mmaction.models.localizers.bsn import pgm_for_video
-    from mmaction.models.localizers.pgm import PROPOSAL_COLUMNS
-    from mmaction.utils.io import atomic_open
-    video, gt, tem_dir, prop_dir, feat_dir, prop_cfg, feat_cfg = job
-    tem = read_tem_result(os.path.join(tem_dir, video + '.csv'))
-    props, feats = pgm_for_video(tem, prop_cfg, feat_cfg, gt_segments=gt)
-    write_table(os.path.join(prop_dir, video + '.csv'), props, PROPOSAL_COLUMNS)
-    with atomic_open(os.path.join(feat_dir, video + '.npy'), 'wb') as f:
-        np.save(f, feats)
-    return video, int(props.shape[0])
-
-
 def main(argv: list[str] | None = None) -> dict[str, int]:
     """Returns ``{video: number of proposals written}``."""
     args = parse_args(argv)
     from mmaction.datasets.activitynet_dataset import ActivityNetDataset
+    from mmaction.datasets.bsn_datasets import write_pgm_outputs
     from mmaction.registry import ConfigError
     from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
@@ -76,12 +60,13 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     jobs = [(info['video_name'], anns.gt_bbox(info), cfg.tem_results_dir, cfg.pgm_proposals_dir,
              cfg.pgm_features_dir, prop_cfg, feat_cfg) for info in anns.video_infos]
     if nproc == 1 or len(jobs) < 2:
-        done = [_one_video(j) for j in jobs]
+        done = [write_pgm_outputs(*j) for j in jobs]
     else:
-        # fork: workers inherit the imported modules (PGM is numpy only); spawn where fork does not exist
+        # fork: workers inherit the imported modules (PGM is numpy only); spawn where fork does not exist.
+        # The worker is a function of an importable module, so it pickles under both.
         method = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
         with multiprocessing.get_context(method).Pool(min(nproc, len(jobs))) as pool:
-            done = pool.map(_one_video, jobs, chunksize=max(1, len(jobs) // (4 * nproc)))
+            done = pool.starmap(write_pgm_outputs, jobs, chunksize=max(1, len(jobs) // (4 * nproc)))
     counts = dict(done)
     print(f'PGM ({args.mode}): {sum(counts.values())} proposals of {len(counts)} videos written to '
           f'{cfg.pgm_proposals_dir} and {cfg.pgm_features_dir}')

@@ -14,3 +14,6 @@ __all__ += ['inference_recognizer', 'inference_recognizer_frames', 'inference_re
 from .inference_detector import inference_detector, init_detector  # noqa: E402
 
 __all__ += ['inference_detector', 'init_detector']
+from .inference_localizer import inference_localizer, init_localizer  # noqa: E402
+
+__all__ += ['inference_localizer', 'init_localizer']

@@ -75,6 +75,19 @@ def read_pgm_outputs(proposals_dir: str, features_dir: str, video: str, top_k: i
     return props[:top_k], feats[:top_k].astype(np.float32)
 
 
+def write_pgm_outputs(video: str, gt_segments: np.ndarray, tem_results_dir: str, pgm_proposals_dir: str,
+                      pgm_features_dir: str, proposals_cfg: dict, features_cfg: dict) -> tuple[str, int]:
+    """PGM of one video from its TEM result file to its proposal CSV and BSP feature file (the per-video job of
+    ``tools/bsn_pgm.py``; module level so worker processes can unpickle it). Returns (video, proposals written)."""
+    from mmaction.models.localizers.bsn import pgm_for_video
+    tem = read_tem_result(os.path.join(tem_results_dir, video + '.csv'))
+    props, feats = pgm_for_video(tem, proposals_cfg, features_cfg, gt_segments=gt_segments)
+    write_table(os.path.join(pgm_proposals_dir, video + '.csv'), props, PROPOSAL_COLUMNS)
+    with atomic_open(os.path.join(pgm_features_dir, video + '.npy'), 'wb') as f:
+        np.save(f, feats)
+    return video, int(props.shape[0])
+
+
 @DATASETS.register_module()
 class BSNProposalDataset(ActivityNetDataset):
     """PEM data: the PGM proposals and BSP features of the videos of an ActivityNet-style annotation file.
