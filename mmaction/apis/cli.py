@@ -43,6 +43,10 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
     parser.add_argument('--dist-timeout', '--dist_timeout', dest='dist_timeout', type=float, default=None,
                         help='seconds a collective may wait for the other ranks before failing '
                              '(overrides dist_params.timeout; torch default 30 min for gloo, 10 min for nccl)')
+    parser.add_argument('--check-data', '--check_data', dest='check_data', action='store_true',
+                        help='do not train: open every video / count every frame folder of data.train and data.val, '
+                             'print a report (OK / missing / short / undecodable with paths and list lines) and '
+                             'exit non-zero if anything is bad')
     add_common_args(parser)
 
 
@@ -89,6 +93,12 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     if args.resume_from is not None:
         cfg.resume_from = args.resume_from
     cfg.gpus = args.gpus
+
+    if args.check_data:
+        from mmaction.apis.data_check import check_data
+        report = check_data(cfg)
+        print(report.format(), flush=True)
+        sys.exit(0 if report.ok else 1)
 
     distributed = args.launcher != 'none'
     if distributed:

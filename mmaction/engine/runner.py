@@ -123,15 +123,16 @@ def find_latest_checkpoint(work_dir: str) -> str | None:
     return best
 
 
-def replaced_samples(data: Any) -> list[str]:
-    """Causes of the bad samples a ``skip_bad_samples`` dataset replaced in this batch: each replaced sample's
-    ``img_meta`` carries ``replaced_bad_sample`` (the index asked for) and ``bad_sample_errors`` (one message per
-    bad sample tried, naming the path and list line)."""
+def replaced_samples(data: Any) -> list[list[str]]:
+    """The samples a ``skip_bad_samples`` dataset replaced in this batch, one list of causes each: a replaced
+    sample's ``img_meta`` carries ``replaced_bad_sample`` (the index asked for) and ``bad_sample_errors`` (one
+    message per bad sample tried before a good one, naming the path and list line)."""
     metas = data.get('img_meta') if isinstance(data, dict) else None
-    out: list[str] = []
+    out: list[list[str]] = []
     for meta in metas if isinstance(metas, list) else []:
         if isinstance(meta, dict) and 'replaced_bad_sample' in meta:
-            out.extend(meta.get('bad_sample_errors') or [f"index {meta['replaced_bad_sample']} (no cause recorded)"])
+            out.append(list(meta.get('bad_sample_errors') or
+                            [f"index {meta['replaced_bad_sample']} (no cause recorded)"]))
     return out
 
 
@@ -423,7 +424,7 @@ class Runner:
             self._loader_generator.set_state(self._pending_loader_state)
         self._pending_loader_state = None
 
-    def _epoch_bad_samples(self, loader: Any, replaced: list[str]) -> dict:
+    def _epoch_bad_samples(self, loader: Any, replaced: list[list[str]]) -> dict:
         """End of an epoch with ``skip_bad_samples``: the replacements summed over ranks, logged with their
         causes (paths and list lines). Returns the log-record entry (empty when the dataset does not skip)."""
         if not getattr(getattr(loader, 'dataset', None), 'skip_bad_samples', False):
@@ -434,8 +435,10 @@ class Runner:
             replaced = [msg for part in gathered for msg in part]
         self.bad_samples_replaced = len(replaced)
         if replaced:
+            causes = [msg for chain in replaced for msg in chain]
             self.logger.warning(f'Epoch [{self.epoch + 1}]: {len(replaced)} bad samples replaced this epoch '
-                                f'(skip_bad_samples=True):\n' + '\n'.join(f'  {msg}' for msg in replaced))
+                                f'(skip_bad_samples=True; {len(causes)} failed load(s)):\n'
+                                + '\n'.join(f'  {msg}' for msg in causes))
         else:
             self.logger.info(f'Epoch [{self.epoch + 1}]: 0 bad samples replaced this epoch')
         return {'bad_samples_replaced': len(replaced)}
@@ -447,7 +450,7 @@ class Runner:
         self._set_epoch(loader)
         self._attach_loader_generator(loader)
         buffer: dict = defaultdict(list)
-        replaced: list[str] = []  # causes of the bad samples the dataset replaced (this rank)
+        replaced: list[list[str]] = []  # causes of each sample the dataset replaced (this rank)
         self.inner_iter = 0
         tick = time.time()
         for data in loader:

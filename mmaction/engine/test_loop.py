@@ -57,6 +57,23 @@ def _batch_size(data: dict) -> int:
     raise KeyError(f'cannot tell the batch size: the batch has no img_group_0/gt_label/img_meta (keys: {list(data)})')
 
 
+class InferenceOOMError(RuntimeError):
+    """Out of memory during testing, with the batch, the clip shape and the options that fit."""
+
+
+def inference_oom_message(err: BaseException, data: dict, device: torch.device, batch_index: int) -> str:
+    shapes = ', '.join(f'{k} {tuple(v.shape)}' for k, v in data.items()
+                       if k.startswith('img_group') and isinstance(v, torch.Tensor))
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (f'out of memory on {device} while testing batch {batch_index + 1}: {_batch_size(data)} video(s) '
+            f'(data.test.videos_per_gpu), clip shape {shapes or "unknown"} ({first}). Every view of a video goes '
+            f'through the model in one forward. Options that fit: --cfg-options data.test.videos_per_gpu=1; '
+            f'tools/test_recognizer_heavy.py with --batch_size N (N views per forward instead of all of them); '
+            f'fewer views (oversample=None instead of ten-crop, fewer num_segments / clips in data.test); '
+            f'mixed precision (run the model under torch.autocast, half the activation memory; the test tools '
+            f'have no flag for it).')
+
+
 def _labels(data: dict, batch_size: int) -> list[int]:
     label = data.get('gt_label')
     if not isinstance(label, torch.Tensor):
@@ -82,9 +99,13 @@ def inference(model: nn.Module, data_loader: Any, size: int | None = None, devic
     size = len(data_loader.dataset) if size is None else size
     bar = _Progress(size, progress and rank == 0)
     part: list = []
-    for data in data_loader:
+    for batch_index, data in enumerate(data_loader):
         batch = _batch_size(data)
-        output = model(return_loss=False, **to_device(data, device))
+        try:
+            output = model(return_loss=False, **to_device(data, device))
+        except torch.OutOfMemoryError as err:
+            # Caught once and explained; retrying with smaller batches would change what the results mean.
+            raise InferenceOOMError(inference_oom_message(err, data, device, batch_index)) from None
         rows = _rows(output, batch)
         part.extend(zip(rows, _labels(data, batch)) if with_labels else rows)
         bar.update(batch * world)
