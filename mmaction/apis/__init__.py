@@ -17,3 +17,6 @@ __all__ += ['inference_detector', 'init_detector']
 from .inference_localizer import inference_localizer, init_localizer  # noqa: E402
 
 __all__ += ['inference_localizer', 'init_localizer']
+from .data_check import check_data, check_dataset  # noqa: E402
+
+__all__ += ['check_data', 'check_dataset']
