@@ -26,6 +26,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--out-dir', '--out_dir', dest='out_dir', help="output folder (default: config 'tem_results_dir')")
     add_common_args(p)
     args = p.parse_args(argv)
+    if args.launcher != 'none':
+        # TEM inference is a few ms per video; one process writes every CSV (no per-rank file split to merge)
+        p.error('bsn_tem_inference.py runs in one process; drop --launcher')
     export_local_rank(args)
     return args
 
