@@ -134,7 +134,9 @@ def test_video_dataset_opencv_and_decord(data_dir, tmp_path):
     lst.write_text('test 0\ntest.mp4 1\n')  # original form (no ext) and mmaction2 form (with ext)
     a = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0)
     b = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0, use_decord=False)
-    assert a.backend == 'decord' and b.backend == 'opencv'
+    assert a.backend == 'auto' and b.backend == 'opencv'  # unset: the fastest frame-exact backend
+    forced = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, use_decord=True)
+    assert forced.backend == 'decord'
     xa, xb = a[0]['img_group_0'], b[1]['img_group_0']
     assert xa.shape == (3, 3, 224, 224) and a[1]['gt_label'].tolist() == [1]
     assert (xa - xb).abs().mean() < 0.02  # same frames up to YUV->RGB rounding (normalised units)

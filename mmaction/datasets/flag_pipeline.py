@@ -15,13 +15,15 @@ _OVERSAMPLE = (None, 'three_crop', 'ten_crop')
 
 
 def video_backend(use_decord: bool | None, decoder: str | None) -> str:
-    """``decoder`` wins; ``use_decord=False`` asks for the OpenCV reader (as the original); default decord."""
+    """``decoder`` wins; ``use_decord=False`` asks for the OpenCV reader (as the original), ``True`` for
+    decord; unset: ``'auto'``, the fastest frame-exact backend installed (all return the same frames)."""
     if decoder is not None:
         return decoder
     if use_decord is False:
         return 'opencv'
-    from .decoders.decord_decoder import DecordDecoder
-    return 'decord' if DecordDecoder.is_available() else 'opencv'
+    if use_decord:
+        return 'decord'
+    return 'auto'
 
 
 def flags_to_pipeline(*, source: str, modality: str = 'RGB', image_tmpl: str = 'img_{}.jpg',

@@ -15,7 +15,8 @@ from .flag_pipeline import flags_to_pipeline, video_backend
 class VideoDataset(BaseRecognitionDataset):
     """Original constructor keys (RawFrames' minus ``pre_mean_npy``, plus ``use_decord``, ``video_ext``).
 
-    Frames are decoded by a registered decoder (``decoder='decord'|'opencv'|'pyav'``; default decord,
+    Frames are decoded by a registered decoder (``decoder='auto'|'decord'|'opencv'|'pyav'``; default
+    ``'auto'``: GOP-aware PyAV when installed, else decord; ``use_decord=True`` forces decord and
     ``use_decord=False`` selects OpenCV as in the original). Every backend returns RGB and the flag form
     normalises to the order ``img_norm_cfg.to_rgb`` asks for, so a video and its extracted rawframes give
     the same tensor — the original fed decord's RGB frames through a BGR->RGB swap (v0 reference §5.5);
