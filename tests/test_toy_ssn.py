@@ -17,10 +17,11 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CONFIG = os.path.join(REPO, 'configs/thumos14/toy/ssn_toy_r18.py')
 
-# Stated figures (seeds 0/1, 2 processes; see the config's header): trained mAP@0.5 must reach TRAINED_MIN and
-# beat the best chance baseline by CHANCE_MARGIN.
-TRAINED_MIN = 0.40
-CHANCE_MARGIN = 0.25
+# Stated figures (2 processes, default toy data: 48 train / 16 val videos): trained mAP@0.5 0.90-0.97 over seeds
+# 0/1 (average over tIoU 0.1-0.9: 0.74-0.83); chance 0.04-0.08 (untrained model, random scores on the same
+# proposals). The test asks for TRAINED_MIN and a CHANCE_MARGIN lead over the best chance baseline.
+TRAINED_MIN = 0.70
+CHANCE_MARGIN = 0.50
 
 
 def parse_detection_table(text: str) -> dict[str, float]:

@@ -1,6 +1,11 @@
 # SSN on the toy untrimmed rawframes (data_tools/toy/build_toy_untrimmed.py --frames --out data/toy_untrimmed):
 # the original SSN config (§4.3) with a thin ResNet-18 (base_channels=8, 64-d features) on 32x32 frames so it
 # trains on CPU. 4 toy classes.
+# Toy figures (default toy data, 48 train / 16 val videos; `bash tools/dist_train_localizer.sh CONFIG 2 --seed S`,
+# 40 epochs, ~1.5 min on 2 busy CPU cores, then `python tools/test_localizer.py CONFIG CKPT --eval thumos14`):
+# THUMOS14 mAP@0.5 0.902 / 0.913 (seeds 0/1, average over tIoU 0.1-0.9: 0.748 / 0.743; 0.974 / 0.826 in another
+# seed-0 run: repeated runs are not bit-identical); chance: untrained model 0.054, random scores on the
+# same proposals 0.04-0.08 (tests/test_toy_ssn.py).
 model = dict(
     type='SSN2D',
     backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(3,), bn_eval=False),
