@@ -384,3 +384,12 @@ def test_bn_eval_and_frozen_stages():
     assert not net.bn1.training and not net.layer3[0].bn1.training
     assert not net.layer1[0].conv1.weight.requires_grad and net.layer2[0].conv1.weight.requires_grad
     assert not net.layer4[0].bn1.weight.requires_grad  # bn_frozen
+
+
+def test_inflated_basic_block_with_spatial_dilation_keeps_time():
+    from mmaction.models.backbones.resnet_i3d import BasicBlock3d
+    block = BasicBlock3d(8, 8, dilation=2, if_inflate=True).eval()
+    assert block.conv1.padding == (1, 2, 2) and block.conv1.dilation == (1, 2, 2)
+    with torch.no_grad():
+        out = block(torch.randn(1, 8, 4, 8, 8))
+    assert tuple(out.shape) == (1, 8, 4, 8, 8)

@@ -165,7 +165,8 @@ class BasicBlock3d(_Block3d):
                  with_cp: bool = False) -> None:
         super().__init__()
         kernel = (3, 3, 3) if if_inflate else (1, 3, 3)
-        pad = (dilation if if_inflate else 0, dilation, dilation)
+        # Dilation is spatial only (as in Bottleneck3d), so the temporal padding stays (3 - 1) // 2.
+        pad = (1 if if_inflate else 0, dilation, dilation)
         self.conv1 = nn.Conv3d(inplanes, planes, kernel, stride=(temporal_stride, spatial_stride, spatial_stride),
                                padding=pad, dilation=(1, dilation, dilation), bias=False)
         self.bn1 = nn.BatchNorm3d(planes)
@@ -181,7 +182,6 @@ class BasicBlock3d(_Block3d):
         out = self.bn2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
         return out + identity
-
 
 
 class Bottleneck3d(_Block3d):
