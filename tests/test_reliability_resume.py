@@ -10,7 +10,8 @@ shuffle generator (sample order; with workers it also draws the worker seeds). W
 redone, so what differs is only: the text/JSON logs (the resumed run starts a new ``<timestamp>.log``, the killed
 epoch's lines appear twice across the two logs), the ``time`` in checkpoint meta, and wall-clock time.
 
-The kill lands either at a random moment after the first checkpoint, or deterministically in the middle of writing
+The kill lands either at a random moment after the first checkpoint (the driver ``slow-steps`` makes each
+optimizer step sleep, so that moment falls before the end of the run on any machine), or deterministically in the middle of writing
 ``epoch_2.pth`` (this file is also the driver script: ``python tests/test_reliability_resume.py slow-save MARKER
 -- <train args>`` makes ``torch.save`` write half of the epoch-2 checkpoint, touch ``MARKER`` and sleep): then
 ``latest.pth`` and ``epoch_1.pth`` must still load, and no ``epoch_2.pth`` may exist (only the temp file).
@@ -29,6 +30,29 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 EPOCHS = 3
+
+
+ITER_SECONDS = 0.1  # slow-steps driver: each optimizer step sleeps this long (the numbers do not change)
+
+
+def _run_train_tool(train_args: list) -> None:
+    import runpy
+    sys.argv = [os.path.join(ROOT, 'tools', 'train_recognizer.py'), *train_args]
+    runpy.run_path(sys.argv[0], run_name='__main__')
+
+
+def slow_steps_driver(train_args: list) -> None:
+    """Run tools/train_recognizer.py with every SGD step taking at least ITER_SECONDS, so that a kill at a random
+    moment after the first checkpoint lands before the run ends, however fast the machine is."""
+    sys.path.insert(0, ROOT)
+    real_step = torch.optim.SGD.step
+
+    def slow_step(self, *args, **kwargs):
+        time.sleep(ITER_SECONDS)
+        return real_step(self, *args, **kwargs)
+
+    torch.optim.SGD.step = slow_step
+    _run_train_tool(train_args)
 
 
 def slow_save_driver(marker: str, train_args: list) -> None:
@@ -50,9 +74,7 @@ def slow_save_driver(marker: str, train_args: list) -> None:
         f.write(data)
 
     torch.save = stalling_save
-    import runpy
-    sys.argv = [os.path.join(ROOT, 'tools', 'train_recognizer.py'), *train_args]
-    runpy.run_path(sys.argv[0], run_name='__main__')
+    _run_train_tool(train_args)
 
 
 @pytest.fixture(scope='module')
@@ -121,10 +143,10 @@ def test_sigkill_at_random_moment_then_auto_resume_matches(tiny, reference, tmp_
     root, config = tiny
     work = tmp_path / 'killed'
     seed = int(time.time())
-    delay = random.Random(seed).uniform(0.0, 1.0)
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'tools', 'train_recognizer.py'),
-                             *train_args(config, work)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    # 8 videos, 2 per batch: 4 steps an epoch, so the 2 epochs after epoch_1.pth take >= 8 * ITER_SECONDS.
+    delay = random.Random(seed).uniform(0.0, 6 * ITER_SECONDS)
+    proc = subprocess.Popen([sys.executable, __file__, 'slow-steps', '--', *train_args(config, work)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 90
     while not (work / 'epoch_1.pth').exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -171,5 +193,7 @@ def test_sigkill_during_checkpoint_write_keeps_latest_complete(tiny, reference, 
 if __name__ == '__main__':
     if len(sys.argv) > 3 and sys.argv[1] == 'slow-save' and sys.argv[3] == '--':
         slow_save_driver(sys.argv[2], sys.argv[4:])
+    elif len(sys.argv) > 2 and sys.argv[1] == 'slow-steps' and sys.argv[2] == '--':
+        slow_steps_driver(sys.argv[3:])
     else:
-        sys.exit(f'usage: {sys.argv[0]} slow-save MARKER -- <train_recognizer args>')
+        sys.exit(f'usage: {sys.argv[0]} slow-save MARKER -- <train args> | slow-steps -- <train args>')

@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> None:
                   label_file=args.label_file, exclude_file=args.exclude_file, distributed=distributed,
                   trust=args.trust_checkpoint, tmpdir=args.tmpdir, logger=logger)
     if distributed:
-        import torch.distributed as dist
-        dist.destroy_process_group()
+        from mmaction.engine import shutdown_dist
+        shutdown_dist()
 
 
 if __name__ == '__main__':

@@ -73,12 +73,10 @@ def main(argv: list[str] | None = None) -> None:
     distributed = args.launcher != 'none'
     if distributed:
         init_dist(args.launcher, **dict(cfg.get('dist_params') or {}))
-    try:
-        _test(args, cfg, distributed, is_main=get_dist_info()[0] == 0)
-    finally:
-        if distributed:
-            import torch.distributed as dist
-            dist.destroy_process_group()
+    _test(args, cfg, distributed, is_main=get_dist_info()[0] == 0)
+    if distributed:  # not on failure: a barrier could wait forever on a rank that died
+        from mmaction.engine import shutdown_dist
+        shutdown_dist()
 
 
 def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) -> None:

@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
                     fcn_testing=args.fcn_testing, distributed=distributed, trust=args.trust_checkpoint,
                     tmpdir=args.tmpdir)
     if distributed:
-        import torch.distributed as dist
-        dist.destroy_process_group()
+        from mmaction.engine import shutdown_dist
+        shutdown_dist()
 
 
 if __name__ == '__main__':

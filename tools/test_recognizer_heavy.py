@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
                           batch_size=args.batch_size, testfile=args.testfile, distributed=distributed,
                           trust=args.trust_checkpoint, tmpdir=args.tmpdir)
     if distributed:
-        import torch.distributed as dist
-        dist.destroy_process_group()
+        from mmaction.engine import shutdown_dist
+        shutdown_dist()
 
 
 if __name__ == '__main__':

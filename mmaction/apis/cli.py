@@ -139,6 +139,6 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
         sys.stderr.write(f'[mmaction] rank {rank} failed: {type(err).__name__}: {err}\n')
         sys.stderr.flush()
         raise  # no destroy_process_group here: it could block on the collectives the other ranks are in
-    import torch.distributed as dist
-    dist.destroy_process_group()
+    from mmaction.engine import shutdown_dist
+    shutdown_dist()
     return runner

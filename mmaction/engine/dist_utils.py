@@ -81,6 +81,14 @@ def barrier() -> None:
         dist.barrier()
 
 
+def shutdown_dist() -> None:
+    """Leave the process group together: a rank that tears gloo down while another is still writing its
+    checkpoint or results can abort ("terminate called without an active exception")."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def all_reduce_mean(value: torch.Tensor) -> torch.Tensor:
     """Average a tensor over all ranks (a copy; the input is left unchanged)."""
     value = value.detach().clone()
