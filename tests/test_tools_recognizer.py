@@ -165,6 +165,11 @@ def test_three_crop_override_only_for_fixed_size_modules():
     cfg.data.test.oversample = 'ten_crop'
     cfg.model.spatial_temporal_module.spatial_size = 7
     assert not apply_three_crop_override(cfg) and cfg.model.spatial_temporal_module.spatial_size == 7
+    # SlowFast pools adaptively to (1, 1, 1): its sizes are output sizes, never a window to enlarge
+    cfg = Config(dict(model=dict(spatial_temporal_module=dict(type='SlowFastSpatialTemporalModule', adaptive_pool=True,
+                                                              spatial_size=1, temporal_size=1)),
+                      data=dict(test=dict(oversample='three_crop'))))
+    assert not apply_three_crop_override(cfg) and cfg.model.spatial_temporal_module.spatial_size == 1
 
 
 def test_resume_and_auto_resume_continue_the_run(setup, tmp_path):

@@ -38,15 +38,16 @@ def _set_fcn_testing(model: nn.Module) -> list[str]:
 def apply_three_crop_override(cfg: Any, fcn_testing: bool = False) -> bool:
     """3-crop tests see 256x256 crops, so a fixed 7x7 pooling window must become 8x8 (original behaviour).
 
-    Applied only when the module has a fixed size: adaptive modules (``spatial_size=-1``) and identity modules
-    are left alone (the original broke them), and so is FCN testing, which bypasses the module.
+    Applied only when the module has a fixed size: adaptive modules (``spatial_size=-1``, or
+    ``adaptive_pool=True`` as in SlowFast, whose sizes are output sizes) and identity modules are left alone (the
+    original broke them), and so is FCN testing, which bypasses the module.
     Returns whether the config was changed.
     """
     test_cfg = cfg.data.test
     if test_cfg.get('oversample') != 'three_crop' or fcn_testing:
         return False
     module = cfg.model.get('spatial_temporal_module')
-    if not module or module.get('spatial_type') == 'identity':
+    if not module or module.get('spatial_type') == 'identity' or module.get('adaptive_pool', False):
         return False
     size = module.get('spatial_size')
     if size is None or size == -1 or (isinstance(size, (list, tuple)) and -1 in size):
