@@ -15,7 +15,7 @@ clamped to ``[0, size - 1]``.
 
 Bilinear interpolation on a Cartesian sample grid is separable, so each RoI's output is
 ``Wy @ F @ Wx^T`` with ``Wy (out_h, H)`` and ``Wx (out_w, W)`` interpolation matrices (the per-bin average
-over samples folded in). That is one batched matrix product per image instead of a loop over boxes.
+over samples folded in): two small matrix products per box instead of a loop over sample points.
 """
 from __future__ import annotations
 
@@ -83,9 +83,8 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, out_size: int | tuple[
     out_h, out_w = (out_size, out_size) if isinstance(out_size, int) else tuple(out_size)
     num_rois = rois.shape[0]
     b, c, h, w = features.shape
-    out = features.new_zeros(num_rois, c, out_h, out_w)
     if num_rois == 0:
-        return out
+        return features.new_zeros(num_rois, c, out_h, out_w)
     r = rois.to(features.dtype)
     x1, y1, x2, y2 = (r[:, k] * spatial_scale for k in range(1, 5))
     if aligned:
@@ -114,16 +113,17 @@ def roi_align(features: torch.Tensor, rois: torch.Tensor, out_size: int | tuple[
     if int(batch_idx.min()) < 0 or int(batch_idx.max()) >= b:
         raise ValueError(f'roi_align: batch indices must lie in [0, {b}), got range '
                          f'[{int(batch_idx.min())}, {int(batch_idx.max())}]')
-    # One matrix product per image of the batch; all of its boxes at once.
-    for img in torch.unique(batch_idx).tolist():
-        sel = (batch_idx == img).nonzero(as_tuple=True)[0]
-        n = sel.numel()
-        # (C*H, W) @ (W, n*out_w): one GEMM for all boxes of the image along x ...
-        tmp = features[img].reshape(c * h, w) @ wx[sel].reshape(n * out_w, w).t()
-        tmp = tmp.view(c, h, n, out_w).permute(2, 1, 0, 3).reshape(n, h, c * out_w)
-        # ... then a batched (out_h, H) @ (H, C*out_w) per box along y.
-        res = torch.bmm(wy[sel], tmp).view(n, out_h, c, out_w)
-        out[sel] = res.permute(0, 2, 1, 3)
+    out = features.new_empty(num_rois, c, out_h, out_w)  # every row is written below
+    # Per box, two GEMMs on an (H, C, W) copy of the feature maps: x first, then y. Each intermediate is one
+    # box's (H*C, out_w) block, which stays in cache; batching all boxes of an image instead wrote, permuted
+    # and re-read N*C*H*out_w floats through memory several times (about 4x slower at AVA sizes, see
+    # tools/analysis/benchmark_roi_align.py).
+    feat_hcw = features.permute(0, 2, 1, 3).reshape(b, h * c, w)
+    wx_t = wx.transpose(1, 2)  # (N, W, out_w)
+    for n, img in enumerate(batch_idx.tolist()):
+        tmp = feat_hcw[img] @ wx_t[n]  # (H*C, out_w)
+        res = wy[n] @ tmp.view(h, c * out_w)  # (out_h, C*out_w)
+        out[n] = res.view(out_h, c, out_w).transpose(0, 1)
     return out
 
 
