@@ -17,6 +17,17 @@ def _as_list(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def load_mean_volume(path: str) -> np.ndarray:
+    """``pre_mean_npy`` as ``(L, H, W, C)`` float32. The file holds ``(C, L, H, W)`` (Caffe's C3D
+    ``c3d_train01_16_128_171_mean.npy`` is ``(3, 16, 128, 171)``, BGR); the original transposed it with
+    ``(1, 2, 3, 0)`` and subtracted frame ``i % L`` from the i-th resized frame before cropping."""
+    vol = np.load(path, allow_pickle=False)
+    if vol.ndim != 4:
+        raise ConfigError(f"pre_mean_npy {path}: expected a (C, L, H, W) array, got shape {vol.shape} "
+                          f"(config key 'pre_mean_npy')")
+    return np.ascontiguousarray(vol.transpose(1, 2, 3, 0), dtype=np.float32)
+
+
 @DATASETS.register_module()
 class RawFramesDataset(BaseRecognitionDataset):
     """Original constructor keys and defaults; frames are 1-based (``img_00001.jpg``).
@@ -61,7 +72,7 @@ class RawFramesDataset(BaseRecognitionDataset):
             if pre_mean_npy is not None:
                 if not osp.isfile(pre_mean_npy):
                     raise FileNotFoundError(f"pre_mean_npy file not found: {pre_mean_npy} (config key 'pre_mean_npy')")
-                mean_volume = np.load(pre_mean_npy)
+                mean_volume = load_mean_volume(pre_mean_npy)
             pipelines = [flags_to_pipeline(
                 source='rawframes', modality=mod, image_tmpl=tmpl, num_segments=num_segments,
                 new_length=new_length, new_step=new_step, random_shift=random_shift,
