@@ -170,3 +170,106 @@ def test_pyav_avi_falls_back_to_sequential(samples_dir):
     with build_decoder('pyav', path) as dec, build_decoder('decord', path) as ref:
         assert dec._index is None
         np.testing.assert_array_equal(dec.get_frames([2, 3, 50]), ref.get_frames([2, 3, 50]))
+
+
+# ---------------------------------------------------------------- optional torchcodec backend
+def test_torchcodec_matches_decord_when_installed(test_mp4):
+    from mmaction.datasets.decoders.torchcodec_decoder import TorchCodecDecoder
+    if not TorchCodecDecoder.is_available():
+        pytest.skip('torchcodec is not installed (optional; it is built against one torch release)')
+    idx = [0, 5, 100, 299, 5, 50, 49]
+    with build_decoder('torchcodec', test_mp4) as t, build_decoder('decord', test_mp4) as d:
+        assert t.num_frames == d.num_frames == 300 and t.fps == pytest.approx(30.0)
+        np.testing.assert_array_equal(t.get_frames(idx), d.get_frames(idx))
+
+
+class FakeFrameBatch:
+    def __init__(self, data):
+        self.data = data
+
+
+class FakeTorchCodecDecoder:
+    """Stands in for ``torchcodec.decoders.VideoDecoder``: 12 frames of 4x6 RGB where frame i holds
+    (i, 2i, 3i); records its constructor arguments and every ``get_frames_at`` request."""
+
+    instances: list = []
+
+    def __init__(self, source, **kwargs):
+        import torch
+        self.source, self.kwargs, self.requests = source, kwargs, []
+        self.video = torch.arange(12, dtype=torch.uint8)[:, None, None, None] * torch.tensor([1, 2, 3],
+                                                                                             dtype=torch.uint8)
+        self.video = self.video.expand(12, 4, 6, 3).contiguous()
+        self.metadata = type('Meta', (), dict(num_frames=12, average_fps=25.0))()
+        FakeTorchCodecDecoder.instances.append(self)
+
+    def __len__(self):
+        return 12
+
+    def get_frames_at(self, indices):
+        self.requests.append(list(indices))
+        return FakeFrameBatch(self.video[list(indices)])
+
+
+@pytest.fixture()
+def fake_torchcodec(monkeypatch):
+    import sys
+    import types
+    pkg, mod = types.ModuleType('torchcodec'), types.ModuleType('torchcodec.decoders')
+    mod.VideoDecoder = FakeTorchCodecDecoder
+    pkg.decoders = mod
+    monkeypatch.setitem(sys.modules, 'torchcodec', pkg)
+    monkeypatch.setitem(sys.modules, 'torchcodec.decoders', mod)
+    FakeTorchCodecDecoder.instances = []
+    return mod
+
+
+def test_torchcodec_adapter_with_fake_module(test_mp4, fake_torchcodec):
+    from mmaction.datasets.decoders.torchcodec_decoder import TorchCodecDecoder
+    assert TorchCodecDecoder.is_available() and 'torchcodec' in available_backends()
+    with build_decoder('torchcodec', test_mp4, num_threads=2) as dec:
+        fake = FakeTorchCodecDecoder.instances[-1]
+        assert fake.source == test_mp4
+        assert fake.kwargs == dict(dimension_order='NHWC', num_ffmpeg_threads=2, seek_mode='exact')
+        assert dec.num_frames == len(dec) == 12 and dec.fps == 25.0
+        out = dec.get_frames([5, 1, 5, 11])
+        assert fake.requests == [[1, 5, 11]]  # one sorted, de-duplicated batch
+        assert out.shape == (4, 4, 6, 3) and out.dtype == np.uint8
+        assert out[:, 0, 0].tolist() == [[5, 10, 15], [1, 2, 3], [5, 10, 15], [11, 22, 33]]
+        with pytest.raises(IndexError, match='frame index 12 out of range'):
+            dec.get_frames([12])
+
+
+def test_torchcodec_adapter_missing_count_bad_shape_and_absent(test_mp4, fake_torchcodec, monkeypatch):
+    import sys
+    meta = type('Meta', (), dict(num_frames=None, average_fps=None))()
+    monkeypatch.setattr(FakeTorchCodecDecoder, 'metadata', meta, raising=False)
+    orig_init = FakeTorchCodecDecoder.__init__
+
+    def init_without_count(self, source, **kwargs):
+        orig_init(self, source, **kwargs)
+        self.metadata = meta
+    monkeypatch.setattr(FakeTorchCodecDecoder, '__init__', init_without_count)
+    dec = build_decoder('torchcodec', test_mp4, seek_mode='approximate')
+    assert dec.num_frames == 12 and dec.fps == 0.0  # falls back to len(decoder)
+    assert FakeTorchCodecDecoder.instances[-1].kwargs['seek_mode'] == 'approximate'
+    monkeypatch.setattr(FakeTorchCodecDecoder, 'get_frames_at',
+                        lambda self, indices: FakeFrameBatch(self.video[:1].permute(0, 3, 1, 2)))
+    with pytest.raises(DecodeError, match=r'torchcodec: .*test\.mp4: expected \(2, H, W, 3\)'):
+        dec.get_frames([0, 1])
+    monkeypatch.setitem(sys.modules, 'torchcodec.decoders', None)  # import now fails
+    from mmaction.datasets.decoders.torchcodec_decoder import TorchCodecDecoder
+    assert not TorchCodecDecoder.is_available() and 'torchcodec' not in available_backends()
+    with pytest.raises(DecodeError, match="'torchcodec' requested but torchcodec cannot be imported"):
+        build_decoder('torchcodec', test_mp4)
+
+
+def test_torchcodec_pipeline_pair_with_fake_module(test_mp4, fake_torchcodec):
+    from mmaction.datasets.pipelines.compose import Compose
+    pipe = Compose([dict(type='TorchCodecInit', num_threads=1), dict(type='SampleFrames', clip_len=3,
+                                                                     frame_interval=2, num_clips=1, test_mode=True),
+                    dict(type='TorchCodecDecode')])
+    out = pipe(dict(filename=test_mp4))
+    # mmaction2 test sampling, 12 frames, clip 3 x 2: interval (12 - 6 + 1) / 1 = 7, offset int(7 / 2) = 3 -> 3, 5, 7
+    assert out['total_frames'] == 12 and out['frame_inds'].tolist() == [3, 5, 7]
+    assert out['imgs'][:, 0, 0, 0].tolist() == [3, 5, 7] and out['channel_order'] == 'rgb'

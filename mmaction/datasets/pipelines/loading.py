@@ -86,7 +86,13 @@ class PyAVInit(VideoInit):
     backend = 'pyav'
 
 
-for _name in ('DecordDecode', 'OpenCVDecode', 'PyAVDecode'):
+@PIPELINES.register_module()
+class TorchCodecInit(VideoInit):
+    """Optional backend: needs ``import torchcodec`` to work (see ``decoders/torchcodec_decoder.py``)."""
+    backend = 'torchcodec'
+
+
+for _name in ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'TorchCodecDecode'):
     PIPELINES.register_module(name=_name, module=VideoDecode)
 
 
