@@ -18,7 +18,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmaction.models import builder
 from mmaction.models.necks.stpp import STPPReorganized, StructuredTemporalPyramidPooling
 from mmaction.models.recognizers.base import BaseRecognizer
 from mmaction.registry import LOCALIZERS, ConfigError
@@ -48,10 +47,7 @@ class SSN2D(BaseRecognizer):
                  train_cfg: Any = None, test_cfg: Any = None) -> None:
         super().__init__()
         self.in_channels, self.modality = in_channels, modality
-        self.backbone = builder.build_backbone(backbone)
-        self.spatial_temporal_module = builder.build_spatial_temporal_module(spatial_temporal_module)
-        self.segmental_consensus = builder.build_segmental_consensus(segmental_consensus)
-        self.cls_head = builder.build_head(cls_head)
+        self.build_parts(backbone, spatial_temporal_module, segmental_consensus, cls_head)
         self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         cons = self.segmental_consensus

@@ -14,13 +14,33 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.models import builder
+from mmaction.registry import ConfigError
+
 
 class BaseRecognizer(nn.Module):
     """Thin base class; subclasses implement ``forward_train`` and ``forward_test``."""
 
+    def build_parts(self, backbone: dict, spatial_temporal_module: dict | None,
+                    segmental_consensus: dict | None, cls_head: dict | None) -> None:
+        """Build ``self.backbone``, ``spatial_temporal_module``, ``segmental_consensus`` and ``cls_head``
+        from their config dicts; a missing part fails naming its ``model.<key>``."""
+        for key, value in (('spatial_temporal_module', spatial_temporal_module),
+                           ('segmental_consensus', segmental_consensus), ('cls_head', cls_head)):
+            if value is None:
+                raise ConfigError(f"config 'model.{key}' is required by {type(self).__name__}")
+        self.backbone = builder.build_backbone(backbone)
+        self.spatial_temporal_module = builder.build_spatial_temporal_module(spatial_temporal_module)
+        self.segmental_consensus = builder.build_segmental_consensus(segmental_consensus)
+        self.cls_head = builder.build_head(cls_head)
+
     def init_weights(self, pretrained: str | None = None) -> None:
         if pretrained is not None:
             logging.getLogger('mmaction').info(f'load model from: {pretrained}')
+        for name in ('backbone', 'spatial_temporal_module', 'segmental_consensus', 'cls_head'):
+            part = getattr(self, name, None)
+            if hasattr(part, 'init_weights'):
+                part.init_weights()
 
     # Rank of ``img_group_0`` (5 for NCHW snippets ``(B, M, C, H, W)``, 6 for NCTHW clips).
     input_ndim = 5
@@ -56,8 +76,17 @@ class BaseRecognizer(nn.Module):
         probs = torch.softmax(class_map.flatten(2).mean(dim=2), dim=1)
         return probs.reshape(batch_size, -1, probs.shape[1]).mean(dim=1)
 
+    def forward_fcn(self, img_group: torch.Tensor) -> torch.Tensor:
+        """Fully-convolutional test scores: ``img_group_0`` -> softmax probabilities ``(B, K)``."""
+        raise NotImplementedError(f'{type(self).__name__} has no fully-convolutional testing')
+
     def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
-        raise NotImplementedError(f'{type(self).__name__} must implement forward_test')
+        """``(B, K)`` logits of ``cls_head`` on :meth:`video_features`, or FCN probabilities when
+        ``self.fcn_testing``."""
+        img_group = self.get_img_group(num_modalities, kwargs, ndim=self.input_ndim)
+        if getattr(self, 'fcn_testing', False):
+            return self.to_numpy(self.forward_fcn(img_group))
+        return self.to_numpy(self.cls_head(self.video_features(img_group)).flatten(1))
 
     def forward(self, num_modalities: Any = None, img_meta: Any = None, return_loss: bool = True,
                 **kwargs: Any) -> Any:

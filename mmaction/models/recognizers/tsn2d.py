@@ -12,11 +12,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.models import builder
 from mmaction.registry import RECOGNIZERS, ConfigError
 
 from .base import BaseRecognizer
@@ -57,17 +55,10 @@ class TSN2D(BaseRecognizer):
         if flownet is not None:
             raise ConfigError("config 'model.flownet': TSN2D has no flownet path (MotionNet is used by TSN3D); "
                               'remove the key or set it to None')
-        for key, value in (('spatial_temporal_module', spatial_temporal_module),
-                           ('segmental_consensus', segmental_consensus), ('cls_head', cls_head)):
-            if value is None:
-                raise ConfigError(f"config 'model.{key}' is required by TSN2D")
         self.modality = modality
         self.in_channels = in_channels
         self.fcn_testing = fcn_testing
-        self.backbone = builder.build_backbone(backbone)
-        self.spatial_temporal_module = builder.build_spatial_temporal_module(spatial_temporal_module)
-        self.segmental_consensus = builder.build_segmental_consensus(segmental_consensus)
-        self.cls_head = builder.build_head(cls_head)
+        self.build_parts(backbone, spatial_temporal_module, segmental_consensus, cls_head)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
 
@@ -75,12 +66,6 @@ class TSN2D(BaseRecognizer):
         # After init_weights: the RGB-pretrained kernel is what gets averaged for the new input channels.
         if modality in ('Flow', 'RGBDiff'):
             self._construct_2d_backbone_conv1(in_channels)
-
-    def init_weights(self, pretrained: str | None = None) -> None:
-        super().init_weights(pretrained)
-        for part in (self.backbone, self.spatial_temporal_module, self.segmental_consensus, self.cls_head):
-            if hasattr(part, 'init_weights'):
-                part.init_weights()
 
     def _construct_2d_backbone_conv1(self, in_channels: int) -> None:
         """Replace the backbone's first ``Conv2d`` by one taking ``in_channels`` inputs.
@@ -119,11 +104,8 @@ class TSN2D(BaseRecognizer):
         x = img_group.reshape((-1, self.in_channels) + tuple(img_group.shape[3:]))
         return x, bs, x.shape[0] // bs
 
-    def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
-        img_group = self.get_img_group(num_modalities, kwargs, ndim=5)
-        if self.fcn_testing:
-            x, bs, _ = self.split_views(img_group)
-            class_map = self.cls_head.forward_fcn(self.extract_feat(x))  # (B*S, K, 1, h, w)
-            return self.to_numpy(self.average_fcn_probs(class_map, bs))
-        scores = self.cls_head(self.video_features(img_group))
-        return self.to_numpy(scores.flatten(1))
+    def forward_fcn(self, img_group: torch.Tensor) -> torch.Tensor:
+        """``(B, M, C, H, W)`` -> softmax probabilities ``(B, K)`` averaged over the ``S`` snippets."""
+        x, bs, _ = self.split_views(img_group)
+        class_map = self.cls_head.forward_fcn(self.extract_feat(x))  # (B*S, K, 1, h, w)
+        return self.average_fcn_probs(class_map, bs)

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from mmaction.models import builder
 from mmaction.registry import RECOGNIZERS, ConfigError
 
 from .base import BaseRecognizer
@@ -34,6 +32,8 @@ class TSN3D(BaseRecognizer):
         train_cfg, test_cfg: unused, kept for the builder's signature.
     """
 
+    input_ndim = 6
+
     def __init__(self, backbone: dict, flownet: dict | None = None, spatial_temporal_module: dict | None = None,
                  segmental_consensus: dict | None = None, cls_head: dict | None = None, train_cfg: Any = None,
                  test_cfg: Any = None, fcn_testing: bool = False) -> None:
@@ -41,15 +41,8 @@ class TSN3D(BaseRecognizer):
         if flownet is not None:
             raise ConfigError("config 'model.flownet': the MotionNet/TrajectoryNet path of the original TSN3D is "
                               'not supported; remove the key or set it to None')
-        for key, value in (('spatial_temporal_module', spatial_temporal_module),
-                           ('segmental_consensus', segmental_consensus), ('cls_head', cls_head)):
-            if value is None:
-                raise ConfigError(f"config 'model.{key}' is required by TSN3D")
         self.fcn_testing = fcn_testing
-        self.backbone = builder.build_backbone(backbone)
-        self.spatial_temporal_module = builder.build_spatial_temporal_module(spatial_temporal_module)
-        self.segmental_consensus = builder.build_segmental_consensus(segmental_consensus)
-        self.cls_head = builder.build_head(cls_head)
+        self.build_parts(backbone, spatial_temporal_module, segmental_consensus, cls_head)
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
         self._check_head_channels()
@@ -69,48 +62,16 @@ class TSN3D(BaseRecognizer):
                 f'{feat_dim}' + (' (the original InceptionV1_I3D test configs say 2048, which is wrong)'
                                  if type(self.backbone).__name__ == 'InceptionV1_I3D' else ''))
 
-    def init_weights(self, pretrained: str | None = None) -> None:
-        super().init_weights(pretrained)
-        for part in (self.backbone, self.spatial_temporal_module, self.segmental_consensus, self.cls_head):
-            if hasattr(part, 'init_weights'):
-                part.init_weights()
-
-    def extract_feat(self, clips: torch.Tensor) -> torch.Tensor | tuple:
-        return self.backbone(clips)
-
-    @staticmethod
-    def _clips(img_group: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    def split_views(self, img_group: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         """``(B, V, C, T, H, W)`` -> ``(B * V, C, T, H, W)``, ``B``, ``V``."""
         bs, views = img_group.shape[:2]
         return img_group.reshape((-1,) + tuple(img_group.shape[2:])), bs, views
 
-    def _video_features(self, img_group: torch.Tensor) -> torch.Tensor:
-        clips, bs, views = self._clips(img_group)
-        x = self.spatial_temporal_module(self.extract_feat(clips))
-        x = x.reshape((bs, views) + tuple(x.shape[1:]))
-        return self.segmental_consensus(x).squeeze(1)
-
-    def forward_train(self, num_modalities: int, img_meta: Any, gt_label: torch.Tensor = None,
-                      **kwargs: Any) -> dict:
-        img_group = self.get_img_group(num_modalities, kwargs, ndim=6)
-        if gt_label is None:
-            raise KeyError("TSN3D.forward_train: the batch has no 'gt_label'")
-        cls_score = self.cls_head(self._video_features(img_group))
-        labels = self.flatten_labels(gt_label, img_group.shape[0]).to(cls_score.device)
-        return self.cls_head.loss(cls_score, labels)
-
     def forward_fcn(self, img_group: torch.Tensor) -> torch.Tensor:
         """Fully-convolutional test scores: ``(B, V, C, T, H, W)`` -> softmax probabilities ``(B, K)``."""
-        clips, bs, views = self._clips(img_group)
+        clips, bs, _ = self.split_views(img_group)
         x = self.extract_feat(clips)
         if isinstance(x, (tuple, list)):
             x = self.spatial_temporal_module(x)
-        class_map = self.cls_head.forward_fcn(x)                  # (B * V, K, t, h, w)
-        probs = torch.softmax(class_map.mean(dim=(2, 3, 4)), dim=1)
-        return probs.reshape(bs, views, -1).mean(dim=1)
-
-    def forward_test(self, num_modalities: int, img_meta: Any, **kwargs: Any) -> np.ndarray:
-        img_group = self.get_img_group(num_modalities, kwargs, ndim=6)
-        if self.fcn_testing:
-            return self.to_numpy(self.forward_fcn(img_group))
-        return self.to_numpy(self.cls_head(self._video_features(img_group)).flatten(1))
+        class_map = self.cls_head.forward_fcn(x)  # (B * V, K, t, h, w)
+        return self.average_fcn_probs(class_map, bs)
