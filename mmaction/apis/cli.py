@@ -28,6 +28,45 @@ def export_local_rank(args: argparse.Namespace) -> None:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
 
 
+def add_test_args(parser: argparse.ArgumentParser, out_default: str | None, out_help: str) -> None:
+    """``config checkpoint [--out] [--tmpdir]`` plus :func:`add_common_args`, as every ``tools/test_*.py`` takes."""
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', default=out_default, help=out_help)
+    parser.add_argument('--tmpdir', default=None,
+                        help='gather multi-process results through pickles in this folder (removed afterwards)')
+    add_common_args(parser)
+
+
+def check_pickle_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--out`` (when given) must name a pickle; ``parser.error`` otherwise (exit 2 with the usage line)."""
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must end with .pkl or .pickle, got {args.out}')
+
+
+def run_test_tool(args: argparse.Namespace, run: Callable[[Any, bool, Any], Any]) -> Any:
+    """The body of the pickle-writing test tools: load the config (``--cfg-options`` applied), honour
+    ``cudnn_benchmark``, join the process group for ``--launcher``, set up the root logger, then
+    ``run(cfg, distributed, logger)``. The group is left only after success: a barrier could wait forever on
+    a rank that died."""
+    from mmaction.apis import get_root_logger, init_dist
+    from mmaction.utils.config import load_config
+
+    cfg = load_config(args.config, args.cfg_options)
+    if cfg.get('cudnn_benchmark', False):
+        import torch
+        torch.backends.cudnn.benchmark = True
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_dist(args.launcher, **dict(cfg.get('dist_params') or {}))
+    logger = get_root_logger(cfg.get('log_level', 'INFO'))
+    result = run(cfg, distributed, logger)
+    if distributed:
+        from mmaction.engine import shutdown_dist
+        shutdown_dist()
+    return result
+
+
 def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
     """The flags every ``tools/train_*.py`` takes (the original train_recognizer's set, plus ours)."""
     parser.add_argument('config', help='train config file path')
