@@ -1,0 +1,89 @@
+"""Shared helpers of the slow tests that run the test configs through ``tools/dist_test_recognizer*.sh``.
+
+Everything runs the real command-line tools in subprocesses (training with ``tools/train_recognizer.py``, testing
+with the ``dist_*.sh`` wrappers under torchrun on CPU) on toy-sized inputs built from the shared sample rawframes:
+``tests/data/imgs`` holds ``img_00001..10.jpg`` (320x240 RGB) and ``x_/y_00001..5.jpg`` (TV-L1 flow pairs).
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+# Labels of the listed sample videos (all < 51, the smallest class count among the test configs).
+LABELS = (7, 0, 50, 3, 42)
+NUM_RGB_FRAMES = 10
+NUM_FLOW_FRAMES = 5
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now: several engineers' torchrun jobs share this machine."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd: Sequence[str], timeout: int = 600) -> str:
+    """Run a command in the repository root (one thread per process); returns stdout+stderr, fails with its tail."""
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    proc = subprocess.run(list(cmd), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f'{" ".join(cmd)} failed ({proc.returncode}):\n{output[-6000:]}'
+    return output
+
+
+def sample_list(tmp_path, samples_dir: str, labels: Sequence[int] = LABELS, name: str = 'samples',
+                num_frames: int = NUM_RGB_FRAMES, video: str = 'imgs') -> tuple[str, str]:
+    """An annotation file listing the sample clip ``video`` once per label; returns (ann_file, img_prefix)."""
+    ann = tmp_path / f'{name}_rawframes.txt'
+    ann.write_text(''.join(f'{video} {num_frames} {label}\n' for label in labels))
+    return str(ann), os.path.join(samples_dir, 'tests', 'data')
+
+
+def flow_prefix(tmp_path, samples_dir: str, image_tmpl: str) -> str:
+    """A rawframes root whose ``imgs`` folder holds the sample flow pairs renamed to ``image_tmpl``
+    (``flow_{}_{:05d}.jpg`` for TSN, ``{}_{:05d}.jpg`` for I3D); returns the root."""
+    root = tmp_path / 'flow_rawframes'
+    video = root / 'imgs'
+    video.mkdir(parents=True, exist_ok=True)
+    src = os.path.join(samples_dir, 'tests', 'data', 'imgs')
+    for axis in ('x', 'y'):
+        for idx in range(1, NUM_FLOW_FRAMES + 1):
+            shutil.copyfile(os.path.join(src, f'{axis}_{idx:05d}.jpg'), video / image_tmpl.format(axis, idx))
+    return str(root)
+
+
+def train(tmp_path, config: str, options: Sequence[str]) -> str:
+    """A short run of tools/train_recognizer.py (``options`` are --cfg-options); returns the saved checkpoint."""
+    work_dir = str(tmp_path / ('train_' + os.path.basename(config).replace('.py', '')))
+    run([sys.executable, 'tools/train_recognizer.py', config, '--work_dir', work_dir, '--seed', '0',
+         '--cfg-options', 'data.workers_per_gpu=0', 'total_epochs=1', 'log_config.interval=1', *options])
+    ckpt = os.path.join(work_dir, 'latest.pth')
+    assert os.path.isfile(ckpt), f'training wrote no checkpoint in {work_dir}'
+    return ckpt
+
+
+def load_scores(path: str, num_videos: int, num_classes: int) -> list[np.ndarray]:
+    """The result pickle in the original format: a list (dataset order) of float32 ``(1, num_classes)`` arrays."""
+    with open(path, 'rb') as f:
+        scores = pickle.load(f)
+    assert isinstance(scores, list) and len(scores) == num_videos, f'{path}: {type(scores)} of {len(scores)}'
+    for s in scores:
+        assert isinstance(s, np.ndarray) and s.shape == (1, num_classes) and s.dtype == np.float32, \
+            (type(s), getattr(s, 'shape', None), getattr(s, 'dtype', None))
+        assert np.isfinite(s).all()
+    return scores
+
+
+def check_metrics(output: str, scores: Sequence[np.ndarray], labels: Sequence[int]) -> None:
+    """The printed top-1 line must be the accuracy recomputed from the pickle (and printed by rank 0 only)."""
+    top1 = 100.0 * np.mean([int(np.argmax(s)) == y for s, y in zip(scores, labels)])
+    assert f'Top-1 Accuracy = {top1:.2f}' in output, output[-3000:]
+    assert output.count('Top-1 Accuracy = ') == 1, output[-3000:]
