@@ -393,3 +393,17 @@ def test_inflated_basic_block_with_spatial_dilation_keeps_time():
     with torch.no_grad():
         out = block(torch.randn(1, 8, 4, 8, 8))
     assert tuple(out.shape) == (1, 8, 4, 8, 8)
+
+
+def test_staged_resnet_argument_errors_name_the_backbone_and_argument():
+    from mmaction.models.backbones.resnet_i3d import ResNet_I3D
+    from mmaction.models.backbones.resnet_i3d_slowfast import ResNet_I3D_SlowFast
+    with pytest.raises(ValueError, match=r'ResNet_I3D: invalid depth 7, expected one of \[18, 34, 50, 101, 152\]'):
+        ResNet_I3D(depth=7)
+    with pytest.raises(ValueError, match=r'ResNet_I3D: spatial_strides \(1, 2, 2, 2\) and temporal_strides '
+                                         r'\(1, 1, 1, 1\) and dilations \(1, 1, 1, 1\) need num_stages=3'):
+        ResNet_I3D(depth=18, num_stages=3)
+    with pytest.raises(ValueError, match=r'ResNet_I3D: out_indices \(4,\) must be in 0\.\.3'):
+        ResNet_I3D(depth=18, out_indices=(4,))
+    with pytest.raises(ValueError, match=r'ResNet_I3D_SlowFast: num_stages must be in 1\.\.4, got 5'):
+        ResNet_I3D_SlowFast(depth=18, num_stages=5)

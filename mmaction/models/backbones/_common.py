@@ -2,11 +2,28 @@
 from __future__ import annotations
 
 import logging
+from typing import Container, Sequence
 
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmaction.utils.checkpoint import load_checkpoint
+
+
+def check_stage_args(name: str, depth: int, depths: Container[int], num_stages: int, out_indices: Sequence[int],
+                     **per_stage: Sequence) -> None:
+    """Validate the arguments every staged ResNet shares, failing with a message that names ``name`` and the
+    argument: ``depth`` in ``depths``, ``num_stages`` in 1..4, each ``per_stage`` sequence (strides, dilations)
+    with ``num_stages`` entries, ``out_indices`` non-empty and below ``num_stages``."""
+    if depth not in depths:
+        raise ValueError(f'{name}: invalid depth {depth}, expected one of {sorted(depths)}')
+    if not 1 <= num_stages <= 4:
+        raise ValueError(f'{name}: num_stages must be in 1..4, got {num_stages}')
+    wrong = [f'{key} {tuple(value)}' for key, value in per_stage.items() if len(value) != num_stages]
+    if wrong:
+        raise ValueError(f'{name}: {" and ".join(wrong)} need num_stages={num_stages} entries each')
+    if not out_indices or max(out_indices) >= num_stages:
+        raise ValueError(f'{name}: out_indices {tuple(out_indices)} must be in 0..{num_stages - 1}')
 
 
 def init_backbone(module: nn.Module, pretrained: str | None) -> None:

@@ -17,7 +17,7 @@ import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import apply_bn_eval, freeze_bn, init_backbone
+from ._common import apply_bn_eval, check_stage_args, freeze_bn, init_backbone
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -148,15 +148,10 @@ class ResNet(nn.Module):
                  with_cp: bool = False,
                  base_channels: int = 64) -> None:
         super().__init__()
-        if depth not in self.arch_settings:
+        if depth not in self.arch_settings:  # KeyError, as the original mmdet-style ResNet raised
             raise KeyError(f'ResNet: invalid depth {depth}; expected one of {sorted(self.arch_settings)}')
-        if not 1 <= num_stages <= 4:
-            raise ValueError(f'ResNet: num_stages must be in 1..4, got {num_stages}')
-        if not len(strides) == len(dilations) == num_stages:
-            raise ValueError(f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need '
-                             f'num_stages={num_stages} entries each')
-        if not out_indices or max(out_indices) >= num_stages:
-            raise ValueError(f'ResNet: out_indices {tuple(out_indices)} must be in 0..{num_stages - 1}')
+        check_stage_args('ResNet', depth, self.arch_settings, num_stages, out_indices, strides=strides,
+                         dilations=dilations)
         self.depth = depth
         self.pretrained = pretrained
         self.num_stages = num_stages

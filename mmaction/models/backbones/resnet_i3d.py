@@ -27,7 +27,7 @@ from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
 from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
 
-from ._common import apply_bn_eval
+from ._common import apply_bn_eval, check_stage_args
 
 logger = logging.getLogger('mmaction')
 
@@ -302,15 +302,8 @@ class ResNet_I3D(nn.Module):
                  no_pool2: bool = False, bn_eval: bool = True, bn_frozen: bool = False, partial_bn: bool = False,
                  with_cp: bool = False, use_syncbn: bool = False, base_channels: int = 64) -> None:
         super().__init__()
-        if depth not in self.arch_settings:
-            raise ValueError(f'ResNet_I3D: invalid depth {depth}, expected one of {sorted(self.arch_settings)}')
-        if not 1 <= num_stages <= 4:
-            raise ValueError(f'ResNet_I3D: num_stages must be in 1..4, got {num_stages}')
-        if not len(spatial_strides) == len(temporal_strides) == len(dilations) == num_stages:
-            raise ValueError(f'ResNet_I3D: spatial_strides {tuple(spatial_strides)}, temporal_strides '
-                             f'{tuple(temporal_strides)} and dilations {tuple(dilations)} need {num_stages} entries')
-        if max(out_indices) >= num_stages:
-            raise ValueError(f'ResNet_I3D: out_indices {tuple(out_indices)} must be < num_stages={num_stages}')
+        check_stage_args('ResNet_I3D', depth, self.arch_settings, num_stages, out_indices,
+                         spatial_strides=spatial_strides, temporal_strides=temporal_strides, dilations=dilations)
         self.depth = depth
         self.pretrained = pretrained
         self.pretrained2d = pretrained2d

@@ -22,6 +22,7 @@ import torch.nn as nn
 from mmaction.registry import BACKBONES
 from mmaction.utils.checkpoint import get_state_dict, load_file
 
+from ._common import check_stage_args
 from .resnet_i3d import ARCH_SETTINGS, freeze, inflate_from_2d, init_weights_3d, make_res_layer, set_bn_mode
 
 
@@ -102,16 +103,11 @@ class ResNet_I3D_SlowFast(nn.Module):
                  nonlocal_cfg: dict | None = None, bn_eval: bool = True, bn_frozen: bool = False,
                  partial_bn: bool = False, with_cp: bool = False, use_syncbn: bool = False) -> None:
         super().__init__()
-        if depth not in ARCH_SETTINGS:
-            raise ValueError(f'ResNet_I3D_SlowFast: invalid depth {depth}, expected one of {sorted(ARCH_SETTINGS)}')
+        check_stage_args('ResNet_I3D_SlowFast', depth, ARCH_SETTINGS, num_stages, out_indices,
+                         spatial_strides=spatial_strides, dilations=dilations)
         if lateral_type != 'conv' or lateral_op != 'concat':
             raise ValueError("ResNet_I3D_SlowFast: only lateral_type='conv' with lateral_op='concat' exists "
                              f"(as in the original), got {lateral_type!r}/{lateral_op!r}")
-        if not 1 <= num_stages <= 4 or len(spatial_strides) != num_stages or len(dilations) != num_stages:
-            raise ValueError(f'ResNet_I3D_SlowFast: num_stages={num_stages} must be in 1..4 and match '
-                             f'spatial_strides {tuple(spatial_strides)} / dilations {tuple(dilations)}')
-        if max(out_indices) >= num_stages:
-            raise ValueError(f'ResNet_I3D_SlowFast: out_indices {tuple(out_indices)} must be < {num_stages}')
         self.depth = depth
         self.alpha = alpha
         self.beta_inv = beta_inv
