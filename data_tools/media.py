@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from fractions import Fraction
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np

@@ -3,7 +3,6 @@ import glob
 import os
 
 import numpy as np
-import pytest
 
 from data_tools.activitynet.rescale_features import rescale, rescale_csv
 from data_tools.ava.trim_videos import resolution_stats, trim_video

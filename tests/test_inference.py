@@ -3,7 +3,6 @@ import csv
 import importlib.util
 import json
 import os
-import sys
 
 import cv2
 import numpy as np

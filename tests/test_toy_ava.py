@@ -2,7 +2,6 @@
 import os
 import pickle
 import subprocess
-import sys
 
 import numpy as np
 import pytest

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import subprocess
 import sys
 
@@ -57,7 +56,6 @@ def test_parse_detection_table():
 def test_toy_config_builds_and_reorganises():
     """The toy config's train model and its test rewrite (STPPReorganized) hold the same parameters, so a
     training checkpoint loads strictly into the test model."""
-    import torch
 
     from mmaction.apis.localization import reorganize_ssn_consensus
     from mmaction.models import build_localizer
