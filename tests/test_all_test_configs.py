@@ -36,7 +36,8 @@ CROP = 64
 # Families the original README tested with test_recognizer_heavy.py (big 3D models).
 HEAVY = ('CSN', 'R2plus1D', 'inception_v1')
 # Also compared against a single-process run (the 2-process run must keep dataset order).
-SINGLE = ('test_configs/TSN/ucf101/tsn_flow_bninception.py', 'test_configs/CSN/ircsn_kinetics400_se_rgb_r152_seg1_32x2.py')
+SINGLE = ('test_configs/TSN/ucf101/tsn_flow_bninception.py',
+          'test_configs/CSN/ircsn_kinetics400_se_rgb_r152_seg1_32x2.py')
 
 
 def _clip(config: str, test: dict) -> dict:

@@ -3,50 +3,30 @@
 Toy-sized: the shared sample rawframes (10 RGB frames of 320x240) listed five times, short clips at 64 pixels, two
 clips per video, via ``--cfg-options``. The pickle must be the original format (a list, in annotation order, of
 float32 ``(1, 400)`` arrays), and the 2-process run must give the same numbers as a 1-process run.
-Marked slow (two short trainings of R50 3D networks plus three tests: about a minute on 2 CPU cores).
+Marked slow (two short trainings of R50 3D networks plus three tests: about 30 s on 2 CPU cores). These two use
+the matching ``configs/`` training configs; tests/test_all_test_configs.py covers every other test config.
 """
 import os
-import pickle
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+from _dist_test_helpers import check_metrics, load_scores, run, sample_list, train
+
 NUM_VIDEOS = 5
-
-
-def _run(cmd: list[str], timeout: int = 600) -> str:
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(29500 + os.getpid() % 1000))
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, f'{" ".join(cmd)} failed ({proc.returncode}):\n{output[-6000:]}'
-    return output
-
-
-def _sample_list(tmp_path, samples_dir) -> tuple[str, str, list[int]]:
-    """The sample clip ``imgs`` listed NUM_VIDEOS times with different labels (< 400)."""
-    labels = [7, 0, 399, 3, 42][:NUM_VIDEOS]
-    ann = tmp_path / 'samples_rawframes.txt'
-    ann.write_text(''.join(f'imgs 10 {label}\n' for label in labels))
-    return str(ann), os.path.join(samples_dir, 'tests', 'data'), labels
+LABELS = [7, 0, 399, 3, 42]  # < 400: the Kinetics head
 
 
 def _train(tmp_path, config: str, ann: str, prefix: str, clip: list[str]) -> str:
     """Two iterations of tools/train_recognizer.py on the sample clip; returns the saved checkpoint."""
-    work_dir = str(tmp_path / os.path.basename(config).replace('.py', ''))
-    _run([sys.executable, 'tools/train_recognizer.py', config, '--work_dir', work_dir, '--seed', '0',
-          '--cfg-options', f'data.train.ann_file={ann}', f'data.train.img_prefix={prefix}',
-          'data.train.img_scale=64', 'data.train.input_size=56', 'data.videos_per_gpu=2',
-          'data.workers_per_gpu=0', 'total_epochs=1', 'log_config.interval=1', 'model.backbone.pretrained=None',
-          # the training configs pool a fixed 4x7x7 window (224 crops); adaptive pooling has no weights, so
-          # the checkpoint is the same as with the original module
-          'model.spatial_temporal_module.temporal_size=-1', 'model.spatial_temporal_module.spatial_size=-1',
-          *[f'data.train.{c}' for c in clip]])
-    ckpt = os.path.join(work_dir, 'latest.pth')
-    assert os.path.isfile(ckpt)
-    return ckpt
+    return train(tmp_path, config, [
+        f'data.train.ann_file={ann}', f'data.train.img_prefix={prefix}', 'data.train.img_scale=64',
+        'data.train.input_size=56', 'data.videos_per_gpu=2', 'model.backbone.pretrained=None',
+        # the training configs pool a fixed 4x7x7 window (224 crops); adaptive pooling has no weights, so
+        # the checkpoint is the same as with the original module
+        'model.spatial_temporal_module.temporal_size=-1', 'model.spatial_temporal_module.spatial_size=-1',
+        *[f'data.train.{c}' for c in clip]])
 
 
 def _test_options(ann: str, prefix: str, clip: list[str]) -> list[str]:
@@ -55,37 +35,21 @@ def _test_options(ann: str, prefix: str, clip: list[str]) -> list[str]:
             'data.workers_per_gpu=0', *[f'data.test.{c}' for c in clip]]
 
 
-def _load_scores(path, num_classes: int = 400) -> list:
-    with open(path, 'rb') as f:
-        scores = pickle.load(f)
-    assert isinstance(scores, list) and len(scores) == NUM_VIDEOS
-    for s in scores:
-        assert isinstance(s, np.ndarray) and s.shape == (1, num_classes) and s.dtype == np.float32
-        assert np.isfinite(s).all()
-    return scores
-
-
-def _check_metrics(output: str, scores: list, labels: list[int]) -> None:
-    top1 = 100.0 * np.mean([int(np.argmax(s)) == y for s, y in zip(scores, labels)])
-    assert f'Top-1 Accuracy = {top1:.2f}' in output, output[-3000:]
-
-
 @pytest.mark.slow
 def test_slowonly_test_config_dist_and_single_agree(tmp_path, samples_dir):
-    ann, prefix, labels = _sample_list(tmp_path, samples_dir)
+    ann, prefix = sample_list(tmp_path, samples_dir, LABELS)
     clip = ['new_length=4', 'new_step=2']
     ckpt = _train(tmp_path, 'configs/SlowOnly/slowonly_kinetics400_se_rgb_r50_seg1_4x16_scratch.py', ann, prefix,
                   clip)
     config = 'test_configs/SlowOnly/slowonly_kinetics400_se_rgb_r50_seg1_4x16.py'
     dist_out, single_out = str(tmp_path / 'dist.pkl'), str(tmp_path / 'single.pkl')
-    output = _run(['bash', 'tools/dist_test_recognizer.sh', config, ckpt, '2', '--out', dist_out,
-                   *_test_options(ann, prefix, clip)])
-    dist_scores = _load_scores(dist_out)
-    _check_metrics(output, dist_scores, labels)
-    assert output.count('Top-1 Accuracy = ') == 1  # rank 0 only
-    _run([sys.executable, 'tools/test_recognizer.py', config, ckpt, '--out', single_out,
-          *_test_options(ann, prefix, clip)])
-    single_scores = _load_scores(single_out)
+    output = run(['bash', 'tools/dist_test_recognizer.sh', config, ckpt, '2', '--out', dist_out,
+                  *_test_options(ann, prefix, clip)])
+    dist_scores = load_scores(dist_out, NUM_VIDEOS, 400)
+    check_metrics(output, dist_scores, LABELS)  # printed by rank 0 only
+    run([sys.executable, 'tools/test_recognizer.py', config, ckpt, '--out', single_out,
+         *_test_options(ann, prefix, clip)])
+    single_scores = load_scores(single_out, NUM_VIDEOS, 400)
     # Same video -> same scores in both runs, so agreement row by row means dataset order was kept.
     for d, s in zip(dist_scores, single_scores):
         np.testing.assert_allclose(d, s, rtol=1e-4, atol=1e-5)
@@ -93,17 +57,17 @@ def test_slowonly_test_config_dist_and_single_agree(tmp_path, samples_dir):
 
 @pytest.mark.slow
 def test_i3d_test_config_dist_heavy(tmp_path, samples_dir):
-    ann, prefix, labels = _sample_list(tmp_path, samples_dir)
+    ann, prefix = sample_list(tmp_path, samples_dir, LABELS)
     # 8 consecutive frames of the 10; I3D halves time three times (conv1, pool1, pool2): 8 -> 1.
     clip = ['new_length=8', 'new_step=1']
     ckpt = _train(tmp_path, 'configs/I3D_RGB/i3d_kinetics400_3d_rgb_r50_c3d_inflate3x1x1_seg1_f32s2.py', ann,
                   prefix, clip)
     out = str(tmp_path / 'heavy.pkl')
-    output = _run(['bash', 'tools/dist_test_recognizer_heavy.sh',
-                   'test_configs/I3D_RGB/i3d_kinetics400_3d_rgb_r50_c3d_inflate3x1x1_seg1_f32s2.py', ckpt, '2',
-                   '--out', out, *_test_options(ann, prefix, clip)])
-    scores = _load_scores(out)
-    _check_metrics(output, scores, labels)
+    output = run(['bash', 'tools/dist_test_recognizer_heavy.sh',
+                  'test_configs/I3D_RGB/i3d_kinetics400_3d_rgb_r50_c3d_inflate3x1x1_seg1_f32s2.py', ckpt, '2',
+                  '--out', out, *_test_options(ann, prefix, clip)])
+    scores = load_scores(out, NUM_VIDEOS, 400)
+    check_metrics(output, scores, LABELS)
     # The heavy tester averages FCN softmax probabilities: each row is a distribution.
     for s in scores:
         assert s.min() >= 0 and abs(float(s.sum()) - 1.0) < 1e-4
