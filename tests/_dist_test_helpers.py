@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import socket
 import subprocess
 import sys
@@ -47,17 +46,31 @@ def sample_list(tmp_path, samples_dir: str, labels: Sequence[int] = LABELS, name
     return str(ann), os.path.join(samples_dir, 'tests', 'data')
 
 
-def flow_prefix(tmp_path, samples_dir: str, image_tmpl: str) -> str:
-    """A rawframes root whose ``imgs`` folder holds the sample flow pairs renamed to ``image_tmpl``
-    (``flow_{}_{:05d}.jpg`` for TSN, ``{}_{:05d}.jpg`` for I3D); returns the root."""
-    root = tmp_path / 'flow_rawframes'
-    video = root / 'imgs'
-    video.mkdir(parents=True, exist_ok=True)
+def rotated_videos(tmp_path, samples_dir: str, labels: Sequence[int], image_tmpl: str, flow: bool,
+                   name: str = 'test') -> tuple[str, str]:
+    """Videos ``vid0, vid1, ...`` (one per label) whose frames are the sample frames rotated by the video index, so
+    every video gives different scores and a shuffled result order shows. Flow videos hold the ``x_/y_`` pairs under
+    the config's ``image_tmpl`` (``flow_{}_{:05d}.jpg`` for TSN, ``{}_{:05d}.jpg`` for I3D); RGB ones the
+    ``img_*.jpg`` frames under ``image_tmpl``. Returns (ann_file, img_prefix); frames are symlinks."""
     src = os.path.join(samples_dir, 'tests', 'data', 'imgs')
-    for axis in ('x', 'y'):
-        for idx in range(1, NUM_FLOW_FRAMES + 1):
-            shutil.copyfile(os.path.join(src, f'{axis}_{idx:05d}.jpg'), video / image_tmpl.format(axis, idx))
-    return str(root)
+    count = NUM_FLOW_FRAMES if flow else NUM_RGB_FRAMES
+    root = tmp_path / 'rawframes'
+    lines = []
+    for vid, label in enumerate(labels):
+        video = root / f'vid{vid}'
+        if not video.is_dir():
+            video.mkdir(parents=True)
+            for idx in range(1, count + 1):
+                source = (idx - 1 + vid) % count + 1
+                if flow:
+                    for axis in ('x', 'y'):
+                        os.symlink(os.path.join(src, f'{axis}_{source:05d}.jpg'), video / image_tmpl.format(axis, idx))
+                else:
+                    os.symlink(os.path.join(src, f'img_{source:05d}.jpg'), video / image_tmpl.format(idx))
+        lines.append(f'vid{vid} {count} {label}\n')
+    ann = tmp_path / f'{name}_rawframes.txt'
+    ann.write_text(''.join(lines))
+    return str(ann), str(root)
 
 
 def train(tmp_path, config: str, options: Sequence[str]) -> str:
@@ -80,6 +93,12 @@ def load_scores(path: str, num_videos: int, num_classes: int) -> list[np.ndarray
             (type(s), getattr(s, 'shape', None), getattr(s, 'dtype', None))
         assert np.isfinite(s).all()
     return scores
+
+
+def check_weights_loaded(output: str, ckpt: str) -> None:
+    """The test tools load with ``strict=False`` (as the original): a checkpoint that does not fit the test config's
+    model only logs a warning, so a silently half-random model is caught here."""
+    assert f'{ckpt} does not match the model' not in output, output[-3000:]
 
 
 def check_metrics(output: str, scores: Sequence[np.ndarray], labels: Sequence[int]) -> None:

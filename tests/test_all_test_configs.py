@@ -11,7 +11,8 @@ For each file of ``test_configs/{TSN,I3D_RGB,I3D_Flow,SlowOnly,SlowFast,R2plus1D
    ``dist_test_recognizer_heavy.sh``, whose FCN softmax average must equal the ``--fcn_testing`` scores;
 4. for two configs a 1-process run of tools/test_recognizer.py gives the same rows (dataset order is kept).
 
-Flow configs read the sample ``x_/y_`` pairs copied under the names each config expects. Shrinking notes: fixed
+The five test videos are the sample frames rotated by the video index (so rows differ); flow configs read the
+sample ``x_/y_`` pairs under the names each config expects. Shrinking notes: fixed
 2D pooling windows become 2 (the 2x2 map of a 64 crop at stride 32) and the fixed I3D-R50 3D window becomes adaptive;
 pooling has no weights, so the checkpoints load unchanged. Marked slow; prints each config's runtime.
 """
@@ -26,8 +27,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from _dist_test_helpers import (LABELS, NUM_FLOW_FRAMES, NUM_RGB_FRAMES, REPO, check_metrics, flow_prefix,
-                                load_scores, run, sample_list, train)
+from _dist_test_helpers import (LABELS, REPO, check_metrics, check_weights_loaded, load_scores, rotated_videos, run,
+                                train)
 
 FAMILIES = ('TSN', 'I3D_RGB', 'I3D_Flow', 'SlowOnly', 'SlowFast', 'R2plus1D', 'CSN')
 CONFIGS = sorted(os.path.relpath(p, REPO) for family in FAMILIES
@@ -96,11 +97,8 @@ def test_config_runs_through_dist_test(config, tmp_path, samples_dir):
     test = cfg.data.test
     num_classes = cfg.model.cls_head.num_classes
     flow = test.modality == 'Flow'
-    prefix = flow_prefix(tmp_path, samples_dir, test.image_tmpl) if flow else None
-    num_frames = NUM_FLOW_FRAMES if flow else NUM_RGB_FRAMES
-    train_ann, prefix_ = sample_list(tmp_path, samples_dir, LABELS[:2], 'train', num_frames)
-    test_ann, _ = sample_list(tmp_path, samples_dir, LABELS, 'test', num_frames)
-    prefix = prefix or prefix_
+    test_ann, prefix = rotated_videos(tmp_path, samples_dir, LABELS, test.image_tmpl, flow)
+    train_ann, _ = rotated_videos(tmp_path, samples_dir, LABELS[:2], test.image_tmpl, flow, 'train')
     clip = _clip(config, test)
     model_options = _model_options(config, cfg)
 
@@ -110,6 +108,7 @@ def test_config_runs_through_dist_test(config, tmp_path, samples_dir):
     fcn = ['--fcn_testing'] if three_d else []
     dist_out = str(tmp_path / 'dist.pkl')
     output = run(['bash', 'tools/dist_test_recognizer.sh', config, ckpt, '2', '--out', dist_out, *fcn, *options])
+    check_weights_loaded(output, ckpt)
     scores = load_scores(dist_out, len(LABELS), num_classes)
     check_metrics(output, scores, LABELS)
     if three_d:  # FCN testing averages softmax probabilities: each row is a distribution
@@ -120,6 +119,7 @@ def test_config_runs_through_dist_test(config, tmp_path, samples_dir):
         heavy_out = str(tmp_path / 'heavy.pkl')
         output = run(['bash', 'tools/dist_test_recognizer_heavy.sh', config, ckpt, '2', '--out', heavy_out,
                       '--batch_size', '2', *options])
+        check_weights_loaded(output, ckpt)
         heavy = load_scores(heavy_out, len(LABELS), num_classes)
         check_metrics(output, heavy, LABELS)
         for h, s in zip(heavy, scores):  # same views, same FCN softmax average; only the view batching differs
@@ -127,7 +127,10 @@ def test_config_runs_through_dist_test(config, tmp_path, samples_dir):
 
     if config in SINGLE:
         single_out = str(tmp_path / 'single.pkl')
-        run([sys.executable, 'tools/test_recognizer.py', config, ckpt, '--out', single_out, *fcn, *options])
+        output = run([sys.executable, 'tools/test_recognizer.py', config, ckpt, '--out', single_out, *fcn, *options])
+        check_weights_loaded(output, ckpt)
+        # The videos differ (rotated frames), so row-by-row agreement means the 2-process run kept dataset order.
+        assert not np.allclose(scores[0], scores[1], rtol=0, atol=1e-7)
         for d, s in zip(scores, load_scores(single_out, len(LABELS), num_classes)):
             np.testing.assert_allclose(d, s, rtol=1e-4, atol=1e-6)
     print(f'\n{config}: {time.time() - start:.1f} s')

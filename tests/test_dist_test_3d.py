@@ -6,13 +6,12 @@ float32 ``(1, 400)`` arrays), and the 2-process run must give the same numbers a
 Marked slow (two short trainings of R50 3D networks plus three tests: about 30 s on 2 CPU cores). These two use
 the matching ``configs/`` training configs; tests/test_all_test_configs.py covers every other test config.
 """
-import os
 import sys
 
 import numpy as np
 import pytest
 
-from _dist_test_helpers import check_metrics, load_scores, run, sample_list, train
+from _dist_test_helpers import check_metrics, check_weights_loaded, load_scores, run, sample_list, train
 
 NUM_VIDEOS = 5
 LABELS = [7, 0, 399, 3, 42]  # < 400: the Kinetics head
@@ -45,6 +44,7 @@ def test_slowonly_test_config_dist_and_single_agree(tmp_path, samples_dir):
     dist_out, single_out = str(tmp_path / 'dist.pkl'), str(tmp_path / 'single.pkl')
     output = run(['bash', 'tools/dist_test_recognizer.sh', config, ckpt, '2', '--out', dist_out,
                   *_test_options(ann, prefix, clip)])
+    check_weights_loaded(output, ckpt)
     dist_scores = load_scores(dist_out, NUM_VIDEOS, 400)
     check_metrics(output, dist_scores, LABELS)  # printed by rank 0 only
     run([sys.executable, 'tools/test_recognizer.py', config, ckpt, '--out', single_out,
@@ -66,6 +66,7 @@ def test_i3d_test_config_dist_heavy(tmp_path, samples_dir):
     output = run(['bash', 'tools/dist_test_recognizer_heavy.sh',
                   'test_configs/I3D_RGB/i3d_kinetics400_3d_rgb_r50_c3d_inflate3x1x1_seg1_f32s2.py', ckpt, '2',
                   '--out', out, *_test_options(ann, prefix, clip)])
+    check_weights_loaded(output, ckpt)
     scores = load_scores(out, NUM_VIDEOS, 400)
     check_metrics(output, scores, LABELS)
     # The heavy tester averages FCN softmax probabilities: each row is a distribution.
