@@ -4,7 +4,6 @@ import importlib.util
 import os
 import pickle
 import re
-import socket
 import subprocess
 import sys
 
@@ -13,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+
+from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_VIDEOS, NUM_FRAMES, NUM_CLASSES = 5, 6, 3
@@ -186,24 +187,18 @@ def test_resume_and_auto_resume_continue_the_run(setup, tmp_path):
     assert os.path.getmtime(resumed / 'epoch_2.pth') == mtime
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_dist_wrappers_two_cpu_processes(setup, tmp_path):
     """dist_train_recognizer.sh and dist_test_recognizer.sh with 2 CPU processes: same pickle as 1 process."""
     root, config, work = setup
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=_free_port())
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=str(free_port()))
     dist_work = tmp_path / 'dist_work'
     proc = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_train_recognizer.sh'), str(config), '2',
                            '--work_dir', str(dist_work), '--seed', '0', '--cfg-options', 'total_epochs=1'],
                           env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-6000:]
     assert (dist_work / 'epoch_1.pth').is_file()
-    env['PORT'] = _free_port()
+    env['PORT'] = str(free_port())
     proc = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_test_recognizer.sh'), str(config),
                            str(work / 'latest.pth'), '2', '--out', str(tmp_path / 'dist.pkl')],
                           env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)

@@ -10,6 +10,8 @@ from data_tools.toy.build_toy_ava import FPS, box_iou, build
 from mmaction.datasets.ava_dataset import AVADataset, load_video_stats
 from mmaction.evaluation.ava import MAP_KEY, ava_eval, read_labelmap
 
+from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs', 'ava', 'toy', 'fast_rcnn_i3d_r18_thin_toy_ava.py')
 # Measured: 0.912 val frame-mAP@0.5 (seed 0, 2 CPU processes, ~30 s of training); chance (random scores) 0.156.
@@ -104,11 +106,11 @@ def test_toy_config_trains_to_stated_map(tmp_path):
     build(str(tmp_path / 'data' / 'toy_ava'))
     work = tmp_path / 'work'
     subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_train_detector.sh'), CONFIG, '2', '--seed', '0',
-                    '--work_dir', str(work)], cwd=tmp_path, env=dict(env, PORT='29633'), check=True, timeout=600)
+                    '--work_dir', str(work)], cwd=tmp_path, env=dict(env, PORT=str(free_port())), check=True, timeout=600)
     ckpt = work / 'epoch_20.pth'
     assert ckpt.is_file()
     subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_test_detector.sh'), CONFIG, str(ckpt), '2',
-                    '--out', 'res.pkl', '--eval', 'bbox'], cwd=tmp_path, env=dict(env, PORT='29634'), check=True,
+                    '--out', 'res.pkl', '--eval', 'bbox'], cwd=tmp_path, env=dict(env, PORT=str(free_port())), check=True,
                    timeout=300)
     ann = tmp_path / 'data' / 'toy_ava' / 'annotations'
     args = (str(ann / 'toy_ava_action_list.pbtxt'), str(ann / 'toy_ava_val.csv'),
