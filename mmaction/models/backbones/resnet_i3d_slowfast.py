@@ -29,12 +29,14 @@ from .resnet_i3d import ARCH_SETTINGS, freeze, inflate_from_2d, init_weights_3d,
 class SlowFastPathway(nn.Module):
     """One pathway: stem (conv1, bn1, 1x3x3 max-pool) + 4 stages, optionally with lateral convs from the Fast path.
 
+    ``base_channels`` is the stem width of a full-width pathway (64 in the original; smaller for toy models);
     ``channel_mul_inv`` divides every width (``beta_inv`` for the Fast path); with ``lateral=True`` each stage's
     first block takes ``2 * C_fast`` extra input channels.
     """
 
     def __init__(self, depth: int, num_stages: int = 4, channel_mul_inv: int = 1, lateral: bool = True,
                  alpha: int = 8, beta_inv: int = 8, conv1_kernel_t: int = 1, fusion_kernel_size: int = 5,
+                 base_channels: int = 64,
                  spatial_strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
                  style: str = 'pytorch', inflate_freqs: Sequence = (1, 1, 1, 1), inflate_style: str = '3x1x1',
                  nonlocal_stages: Sequence[int] = (-1,), nonlocal_freqs: Sequence = (0, 1, 1, 0),
@@ -42,7 +44,7 @@ class SlowFastPathway(nn.Module):
         super().__init__()
         self.block, stage_blocks = ARCH_SETTINGS[depth]
         self.stage_blocks = stage_blocks[:num_stages]
-        inplanes = 64 // channel_mul_inv
+        inplanes = base_channels // channel_mul_inv
         nonlocal_freqs = (nonlocal_freqs,) * num_stages if isinstance(nonlocal_freqs, int) else nonlocal_freqs
         lateral_inplanes = 0
         if lateral:
@@ -57,7 +59,7 @@ class SlowFastPathway(nn.Module):
         self.res_layers: list[str] = []
         self.lateral_connections: list[str] = []
         for i, num_blocks in enumerate(self.stage_blocks):
-            planes = 64 * 2 ** i // channel_mul_inv
+            planes = base_channels * 2 ** i // channel_mul_inv
             layer = make_res_layer(
                 self.block, inplanes, planes, num_blocks, spatial_stride=spatial_strides[i], temporal_stride=1,
                 dilation=dilations[i], style=style, inflate_freq=inflate_freqs[i], inflate_style=inflate_style,
@@ -89,6 +91,8 @@ class ResNet_I3D_SlowFast(nn.Module):
 
     ``pretrained_slow`` / ``pretrained_fast`` inflate 2D ResNet weights into each pathway (the Fast one needs a
     2D network of matching reduced width; the lateral input channels of the Slow path get zero weights).
+    ``base_channels`` (not in the original; default 64 = the original widths) sets the Slow stem width, every
+    stage and the Fast path scaling with it (a thin SlowFast for the toy config).
     """
 
     def __init__(self, depth: int, alpha: int = 8, beta_inv: int = 8, pretrained_slow: str | None = None,
@@ -101,7 +105,8 @@ class ResNet_I3D_SlowFast(nn.Module):
                  inflate_stride: Sequence[int] = (1, 1, 1, 1), inflate_style: str = '3x1x1',
                  nonlocal_stages: Sequence[int] = (-1,), nonlocal_freq: int | Sequence = (0, 1, 1, 0),
                  nonlocal_cfg: dict | None = None, bn_eval: bool = True, bn_frozen: bool = False,
-                 partial_bn: bool = False, with_cp: bool = False, use_syncbn: bool = False) -> None:
+                 partial_bn: bool = False, with_cp: bool = False, use_syncbn: bool = False,
+                 base_channels: int = 64) -> None:
         super().__init__()
         check_stage_args('ResNet_I3D_SlowFast', depth, ARCH_SETTINGS, num_stages, out_indices,
                          spatial_strides=spatial_strides, dilations=dilations)
@@ -124,7 +129,7 @@ class ResNet_I3D_SlowFast(nn.Module):
         fast_freq = (fast_inflate_freq,) * num_stages if isinstance(fast_inflate_freq, int) else fast_inflate_freq
         common = dict(num_stages=num_stages, spatial_strides=spatial_strides, dilations=dilations, style=style,
                       inflate_style=inflate_style, nonlocal_stages=nonlocal_stages, nonlocal_freqs=nonlocal_freq,
-                      nonlocal_cfg=nonlocal_cfg, with_cp=with_cp)
+                      nonlocal_cfg=nonlocal_cfg, with_cp=with_cp, base_channels=base_channels)
         self.slow_path = SlowFastPathway(depth, channel_mul_inv=1, lateral=True, alpha=alpha, beta_inv=beta_inv,
                                          conv1_kernel_t=slow_conv1_kernel_t, fusion_kernel_size=fusion_kernel_size,
                                          inflate_freqs=slow_freq, **common)
