@@ -10,25 +10,37 @@ from typing import IO, Any, Iterator
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
-    """Open a temp file next to ``path``; on success fsync and rename it onto ``path``.
+def atomic_path(path: str | os.PathLike, suffix: str = '.tmp') -> Iterator[str]:
+    """Yield a temp file name next to ``path``; on success rename it onto ``path``, on failure remove it.
 
-    A crash at any moment leaves either the old file or the complete new one, never half a file.
+    For writers that want a file name (encoders pick the format from ``suffix``); :func:`atomic_open` wraps it
+    for writers that take an open file.
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix=suffix, dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = 'wb') -> Iterator[IO]:
+    """Open a temp file next to ``path``; on success fsync and rename it onto ``path``.
+
+    A crash at any moment leaves either the old file or the complete new one, never half a file.
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def read_text(path: str | os.PathLike) -> str:

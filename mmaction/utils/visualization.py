@@ -6,14 +6,14 @@ temporary name next to the target and renamed, so a crash never leaves half a vi
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 import cv2
 import numpy as np
+
+from .io import atomic_path
 
 VIDEO_EXTS = ('.mp4', '.avi', '.mkv', '.mov')
 GIF_EXTS = ('.gif',)
@@ -65,27 +65,6 @@ def format_predictions(results: Sequence[tuple[str, float]], max_lines: int = 5)
     return [f'{label}: {score:.3f}' for label, score in list(results)[:max_lines]]
 
 
-@contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """Yield a temp file name with the same extension next to ``path``; rename it onto ``path`` on success.
-
-    Encoders (PyAV, PIL) want a file name with the right extension, not an open file object, so
-    :func:`mmaction.utils.io.atomic_open` does not fit here.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    ext = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix=ext, dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
 def _even(frame: np.ndarray) -> np.ndarray:
     # H.264 with yuv420p needs even width and height: drop a last row/column when odd.
     h, w = frame.shape[:2]
@@ -115,7 +94,7 @@ def write_video(frames: Iterable[np.ndarray], path: str, fps: float = 25.0) -> i
 def _write_video_av(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
     import av
     count = 0
-    with atomic_path(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         container = av.open(tmp, mode='w')
         try:
             stream = None
@@ -144,7 +123,7 @@ def _write_video_av(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
 
 def _write_video_cv2(frames: Iterable[np.ndarray], path: str, fps: float) -> int:
     count, writer = 0, None
-    with atomic_path(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         try:
             for frame in frames:
                 frame = _check_frame(frame, path)
@@ -170,7 +149,7 @@ def write_gif(frames: Iterable[np.ndarray], path: str, fps: float = 10.0, loop: 
     if not images:
         raise ValueError(f'{path}: no frames to write')
     duration = max(10, int(round(1000.0 / fps)))  # GIF delays are in 1/100 s; browsers clamp below 20 ms
-    with atomic_path(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         images[0].save(tmp, format='GIF', save_all=True, append_images=images[1:], duration=duration, loop=loop,
                        disposal=2)
     return len(images)

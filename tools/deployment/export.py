@@ -66,10 +66,10 @@ def input_shape_from_config(cfg: Any, batch: int = 1) -> tuple[int, ...]:
 
 def export_model(wrapper: nn.Module, example: torch.Tensor, fmt: str, out: str, opset: int = 17) -> str:
     """Write ``wrapper`` traced on ``example`` to ``out`` (atomically) in ``fmt``; returns ``out``."""
-    from mmaction.utils.visualization import atomic_path
+    from mmaction.utils.io import atomic_path
     if fmt not in FORMATS:
         raise ValueError(f'unknown format {fmt!r}; use one of {sorted(FORMATS)}')
-    with atomic_path(out) as tmp, torch.no_grad(), warnings.catch_warnings():
+    with atomic_path(out, suffix=os.path.splitext(out)[1]) as tmp, torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tracer/deprecation chatter; the parity check below is the real test
         if fmt == 'onnx':
             # The TorchScript-based exporter: the dynamo one needs onnxscript, an extra dependency.
