@@ -8,7 +8,10 @@ import sys
 import pytest
 import torch
 
+from mmaction.models.backbones.c3d import C3D
+from mmaction.models.backbones.inception_v1_i3d import INCEPTION_BLOCKS, InceptionV1_I3D
 from mmaction.models.backbones.resnet_i3d_slowfast import ResNet_I3D_SlowFast
+from mmaction.models.backbones.resnet_r3d import ResNet_R3D
 from mmaction.models.builder import build_recognizer
 from mmaction.utils.config import load_config
 
@@ -16,6 +19,11 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 TOY_CONFIGS = {
     # 94.3% top-1 after 12 epochs with seed 0, 2m15s (loaded shared 2-core machine)
     'slowfast': 'configs/SlowFast/toy/slowfast_r18_toy_8x3.py',
+    'i3d': 'configs/I3D_RGB/toy/i3d_r18_toy_8x3.py',
+    'c3d': 'configs/C3D/toy/c3d_toy_8x3.py',
+    'r2plus1d': 'configs/R2plus1D/toy/r2plus1d_r18_toy_8x3.py',
+    'ircsn': 'configs/CSN/toy/ircsn_r50_toy_8x3.py',
+    'i3d_inception': 'configs/I3D_RGB/toy/i3d_inception_v1_toy_8x3.py',
 }
 
 
@@ -80,3 +88,76 @@ def test_toy_family_reaches_90_percent(family, toy_root):
     assert found and int(found[-1][0]) == epochs, log[-3000:]
     top1 = float(found[-1][1])
     assert top1 >= 0.90, f'toy {family} top-1 {top1:.4f} < 0.90'
+
+
+def _shapes(module: torch.nn.Module) -> dict:
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+def test_c3d_width_and_clip_shape_options():
+    """Defaults are the Caffe C3D (fc6 8192 -> 4096); base_channels scales every conv; fc6 takes the pool5 size of
+    ``clip_shape`` (ceil-mode pools: 8x56x56 -> 1x2x2)."""
+    ref = C3D()
+    assert ref.conv1a.weight.shape == (64, 3, 3, 3, 3) and ref.conv5b.weight.shape == (512, 512, 3, 3, 3)
+    assert ref.fc6.weight.shape == (4096, 8192) and ref.feat_dim == 4096
+    thin = C3D(base_channels=16, clip_shape=(8, 56, 56), fc_channels=256)
+    assert [getattr(thin, n).out_channels for n in ('conv1a', 'conv2a', 'conv3b', 'conv4b', 'conv5b')] == \
+        [16, 32, 64, 128, 128]
+    assert thin.fc6.weight.shape == (256, 128 * 1 * 2 * 2) and thin.feat_dim == 256
+    assert thin(torch.zeros(2, 3, 8, 56, 56)).shape == (2, 256, 1, 1, 1)
+    with pytest.raises(ValueError, match='8 x 56 x 56'):
+        thin(torch.zeros(1, 3, 16, 112, 112))
+
+
+def test_c3d_kaiming_init_keeps_the_signal_and_caffe_init_does_not():
+    """The reason the toy C3D uses weight_init='kaiming': with the Caffe init the fc7 output barely depends on the
+    input (bias 1, std 0.01 per conv); with He init it does."""
+    torch.manual_seed(0)
+    x = torch.randn(4, 3, 8, 56, 56)
+    spread = {}
+    for init in ('caffe', 'kaiming'):
+        m = C3D(base_channels=16, clip_shape=(8, 56, 56), fc_channels=256, weight_init=init)
+        m.init_weights()
+        m.eval()
+        if init == 'kaiming':
+            assert all(float(b.abs().max()) == 0 for n, b in m.named_parameters() if n.endswith('bias'))
+        out = m(x).flatten(1)
+        spread[init] = float((out - out.mean(0)).std())
+    assert spread['kaiming'] > 0.01 and spread['caffe'] < 1e-4 * spread['kaiming'], spread
+    with pytest.raises(ValueError, match='weight_init'):
+        C3D(weight_init='xavier')
+
+
+def test_inception_channel_multiplier():
+    """Multiplier 1: every block's input width equals the table's (the released weights); 0.25 scales each conv
+    and feat_dim follows the concatenated branches."""
+    ref = InceptionV1_I3D()
+    assert ref.feat_dim == 1024
+    for block, (cin, c1, *_rest) in INCEPTION_BLOCKS.items():
+        assert getattr(ref, f'inception_{block}_1x1').weight.shape == (c1, cin, 1, 1, 1)
+    thin = InceptionV1_I3D(channel_multiplier=0.25)
+    assert thin.conv1_7x7_s2.weight.shape == (16, 3, 7, 7, 7) and thin.conv2_3x3.weight.shape == (48, 16, 3, 3, 3)
+    # 5b at 0.25: 96 + 96 + 32 + 32
+    assert thin.feat_dim == 256
+    assert thin(torch.zeros(1, 3, 8, 56, 56)).shape == (1, 256, 1, 2, 2)
+    assert set(_shapes(thin)) == set(_shapes(ref))
+    with pytest.raises(ValueError, match='channel_multiplier'):
+        InceptionV1_I3D(channel_multiplier=0)
+
+
+def test_r3d_temporal_strides_and_thin_stem():
+    """temporal_strides=(1, 1, 1, 1) keeps the clip length (spatial /2 per stage 2-4 as before); the multiplier
+    thins the stem with the stages; the defaults keep the released shapes."""
+    ref = ResNet_R3D(depth=18, block_type='2.5d')
+    assert ref.conv1_s.weight.shape == (45, 3, 1, 7, 7) and ref.conv1_t.weight.shape == (64, 45, 3, 1, 1)
+    assert ref(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 512, 1, 2, 2)
+    keep = ResNet_R3D(depth=18, block_type='2.5d', temporal_strides=(1, 1, 1, 1))
+    assert _shapes(keep) == _shapes(ref)
+    assert keep(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 512, 8, 2, 2)
+    thin = ResNet_R3D(depth=50, block_type='3d-sep', channel_multiplier=0.25, temporal_strides=(1, 1, 2, 1))
+    assert thin.conv1.weight.shape == (16, 3, 3, 7, 7) and thin.feat_dim == 512
+    # the first block of layer3 downsamples time through its depthwise conv and its projection shortcut
+    assert thin.layer3.a.conv1.stride == (2, 2, 2) and thin.layer3.a.conv3.stride == (2, 2, 2)
+    assert thin(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 512, 4, 2, 2)
+    with pytest.raises(ValueError, match='temporal_strides'):
+        ResNet_R3D(depth=18, temporal_strides=(1, 2, 2))

@@ -2,9 +2,11 @@
 
 Layers: ``conv1a`` -> pool1 (1x2x2) -> ``conv2a`` -> pool2 -> ``conv3a, conv3b`` -> pool3 -> ``conv4a, conv4b``
 -> pool4 -> ``conv5a, conv5b`` -> pool5 (all 2x2x2, ceil mode) -> ``fc6`` (8192 -> 4096) -> dropout 0.5 -> ``fc7``.
-All convs are 3x3x3 with bias. The FC layers fix the input to 16 x 112 x 112.
+All convs are 3x3x3 with bias. The FC layers fix the input to ``clip_shape`` (16 x 112 x 112 in the original).
 
 Shapes: ``(N, 3, 16, 112, 112)`` -> ``(N, 4096, 1, 1, 1)`` (fc7 after ReLU, reshaped for the 3D recognizer).
+Thin variants (``base_channels`` < 64, other ``clip_shape``/``fc_channels``) exist for the toy dataset; the defaults
+build the original network and its state-dict shapes.
 """
 from __future__ import annotations
 
@@ -15,54 +17,77 @@ from mmaction.registry import BACKBONES
 
 from .resnet_i3d import load_pretrained
 
-# (name, in, out, pool after the stage: kernel=stride or None)
-C3D_CONVS = (('conv1a', 3, 64, (1, 2, 2)), ('conv2a', 64, 128, (2, 2, 2)), ('conv3a', 128, 256, None),
-             ('conv3b', 256, 256, (2, 2, 2)), ('conv4a', 256, 512, None), ('conv4b', 512, 512, (2, 2, 2)),
-             ('conv5a', 512, 512, None), ('conv5b', 512, 512, (2, 2, 2)))
+# (name, out channels, pool after the stage: kernel=stride or None); channels are those of base_channels=64
+C3D_CONVS = (('conv1a', 64, (1, 2, 2)), ('conv2a', 128, (2, 2, 2)), ('conv3a', 256, None), ('conv3b', 256, (2, 2, 2)),
+             ('conv4a', 512, None), ('conv4b', 512, (2, 2, 2)), ('conv5a', 512, None), ('conv5b', 512, (2, 2, 2)))
 
 
 @BACKBONES.register_module()
 class C3D(nn.Module):
     """Caffe C3D (``modality='RGB'`` only). ``pretrained``: a C3D checkpoint loaded by key name."""
 
-    def __init__(self, pretrained: str | None = None, modality: str = 'RGB') -> None:
+    def __init__(self, pretrained: str | None = None, modality: str = 'RGB', base_channels: int = 64,
+                 clip_shape: tuple[int, int, int] = (16, 112, 112), fc_channels: int = 4096,
+                 dropout_ratio: float = 0.5, weight_init: str = 'caffe') -> None:
         super().__init__()
         if modality != 'RGB':
             raise ValueError(f"C3D: only modality='RGB' is supported, got {modality!r}")
+        if base_channels < 1 or fc_channels < 1:
+            raise ValueError(f'C3D: base_channels and fc_channels must be >= 1, got {base_channels}, {fc_channels}')
+        if weight_init not in ('caffe', 'kaiming'):
+            raise ValueError(f"C3D: weight_init must be 'caffe' or 'kaiming', got {weight_init!r}")
+        if len(clip_shape) != 3 or min(clip_shape) < 1:
+            raise ValueError(f'C3D: clip_shape must be (T, H, W) of positive ints, got {clip_shape!r}')
         self.pretrained = pretrained
         self.modality = modality
+        self.clip_shape = tuple(clip_shape)
+        self.weight_init = weight_init
         self.pools = nn.ModuleDict()
-        for name, cin, cout, pool in C3D_CONVS:
-            setattr(self, name, nn.Conv3d(cin, cout, kernel_size=3, padding=1, bias=True))
+        pooled = list(self.clip_shape)
+        cin = 3
+        for name, cout, pool in C3D_CONVS:
+            out = cout * base_channels // 64
+            setattr(self, name, nn.Conv3d(cin, out, kernel_size=3, padding=1, bias=True))
+            cin = out
             if pool is not None:
                 self.pools[name] = nn.MaxPool3d(pool, stride=pool, ceil_mode=True)
-        self.fc6 = nn.Linear(8192, 4096)
-        self.fc7 = nn.Linear(4096, 4096)
+                pooled = [-(-size // k) for size, k in zip(pooled, pool)]  # ceil mode
+        self.fc6 = nn.Linear(out * pooled[0] * pooled[1] * pooled[2], fc_channels)
+        self.fc7 = nn.Linear(fc_channels, fc_channels)
         self.relu = nn.ReLU(inplace=True)
-        self.drop6 = nn.Dropout(p=0.5)
-        self.feat_dim = 4096
+        self.drop6 = nn.Dropout(p=dropout_ratio)
+        self.feat_dim = fc_channels
 
     def init_weights(self) -> None:
-        # Caffe-style init of the original (normal std 0.01 / 0.005 with bias 1).
-        for m in self.modules():
-            if isinstance(m, nn.Conv3d):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.constant_(m.bias, 1)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.005)
-                nn.init.constant_(m.bias, 1)
+        if self.weight_init == 'kaiming':
+            # From scratch: He init keeps the signal alive through 8 convs and 2 FCs without BN.
+            for m in self.modules():
+                if isinstance(m, (nn.Conv3d, nn.Linear)):
+                    nn.init.kaiming_normal_(m.weight, mode='fan_in', nonlinearity='relu')
+                    nn.init.zeros_(m.bias)
+        else:
+            # The original's Caffe init (normal std 0.01 / 0.005, bias 1), meant to be overwritten by the Sports-1M
+            # weights; from scratch it does not train (the signal shrinks ~5x per layer).
+            for m in self.modules():
+                if isinstance(m, nn.Conv3d):
+                    nn.init.normal_(m.weight, 0, 0.01)
+                    nn.init.constant_(m.bias, 1)
+                elif isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0, 0.005)
+                    nn.init.constant_(m.bias, 1)
         if isinstance(self.pretrained, str):
             load_pretrained(self, self.pretrained, inflate=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for name, _, _, pool in C3D_CONVS:
+        for name, _, pool in C3D_CONVS:
             x = self.relu(getattr(self, name)(x))
             if pool is not None:
                 x = self.pools[name](x)
         x = x.flatten(start_dim=1)
         if x.shape[1] != self.fc6.in_features:
-            raise ValueError(f'C3D: pool5 gives {x.shape[1]} features, fc6 expects 8192: the input clip must be '
-                             f'16 x 112 x 112 (input_size=112, new_length=16)')
+            t, h, w = self.clip_shape
+            raise ValueError(f'C3D: pool5 gives {x.shape[1]} features, fc6 expects {self.fc6.in_features}: the input '
+                             f'clip must be {t} x {h} x {w} (new_length={t}, input_size={h}; clip_shape sets it)')
         x = self.drop6(self.relu(self.fc6(x)))
         x = self.relu(self.fc7(x))
         return x[:, :, None, None, None]

@@ -5,7 +5,9 @@ Flat attribute names as in the original: ``conv1_7x7_s2(_bn)``, ``conv2_3x3_redu
 convs without bias, BN eps 1e-5. The input is padded TF-"SAME"-style, asymmetric ``(2, 4)`` on T, H and W, before
 the 7x7x7 stride-2 conv1; all max-pools use ceil mode. RGB takes 3 channels, Flow 2.
 
-Shapes: ``(N, 3, 64, 224, 224)`` -> ``(N, 1024, 8, 7, 7)``; the output always has 1024 channels.
+Shapes: ``(N, 3, 64, 224, 224)`` -> ``(N, 1024, 8, 7, 7)``; the output has 1024 channels at the default
+``channel_multiplier=1`` (the released weights); a smaller multiplier scales every conv of the table (thin toy
+models), and ``feat_dim`` says the output width.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from mmaction.registry import BACKBONES
 
 from .resnet_i3d import init_weights_3d, load_pretrained, set_bn_mode
 
-# block: (in, 1x1, branch1 reduce, branch1 3x3, branch2 reduce, branch2 3x3, pool proj); out = sum of 4 branches
+# block at multiplier 1: (in, 1x1, branch1 reduce, branch1 3x3, branch2 reduce, branch2 3x3, pool proj); out = sum of 4 branches
 INCEPTION_BLOCKS = {
     '3a': (192, 64, 96, 128, 16, 32, 32),
     '3b': (256, 128, 128, 192, 32, 96, 64),
@@ -36,23 +38,31 @@ POOL_NAMES = {'3a': 'pool2_3x3_s2', '4a': 'inception_3c_pool', '5a': 'inception_
 
 @BACKBONES.register_module()
 class InceptionV1_I3D(nn.Module):
-    """I3D Inception-v1 for RGB (3 channels) or Flow (2 channels) clips. ``feat_dim`` = 1024."""
+    """I3D Inception-v1 for RGB (3 channels) or Flow (2 channels) clips. ``feat_dim`` = 1024 at multiplier 1."""
 
     def __init__(self, pretrained: str | None = None, bn_eval: bool = True, bn_frozen: bool = False,
-                 partial_bn: bool = False, modality: str = 'RGB') -> None:
+                 partial_bn: bool = False, modality: str = 'RGB', channel_multiplier: float = 1.0) -> None:
         super().__init__()
         if modality not in ('RGB', 'Flow'):
             raise ValueError(f"InceptionV1_I3D: modality must be 'RGB' or 'Flow', got {modality!r}")
+        if not 0 < channel_multiplier <= 1:
+            raise ValueError(f'InceptionV1_I3D: channel_multiplier must be in (0, 1], got {channel_multiplier}')
+
+        def width(channels: int) -> int:
+            return max(1, round(channels * channel_multiplier))
+
         self.pretrained = pretrained
         self.bn_eval = bn_eval
         self.bn_frozen = bn_frozen
         self.partial_bn = partial_bn
         self.modality = modality
-        self._unit('conv1_7x7_s2', 3 if modality == 'RGB' else 2, 64, 7, stride=2, padding=0)
+        self._unit('conv1_7x7_s2', 3 if modality == 'RGB' else 2, width(64), 7, stride=2, padding=0)
         self.pool1_3x3_s2 = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), ceil_mode=True)
-        self._unit('conv2_3x3_reduce', 64, 64, 1)
-        self._unit('conv2_3x3', 64, 192, 3, padding=1)
-        for block, (cin, c1, r1, c3, r2, c3b, cp) in INCEPTION_BLOCKS.items():
+        self._unit('conv2_3x3_reduce', width(64), width(64), 1)
+        self._unit('conv2_3x3', width(64), width(192), 3, padding=1)
+        cin = width(192)
+        for block, (_, *table) in INCEPTION_BLOCKS.items():
+            c1, r1, c3, r2, c3b, cp = (width(c) for c in table)
             if block in POOL_BEFORE:
                 kernel, stride = POOL_BEFORE[block]
                 setattr(self, POOL_NAMES[block], nn.MaxPool3d(kernel, stride=stride, ceil_mode=True))
@@ -64,7 +74,8 @@ class InceptionV1_I3D(nn.Module):
             self._unit(prefix + 'branch2_3x3', r2, c3b, 3, padding=1)
             setattr(self, prefix + 'pool', nn.MaxPool3d(3, stride=1, padding=1, ceil_mode=True))
             self._unit(prefix + 'pool_proj', cin, cp, 1)
-        self.feat_dim = 1024
+            cin = c1 + c3 + c3b + cp
+        self.feat_dim = cin
 
     def _unit(self, name: str, cin: int, cout: int, kernel: int, stride: int = 1, padding: int = 0) -> None:
         setattr(self, name, nn.Conv3d(cin, cout, kernel, stride=stride, padding=padding, bias=False))

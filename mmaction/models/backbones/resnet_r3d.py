@@ -13,7 +13,9 @@
 
 Blocks of a stage are named by letters (``layer1.a``, ``layer1.b`` ...; ``aa``, ``ab`` ... when a stage has 26
 blocks or more, e.g. layer3 of R152). Block convs: ``conv0/bn0`` (bottleneck 1x1), ``conv1/bn1``, ``conv2/bn2``,
-shortcut ``conv3/bn3``. All BNs use eps=1e-3. Stages 2-4 downsample by 2 in time and space.
+shortcut ``conv3/bn3``. All BNs use eps=1e-3. Stages 2-4 downsample by 2 in space and, by default
+(``temporal_strides=(1, 2, 2, 2)``), in time; short clips keep their length with ``(1, 1, 1, 1)``.
+``channel_multiplier`` scales every width, the stem included (thin toy models); 1.0 builds the released widths.
 
 Shapes (R34, 2.5d, use_pool1): ``(N, 3, 8, 256, 256)`` -> ``(N, 512, 1, 8, 8)``.
 """
@@ -95,9 +97,9 @@ class _R3DBlock(nn.Module):
 
     with_bn: bool
 
-    def _shortcut(self, input_filters: int, num_filters: int, down_sampling: bool, stride: tuple) -> None:
+    def _shortcut(self, input_filters: int, num_filters: int, stride: tuple) -> None:
         self.relu = nn.ReLU()
-        self.has_shortcut = num_filters != input_filters or down_sampling
+        self.has_shortcut = num_filters != input_filters or stride != (1, 1, 1)
         if self.has_shortcut:
             self.conv3 = nn.Conv3d(input_filters, num_filters, 1, stride=stride, bias=not self.with_bn)
             if self.with_bn:
@@ -113,17 +115,16 @@ class _R3DBlock(nn.Module):
 class R3DBasicBlock(_R3DBlock):
     """Two 3x3x3 units + identity (or 1x1x1 ``conv3``/``bn3`` shortcut). ``(N, Cin, T, H, W) -> (N, Cout, ...)``."""
 
-    def __init__(self, input_filters: int, num_filters: int, base_filters: int, down_sampling: bool = False,
+    def __init__(self, input_filters: int, num_filters: int, base_filters: int, stride: tuple = (1, 1, 1),
                  block_type: str = '3d', with_bn: bool = True) -> None:
         super().__init__()
         self.with_bn = with_bn
-        stride = (2, 2, 2) if down_sampling else (1, 1, 1)
         self.conv1 = conv3d_unit(input_filters, num_filters, (3, 3, 3), stride, (1, 1, 1), block_type, with_bn)
         self.conv2 = conv3d_unit(num_filters, num_filters, (3, 3, 3), (1, 1, 1), (1, 1, 1), block_type, with_bn)
         if with_bn:
             self.bn1 = _bn(num_filters)
             self.bn2 = _bn(num_filters)
-        self._shortcut(input_filters, num_filters, down_sampling, stride)
+        self._shortcut(input_filters, num_filters, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self._norm('bn1', self.conv1(x)))
@@ -134,11 +135,10 @@ class R3DBasicBlock(_R3DBlock):
 class R3DBottleneck(_R3DBlock):
     """``conv0`` 1x1x1 (to base) -> ``conv1`` 3x3x3 unit -> ``conv2`` 1x1x1 (to num_filters) + shortcut."""
 
-    def __init__(self, input_filters: int, num_filters: int, base_filters: int, down_sampling: bool = False,
+    def __init__(self, input_filters: int, num_filters: int, base_filters: int, stride: tuple = (1, 1, 1),
                  block_type: str = '3d', with_bn: bool = True) -> None:
         super().__init__()
         self.with_bn = with_bn
-        stride = (2, 2, 2) if down_sampling else (1, 1, 1)
         self.conv0 = nn.Conv3d(input_filters, base_filters, 1, bias=not with_bn)
         self.conv1 = conv3d_unit(base_filters, base_filters, (3, 3, 3), stride, (1, 1, 1), block_type, with_bn)
         self.conv2 = nn.Conv3d(base_filters, num_filters, 1, bias=not with_bn)
@@ -146,7 +146,7 @@ class R3DBottleneck(_R3DBlock):
             self.bn0 = _bn(base_filters)
             self.bn1 = _bn(base_filters)
             self.bn2 = _bn(num_filters)
-        self._shortcut(input_filters, num_filters, down_sampling, stride)
+        self._shortcut(input_filters, num_filters, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self._norm('bn0', self.conv0(x)))
@@ -167,13 +167,17 @@ class ResNet_R3D(nn.Module):
     def __init__(self, pretrained: str | None = None, num_input_channels: int = 3, depth: int = 34,
                  block_type: str = '2.5d', channel_multiplier: float = 1.0, bottleneck_multiplier: float = 1.0,
                  conv1_kernel_t: int = 3, conv1_stride_t: int = 1, use_pool1: bool = False, bn_eval: bool = True,
-                 bn_frozen: bool = True, with_bn: bool = True, use_syncbn: bool = False) -> None:
+                 bn_frozen: bool = True, with_bn: bool = True, use_syncbn: bool = False,
+                 temporal_strides: tuple[int, int, int, int] = (1, 2, 2, 2)) -> None:
         super().__init__()
         if depth not in BLOCK_CONFIG:
             raise ValueError(f'ResNet_R3D: invalid depth {depth}, expected one of {sorted(BLOCK_CONFIG)}')
         if block_type not in BLOCK_TYPES:
             raise ValueError(f'ResNet_R3D: block_type {block_type!r} is not supported, expected one of {BLOCK_TYPES} '
                              "('2.5d-sep' had a stem but no block implementation in the original)")
+        if len(temporal_strides) != 4 or any(int(t) < 1 for t in temporal_strides):
+            raise ValueError(f'ResNet_R3D: temporal_strides must be 4 positive ints (one per stage), '
+                             f'got {temporal_strides!r}')
         self.pretrained = pretrained
         self.depth = depth
         self.block_type = block_type
@@ -185,18 +189,21 @@ class ResNet_R3D(nn.Module):
         self.relu = nn.ReLU()
         bias = not with_bn
         kt = conv1_kernel_t
+        # the multiplier thins the stem too (64 -> 16 at 0.25); at 1.0 these are the released widths
+        stem, stem_mid = int(64 * channel_multiplier), int(45 * channel_multiplier)
         if block_type == '2.5d':
-            self.conv1_s = nn.Conv3d(num_input_channels, 45, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3), bias=bias)
-            self.conv1_t = nn.Conv3d(45, 64, (kt, 1, 1), stride=(conv1_stride_t, 1, 1), padding=((kt - 1) // 2, 0, 0),
+            self.conv1_s = nn.Conv3d(num_input_channels, stem_mid, (1, 7, 7), stride=(1, 2, 2), padding=(0, 3, 3),
                                      bias=bias)
+            self.conv1_t = nn.Conv3d(stem_mid, stem, (kt, 1, 1), stride=(conv1_stride_t, 1, 1),
+                                     padding=((kt - 1) // 2, 0, 0), bias=bias)
             if with_bn:
-                self.bn1_s = _bn(45)
-                self.bn1_t = _bn(64)
+                self.bn1_s = _bn(stem_mid)
+                self.bn1_t = _bn(stem)
         else:
-            self.conv1 = nn.Conv3d(num_input_channels, 64, (kt, 7, 7), stride=(conv1_stride_t, 2, 2),
+            self.conv1 = nn.Conv3d(num_input_channels, stem, (kt, 7, 7), stride=(conv1_stride_t, 2, 2),
                                    padding=((kt - 1) // 2, 3, 3), bias=bias)
             if with_bn:
-                self.bn1 = _bn(64)
+                self.bn1 = _bn(stem)
         if use_pool1:
             self.pool1 = nn.MaxPool3d(kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
 
@@ -204,11 +211,12 @@ class ResNet_R3D(nn.Module):
         filters = SHALLOW_FILTER_CONFIG if depth <= 34 else DEEP_FILTER_CONFIG
         filters = [(int(a * channel_multiplier), int(b * channel_multiplier)) for a, b in filters]
         self.res_layers = []
-        in_filters = 64
+        in_filters = stem
         for i, num_blocks in enumerate(BLOCK_CONFIG[depth]):
             out_filters, base = filters[i][0], int(filters[i][1] * bottleneck_multiplier)
-            blocks = [block(in_filters, out_filters, base, down_sampling=i > 0, block_type=block_type,
-                            with_bn=with_bn)]
+            spatial = 1 if i == 0 else 2
+            stride = (int(temporal_strides[i]), spatial, spatial)
+            blocks = [block(in_filters, out_filters, base, stride=stride, block_type=block_type, with_bn=with_bn)]
             blocks += [block(out_filters, out_filters, base, block_type=block_type, with_bn=with_bn)
                        for _ in range(num_blocks - 1)]
             self.add_module(f'layer{i + 1}', NamedSequential(blocks))
