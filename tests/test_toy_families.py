@@ -1,10 +1,14 @@
-"""Toy configs of the 3D families (I3D, SlowFast, ...): thin widths that build and run, the width options keep the
-original defaults, and (slow) each config trains to >= 90% top-1 on the toy dataset in one process."""
+"""Toy configs of the 3D families (I3D, SlowFast, C3D, R(2+1)D, ir-CSN, I3D-Inception): thin widths that build and
+run, the width options keep the original defaults, and (slow) each config trains to >= 90% top-1 on the toy dataset
+in one process and tests to >= 90% with its test protocol. SlowOnly has its own test through the dist wrappers
+(tests/test_toy_3d.py)."""
 import os
+import pickle
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -17,12 +21,11 @@ from mmaction.utils.config import load_config
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 TOY_CONFIGS = {
-    # 94.3% top-1 after 12 epochs with seed 0, 2m15s (loaded shared 2-core machine)
     'slowfast': 'configs/SlowFast/toy/slowfast_r18_toy_8x3.py',
     'i3d': 'configs/I3D_RGB/toy/i3d_r18_toy_8x3.py',
     'c3d': 'configs/C3D/toy/c3d_toy_8x3.py',
     'r2plus1d': 'configs/R2plus1D/toy/r2plus1d_r18_toy_8x3.py',
-    'ircsn': 'configs/CSN/toy/ircsn_r50_toy_8x3.py',
+    'ircsn': 'configs/CSN/toy/ircsn_r26_toy_8x3.py',
     'i3d_inception': 'configs/I3D_RGB/toy/i3d_inception_v1_toy_8x3.py',
 }
 
@@ -75,20 +78,40 @@ def toy_root(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize('family', sorted(TOY_CONFIGS))
 def test_toy_family_reaches_90_percent(family, toy_root):
-    """`train_recognizer.py CONFIG --validate --seed 0` in one process; the last per-epoch val top-1 >= 0.90."""
-    env = dict(os.environ, OMP_NUM_THREADS='1')
+    """`train_recognizer.py CONFIG --validate --seed 0` in one process: the last per-epoch val top-1 >= 0.90; then
+    `test_recognizer.py` on the saved weights with the config's test protocol (3 crops at 64, or C3D's centre crop)
+    writes one (1, 8) float32 score array per val video and its top-1 is >= 90 % too."""
+    env = dict(os.environ, OMP_NUM_THREADS='2')
+    config = os.path.join(REPO, TOY_CONFIGS[family])
     work_dir = f'work_dirs/{family}'
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'tools/train_recognizer.py'),
-                           os.path.join(REPO, TOY_CONFIGS[family]), '--validate', '--seed', '0', '--work_dir',
-                           work_dir], cwd=toy_root, env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'tools/train_recognizer.py'), config, '--validate',
+                           '--seed', '0', '--work_dir', work_dir], cwd=toy_root, env=env, capture_output=True,
+                          text=True, timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
-    epochs = load_config(os.path.join(REPO, TOY_CONFIGS[family])).total_epochs
+    epochs = load_config(config).total_epochs
     found = re.findall(r'Epoch\(val\) \[(\d+)\]\s+top1 acc: (\d\.\d+)', log)
     assert found and int(found[-1][0]) == epochs, log[-3000:]
     top1 = float(found[-1][1])
     assert top1 >= 0.90, f'toy {family} top-1 {top1:.4f} < 0.90'
 
+    scores = f'{work_dir}/toy_val_scores.pkl'
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'tools/test_recognizer.py'), config,
+                           f'{work_dir}/latest.pth', '--out', scores], cwd=toy_root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    test_top1 = re.findall(r'^Top-1 Accuracy = (\d+\.\d\d)$', log, flags=re.M)
+    assert len(test_top1) == 1, log[-3000:]
+    assert float(test_top1[0]) >= 90.0, f'toy {family} test top-1 {test_top1[0]} < 90'
+    with open(toy_root / scores, 'rb') as f:
+        results = pickle.load(f)
+    labels = [int(line.split()[-1]) for line in open(toy_root / 'data/toy/toy_val_list_rawframes.txt')]
+    assert len(results) == len(labels) == 88
+    assert all(r.shape == (1, 8) and r.dtype == np.float32 for r in results)
+    # the printed accuracy is the one of the pickle
+    hits = sum(int(np.argmax(r)) == label for r, label in zip(results, labels))
+    assert abs(100.0 * hits / len(labels) - float(test_top1[0])) < 0.01
 
 def _shapes(module: torch.nn.Module) -> dict:
     return {k: tuple(v.shape) for k, v in module.state_dict().items()}
@@ -161,3 +184,12 @@ def test_r3d_temporal_strides_and_thin_stem():
     assert thin(torch.zeros(1, 3, 8, 32, 32)).shape == (1, 512, 4, 2, 2)
     with pytest.raises(ValueError, match='temporal_strides'):
         ResNet_R3D(depth=18, temporal_strides=(1, 2, 2))
+
+
+def test_r3d_depth_26_is_bottleneck_with_shallow_widths():
+    """VMZ (and the original port): depth 26 = 2 bottleneck blocks per stage with the shallow filter table, so the
+    1x1 conv0 exists and the output has 512 channels (depth 18: basic blocks, no conv0)."""
+    r26 = ResNet_R3D(depth=26, block_type='3d-sep')
+    assert r26.layer1.a.conv0.weight.shape == (64, 64, 1, 1, 1) and r26.layer1.a.conv1.weight.shape == (64, 1, 3, 3, 3)
+    assert r26.layer4.b.conv2.weight.shape == (512, 512, 1, 1, 1) and r26.feat_dim == 512
+    assert not hasattr(ResNet_R3D(depth=18, block_type='3d').layer1.a, 'conv0')

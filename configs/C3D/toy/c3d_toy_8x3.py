@@ -2,7 +2,8 @@
 # no BN, fc6/fc7) at a quarter of the width (base_channels=16, fc 256) trained from scratch on one 8-frame clip
 # (step 3) of 56x56 crops, NCTHW. The FC layers fix the input size, so clip_shape is 8x56x56 and the test takes
 # the centre 56x56 crop (the original C3D tests one 112x112 centre crop too). From scratch the Caffe init does not
-# train (no BN), so every conv and fc starts from He init (weight_init='kaiming').
+# train (no BN), so every conv and fc starts from He init (weight_init='kaiming'). Without BN, SGD (lr 0.01)
+# reached only 85% in 20 epochs and dropout slowed it further; AdamW without dropout reaches 100% by epoch 13.
 model = dict(
     type='TSN3D',
     backbone=dict(
@@ -11,6 +12,7 @@ model = dict(
         base_channels=16,
         clip_shape=(8, 56, 56),
         fc_channels=256,
+        dropout_ratio=0,
         weight_init='kaiming'),
     spatial_temporal_module=dict(
         type='SimpleSpatialTemporalModule',
@@ -25,7 +27,7 @@ model = dict(
         with_avg_pool=False,
         temporal_feature_size=1,
         spatial_feature_size=1,
-        dropout_ratio=0.5,
+        dropout_ratio=0,
         in_channels=256,
         init_std=0.01,
         num_classes=8))
@@ -108,7 +110,7 @@ data = dict(
         multiscale_crop=False,
         test_mode=True))
 # optimizer
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4)
+optimizer = dict(type='AdamW', lr=0.001, weight_decay=0.01)
 optimizer_config = dict(grad_clip=dict(max_norm=40, norm_type=2))
 # learning policy
 lr_config = dict(policy='cosine', target_lr=0, warmup='linear', warmup_iters=20, warmup_ratio=0.1)
@@ -118,7 +120,7 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 30
+total_epochs = 16
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 work_dir = './work_dirs/c3d_toy_8x3'

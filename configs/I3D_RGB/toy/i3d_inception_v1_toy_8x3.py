@@ -12,6 +12,8 @@ model = dict(
         bn_frozen=False,
         partial_bn=False,
         modality='RGB'),
+    # (N, 256, 1, 2, 2) from an 8x56x56 training clip, (N, 256, 1, 2, 2) too from the 64x64 test crops:
+    # adaptive pooling (size -1) to 1x1x1, so the 3-crop test needs no pooling-size override
     spatial_temporal_module=dict(
         type='SimpleSpatialTemporalModule',
         spatial_type='avg',
@@ -118,7 +120,7 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 30
+total_epochs = 20
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 work_dir = './work_dirs/i3d_inception_v1_toy_8x3'

@@ -131,7 +131,7 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 30
+total_epochs = 20
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 work_dir = './work_dirs/i3d_r18_toy_8x3'

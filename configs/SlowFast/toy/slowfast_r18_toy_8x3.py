@@ -129,7 +129,7 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 12
+total_epochs = 20
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 work_dir = './work_dirs/slowfast_r18_toy_8x3'

@@ -207,7 +207,8 @@ class ResNet_R3D(nn.Module):
         if use_pool1:
             self.pool1 = nn.MaxPool3d(kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
 
-        block = R3DBasicBlock if depth <= 34 else R3DBottleneck
+        # As in VMZ and the original: 10/16/18/34 use basic blocks, 26 bottlenecks with the shallow widths.
+        block = R3DBasicBlock if depth <= 18 or depth == 34 else R3DBottleneck
         filters = SHALLOW_FILTER_CONFIG if depth <= 34 else DEEP_FILTER_CONFIG
         filters = [(int(a * channel_multiplier), int(b * channel_multiplier)) for a, b in filters]
         self.res_layers = []

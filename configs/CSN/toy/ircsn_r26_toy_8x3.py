@@ -1,5 +1,6 @@
-# ir-CSN on the built-in toy dataset (data_tools/toy/build_toy_dataset.py): a VMZ bottleneck ResNet-50 whose 3x3x3
-# convs are depthwise ('3d-sep', interaction-reduced channel-separated network), at a quarter of the width
+# ir-CSN on the built-in toy dataset (data_tools/toy/build_toy_dataset.py): a VMZ bottleneck ResNet-26 (two
+# bottlenecks per stage, VMZ's shallow widths) whose 3x3x3 convs are depthwise ('3d-sep', the interaction-reduced
+# channel-separated network of the released ir-CSN-152), at a quarter of the width
 # (channel_multiplier=0.25, stem included), trained from scratch on one 8-frame clip (step 3) of 56x56 crops,
 # NCTHW. The clip is short, so the stages keep its length (temporal_strides all 1) where the Kinetics ir-CSN halves
 # it in stages 2-4; BN trains (the released configs freeze it because they fine-tune converted weights).
@@ -8,13 +9,15 @@ model = dict(
     backbone=dict(
         type='ResNet_R3D',
         pretrained=None,
-        depth=50,
+        depth=26,
         block_type='3d-sep',
         channel_multiplier=0.25,
         temporal_strides=(1, 1, 1, 1),
-        use_pool1=False,
+        use_pool1=True,
         bn_eval=False,
         bn_frozen=False),
+    # (N, 128, 8, 2, 2) from an 8x56x56 training clip, (N, 128, 8, 2, 2) too from the 64x64 test crops:
+    # adaptive pooling (size -1) to 1x1x1, so the 3-crop test needs no pooling-size override
     spatial_temporal_module=dict(
         type='SimpleSpatialTemporalModule',
         spatial_type='avg',
@@ -29,7 +32,7 @@ model = dict(
         temporal_feature_size=1,
         spatial_feature_size=1,
         dropout_ratio=0.3,
-        in_channels=512,
+        in_channels=128,
         init_std=0.01,
         num_classes=8))
 train_cfg = None
@@ -121,9 +124,9 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 30
+total_epochs = 20
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
-work_dir = './work_dirs/ircsn_r50_toy_8x3'
+work_dir = './work_dirs/ircsn_r26_toy_8x3'
 load_from = None
 resume_from = None
