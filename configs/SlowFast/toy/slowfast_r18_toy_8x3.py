@@ -119,7 +119,9 @@ data = dict(
         multiscale_crop=False,
         test_mode=True))
 # optimizer
-optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)
+# AdamW: SGD (lr 0.05) needed 20 epochs for 96.6 % val / 92.0 % 3-crop test and plateaued at ~70 % with lr 0.1;
+# AdamW reaches 100 % val by epoch 11
+optimizer = dict(type='AdamW', lr=0.001, weight_decay=0.01)
 optimizer_config = dict(grad_clip=dict(max_norm=40, norm_type=2))
 # learning policy
 lr_config = dict(policy='cosine', target_lr=0, warmup='linear', warmup_iters=20, warmup_ratio=0.1)
@@ -129,7 +131,7 @@ log_config = dict(
     interval=5,
     hooks=[dict(type='TextLoggerHook')])
 # runtime settings
-total_epochs = 20
+total_epochs = 15
 dist_params = dict(backend='gloo')
 log_level = 'INFO'
 work_dir = './work_dirs/slowfast_r18_toy_8x3'
