@@ -102,7 +102,8 @@ def test_ava_dataset_reads_the_toy_data(small_toy):
 
 @pytest.mark.slow
 def test_toy_config_trains_to_stated_map(tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    # one thread per process: 2 processes x OMP_NUM_THREADS=2 (run_tests.sh) on 2 cores ran 3-6x slower
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
     build(str(tmp_path / 'data' / 'toy_ava'))
     work = tmp_path / 'work'
     subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_train_detector.sh'), CONFIG, '2', '--seed', '0',
