@@ -144,7 +144,8 @@ def test_c3d_kaiming_init_keeps_the_signal_and_caffe_init_does_not():
         m.eval()
         if init == 'kaiming':
             assert all(float(b.abs().max()) == 0 for n, b in m.named_parameters() if n.endswith('bias'))
-        out = m(x).flatten(1)
+        with torch.no_grad():
+            out = m(x).flatten(1)
         spread[init] = float((out - out.mean(0)).std())
     assert spread['kaiming'] > 0.01 and spread['caffe'] < 1e-4 * spread['kaiming'], spread
     with pytest.raises(ValueError, match='weight_init'):
