@@ -119,12 +119,12 @@ def benchmark(cfg, checkpoint: str | None = None, num_videos: int = 50, batch_si
             model(return_loss=False, **data)
             sync()
             t2 = time.perf_counter()
+            clip_shape = tuple(data['img_group_0'].shape[1:])  # one video's input, read off the batch
             if index >= warmup:
                 data_s += t1 - t0
                 model_s += t2 - t1
                 timed_videos += int(data['img_group_0'].shape[0])
             index += 1
-    clip_shape = tuple(dataset[0]['img_group_0'].shape)
     wall = data_s + model_s
     return {'videos': timed_videos, 'device': str(device), 'input_shape': clip_shape,
             'data_s': data_s, 'model_s': model_s, 'videos_per_s': timed_videos / wall if wall else float('inf'),
