@@ -67,11 +67,6 @@ class SSN2D(BaseRecognizer):
                                              self.cls_head.with_reg, _stpp_cfg(cons))
         self.init_weights()
 
-    def init_weights(self, pretrained: str | None = None) -> None:
-        for part in (self.backbone, self.spatial_temporal_module, self.cls_head):
-            if hasattr(part, 'init_weights'):
-                part.init_weights()
-
     def snippet_features(self, img_group: torch.Tensor) -> torch.Tensor:
         """``(B, M, C, H, W)`` -> ``(B * M * C / in_channels, F)``."""
         x = img_group.reshape((-1, self.in_channels) + tuple(img_group.shape[-2:]))
@@ -110,8 +105,7 @@ class SSN2D(BaseRecognizer):
         """Per-tick features ``(T, F)``: backbone in chunks, mean over crops (crops are the outer layout)."""
         chunk = int(_get(self.test_cfg, 'ssn', 'sampler', 'batch_size', default=16))
         x = img_group.reshape((-1, self.in_channels) + tuple(img_group.shape[-2:]))
-        feats = torch.cat([self.spatial_temporal_module(self.backbone(x[i:i + chunk])).flatten(1)
-                           for i in range(0, x.shape[0], chunk)])
+        feats = torch.cat([self.snippet_features(x[i:i + chunk]) for i in range(0, x.shape[0], chunk)])
         if feats.shape[0] % num_ticks:
             raise ValueError(f'SSN2D test: {feats.shape[0]} snippets are not a multiple of {num_ticks} ticks')
         return feats.reshape(-1, num_ticks, feats.shape[1]).mean(0)
@@ -125,7 +119,7 @@ class SSN2D(BaseRecognizer):
         first = [v[0] if isinstance(v, (list, tuple)) or (torch.is_tensor(v) and v.dim() == w) else v
                  for v, w in ((rel_prop_list, 3), (scaling_list, 3), (prop_tick_list, 3), (reg_stats, 3))]
         rel, scaling, ticks, stats = [torch.as_tensor(v) for v in first]
-        num_ticks = int(_num_ticks(img_group, ticks, img_meta))
+        num_ticks = _num_ticks(img_meta)
         feat = self.tick_features(img_group, num_ticks)
         scores = self.cls_head.tick_scores(feat, self.standalong)
         act, comp, reg = self.test_pool(scores, ticks, scaling.to(scores))
@@ -142,7 +136,7 @@ def _stpp_cfg(cons: StructuredTemporalPyramidPooling) -> tuple:
     return tuple(p[0] if len(p) == 1 else p for p in cons.stage_parts)
 
 
-def _num_ticks(img_group: torch.Tensor, ticks: torch.Tensor, img_meta: Any) -> int:
+def _num_ticks(img_meta: Any) -> int:
     meta = img_meta[0] if isinstance(img_meta, (list, tuple)) else img_meta
     if isinstance(meta, dict) and 'num_ticks' in meta:
         return int(meta['num_ticks'])
