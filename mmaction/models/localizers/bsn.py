@@ -41,6 +41,9 @@ class BSN(nn.Module):
         self.tem = TEM(**{k: v for k, v in tem.items() if k != 'type'})
         self.pem = PEM(**{k: v for k, v in pem.items() if k != 'type'})
         self.tscale = self.tem.tscale
+        self._set_pgm_cfgs(pgm_proposals_cfg, pgm_features_test_cfg)
+
+    def _set_pgm_cfgs(self, pgm_proposals_cfg: dict | None, pgm_features_test_cfg: dict | None) -> None:
         self.pgm_proposals_cfg = dict(pgm_proposals_cfg or dict(peak_threshold=0.5))
         self.pgm_features_cfg = dict(pgm_features_test_cfg or dict(top_k=1000))
 
@@ -50,8 +53,7 @@ class BSN(nn.Module):
         model = cls.__new__(cls)
         nn.Module.__init__(model)
         model.tem, model.pem, model.tscale = tem, pem, tem.tscale
-        model.pgm_proposals_cfg = dict(kwargs.get('pgm_proposals_cfg') or dict(peak_threshold=0.5))
-        model.pgm_features_cfg = dict(kwargs.get('pgm_features_test_cfg') or dict(top_k=1000))
+        model._set_pgm_cfgs(kwargs.get('pgm_proposals_cfg'), kwargs.get('pgm_features_test_cfg'))
         return model
 
     def forward(self, raw_feature: torch.Tensor, img_meta: list | None = None, return_loss: bool = False,
