@@ -19,7 +19,7 @@ import torch
 
 from mmaction.models.localizers.pgm import PROPOSAL_COLUMNS
 from mmaction.registry import DATASETS
-from mmaction.utils.io import atomic_open
+from mmaction.utils.io import atomic_open, open_text
 
 from .activitynet_dataset import ActivityNetDataset
 
@@ -38,7 +38,7 @@ def read_table(path: str, columns: Sequence[str]) -> np.ndarray:
     """Read a CSV written by :func:`write_table`; the header must name ``columns`` in order."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'BSN stage file not found: {path}')
-    with open(path, encoding='utf-8') as f:
+    with open_text(path) as f:
         header = f.readline().strip()
         if header.split(',') != list(columns):
             raise ValueError(f'{path}: line 1 must be the header {",".join(columns)!r}, got {header!r}')

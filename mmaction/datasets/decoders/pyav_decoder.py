@@ -25,7 +25,7 @@ import numpy as np
 
 from mmaction.registry import DECODERS
 
-from .base import DecodeError, VideoDecoder, resolve_num_threads
+from .base import DecodeError, VideoDecoder
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class PyAVDecoder(VideoDecoder):
     def __init__(self, path, num_threads: int | None = 1, multi_thread: bool = False, skip_nonref: bool = True):
         self.multi_thread = multi_thread
         self.skip_nonref = skip_nonref
-        super().__init__(path, 0 if multi_thread else resolve_num_threads(num_threads))
+        super().__init__(path, 0 if multi_thread else num_threads)  # the base resolves None
 
     @staticmethod
     def is_available() -> bool:
