@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -125,15 +125,20 @@ def detect_keyframes(model: nn.Module, frames: Sequence[np.ndarray], fps: float,
     ``boxes_of(frame_index, timestamp)`` gives the key-frame's ``(n, 4|5)`` pixel boxes (None or empty: skipped).
     Returns ``[(frame_index, boxes (n, 4) pixels, scores (n, num_classes - 1))]`` for the key-frames with boxes.
     """
-    arr = np.asarray(frames)
-    out = []
-    for ts in _timestamps(len(arr), fps, timestamp_start, timestamps):
-        center = keyframe_index(ts, fps, timestamp_start, len(arr))
+    return [(center,) + found for center, found in _run_keyframes(model, np.asarray(frames), fps, boxes_of,
+                                                                   timestamp_start, timestamps) if found]
+
+
+def _run_keyframes(model: nn.Module, frames: np.ndarray, fps: float, boxes_of: BoxesOf, timestamp_start: int,
+                   timestamps: Sequence[int] | None) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray] | None]]:
+    """``(frame_index, (boxes, scores) or None)`` per key-frame; None when ``boxes_of`` gives no boxes."""
+    for ts in _timestamps(len(frames), fps, timestamp_start, timestamps):
+        center = keyframe_index(ts, fps, timestamp_start, len(frames))
         boxes = boxes_of(center, ts)
         if boxes is None or len(boxes) == 0:
-            continue
-        out.append((center,) + detect_keyframe(model, arr, center, np.asarray(boxes, np.float32)))
-    return out
+            yield center, None
+        else:
+            yield center, detect_keyframe(model, frames, center, np.asarray(boxes, np.float32))
 
 
 def keyframe_index(timestamp: int, fps: float, timestamp_start: int, num_frames: int) -> int:
@@ -260,16 +265,13 @@ def inference_detector(model: nn.Module, video: str, proposals: str | Mapping[in
     else:
         raise TypeError(f'proposals must be a proposal pickle path, a {{timestamp: boxes}} dict or a detector '
                         f'callable, got {type(proposals).__name__}')
-    stamps = _timestamps(len(frames), rate, timestamp_start, timestamps)
     names = action_names(model, label_map)
     results, detections = [], []
-    for ts in stamps:
-        center = keyframe_index(ts, rate, timestamp_start, len(frames))
-        boxes = boxes_of(center, ts)
-        if boxes is None or len(boxes) == 0:
+    for center, found in _run_keyframes(model, frames, rate, boxes_of, timestamp_start, timestamps):
+        if found is None:
             results.append([])
             continue
-        pix, scores = detect_keyframe(model, frames, center, np.asarray(boxes, np.float32))
+        pix, scores = found
         detections.append((center, pix, scores))
         per_box = []
         for box, s in zip(pix, scores):
