@@ -404,7 +404,8 @@ class SSNDataset(Dataset):
             types.append(ptype)
             labels.append(0 if ptype == BG else prop.label)
             targets.append(self.reg_target(self.video_infos[vid], prop) if ptype == FG else np.zeros(2, np.float32))
-        # One pipeline run per source video keeps one crop/flip per sample (later runs replay the first).
+        # One pipeline run per proposal (a proposal may come from another video); later runs replay the first
+        # run's crop/flip, so the sample has one crop/flip.
         replay = None
         for vid, frames in starts:
             results = self.load_frames(vid, frames, replay)
