@@ -44,7 +44,8 @@ def read_video_list(path: str, root: str = '') -> list[str]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f'--video-list not found: {path}')
     videos = []
-    with open(path, encoding='utf-8') as f:
+    from mmaction.utils.io import open_text  # a non-UTF-8 list fails naming the file and byte offset
+    with open_text(path) as f:
         for line_no, line in enumerate(f, 1):
             line = line.split('#', 1)[0].strip()
             if not line:

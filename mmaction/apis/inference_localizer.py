@@ -30,6 +30,7 @@ import torch.nn as nn
 
 from mmaction.registry import ConfigError
 from mmaction.utils.config import load_config
+from mmaction.utils.io import read_text
 
 
 def init_localizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
@@ -72,8 +73,7 @@ def load_features(features: str | np.ndarray) -> tuple[np.ndarray, dict | None]:
     feats = load_feature(base)
     info = None
     if os.path.isfile(base + '.json'):
-        with open(base + '.json', encoding='utf-8') as f:
-            info = json.load(f)
+        info = json.loads(read_text(base + '.json'))
     return feats, info
 
 
