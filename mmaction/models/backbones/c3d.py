@@ -46,13 +46,13 @@ class C3D(nn.Module):
         pooled = list(self.clip_shape)
         cin = 3
         for name, cout, pool in C3D_CONVS:
-            out = cout * base_channels // 64
-            setattr(self, name, nn.Conv3d(cin, out, kernel_size=3, padding=1, bias=True))
-            cin = out
+            width = cout * base_channels // 64
+            setattr(self, name, nn.Conv3d(cin, width, kernel_size=3, padding=1, bias=True))
+            cin = width
             if pool is not None:
                 self.pools[name] = nn.MaxPool3d(pool, stride=pool, ceil_mode=True)
                 pooled = [-(-size // k) for size, k in zip(pooled, pool)]  # ceil mode
-        self.fc6 = nn.Linear(out * pooled[0] * pooled[1] * pooled[2], fc_channels)
+        self.fc6 = nn.Linear(cin * pooled[0] * pooled[1] * pooled[2], fc_channels)
         self.fc7 = nn.Linear(fc_channels, fc_channels)
         self.relu = nn.ReLU(inplace=True)
         self.drop6 = nn.Dropout(p=dropout_ratio)
