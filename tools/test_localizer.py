@@ -19,23 +19,18 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmaction.apis.cli import add_common_args, export_local_rank  # noqa: E402
+from mmaction.apis.cli import add_test_args, export_local_rank  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description='Test a temporal action localizer')
-    p.add_argument('config')
-    p.add_argument('checkpoint')
+    add_test_args(p, None, 'output file: .json (proposals) for BMN/BSN, .pkl for SSN')
     p.add_argument('--gpus', type=int, default=1,
                    help='number of test processes to start (one per GPU; CPU processes without GPUs)')
     p.add_argument('--proc_per_gpu', type=int, default=1, help='kept for the original CLI')
-    p.add_argument('--out', help='output file: .json (proposals) for BMN/BSN, .pkl for SSN')
     p.add_argument('--eval', choices=['AR@AN', 'thumos14', 'activitynet'], help='evaluation to run')
     p.add_argument('--no_regression', '--no-regression', dest='no_regression', action='store_true',
                    help='SSN: do not apply the boundary regression')
-    p.add_argument('--tmpdir', default=None,
-                   help='gather multi-process results through pickles in this folder (removed afterwards)')
-    add_common_args(p)
     args = p.parse_args(argv)
     if args.gpus < 1:
         p.error(f'--gpus must be >= 1, got {args.gpus}')
