@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict, save_checkpoint, unwrap_model
-from mmaction.utils.io import atomic_open
+from mmaction.utils.io import atomic_open, stale_atomic_temps
 from mmaction.utils.tb_logger import TrainingMonitor
 
 from .dist_utils import all_reduce_mean, get_dist_info
@@ -139,7 +139,7 @@ def replaced_samples(data: Any) -> list[list[str]]:
 def remove_stale_temp_files(work_dir: str) -> list[str]:
     """Delete the temp files (``.<name>.pth.<random>.tmp``) a killed run left behind while writing a checkpoint.
     Only complete files ever carry a checkpoint's real name, so these are never needed."""
-    stale = glob.glob(os.path.join(work_dir, '.*.pth.*.tmp'))
+    stale = stale_atomic_temps(work_dir, '*.pth')
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)

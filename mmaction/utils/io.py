@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import os
 import pickle
@@ -28,6 +29,12 @@ def atomic_path(path: str | os.PathLike, suffix: str = '.tmp') -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
         raise
+
+
+def stale_atomic_temps(directory: str | os.PathLike, name_glob: str = '*') -> list[str]:
+    """Temp files :func:`atomic_path` left in ``directory`` when its process was killed mid-write, for target names
+    matching ``name_glob`` (the temp names are ``.<name>.<random><suffix>``, default suffix ``.tmp``)."""
+    return glob.glob(os.path.join(os.fspath(directory), f'.{name_glob}.*.tmp'))
 
 
 @contextlib.contextmanager
