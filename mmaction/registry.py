@@ -36,6 +36,10 @@ DATASETS = Registry('dataset', locations=_DATA)
 PIPELINES = Registry('pipeline transform', locations=_DATA)
 DECODERS = Registry('video decoder', locations=_DATA)
 OPTIMIZERS = Registry('optimizer', locations=['mmaction.engine'])
+# mmaction2 1.x models (recognizers, backbones, necks, heads, localizers, detectors and their data preprocessors),
+# built from an mmaction2 ``model`` dict unchanged. A separate registry because several mmaction2 types share a name
+# with an original-MMAction type of another key layout (``ResNet``, ``C3D``, ``BMN``, ...).
+MODELS = Registry('mmaction2 model', locations=_MODELS)
 
 
 class ConfigError(ValueError):

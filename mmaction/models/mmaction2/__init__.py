@@ -1,0 +1,6 @@
+"""mmaction2 1.x models with mmaction2's state-dict keys, registered in ``mmaction.registry.MODELS``.
+
+Built from an mmaction2 ``model`` dict unchanged, so that checkpoints released by mmaction2 load with
+``strict=True``. Subpackages: ``backbones``, ``necks``, ``heads``, ``recognizers``, ``localizers``, ``detectors``.
+"""
+from . import backbones, detectors, heads, localizers, necks, recognizers  # noqa: F401  (registration)

@@ -1,0 +1,59 @@
+"""Write mmaction2 reference outputs for a case module; run it with the PEER venv's python, from outside the repo.
+
+    cd /tmp && /tmp/mma2/bin/python /path/to/repo/tests/mmaction2_ref/make_refs.py cases_2d [case_name ...]
+
+A case module (``tests/mmaction2_ref/cases_*.py``) defines ``CASES``: a list of dicts with
+``name``, ``cfg`` (an mmaction2 ``model`` dict, unchanged from mmaction2's configs where there is one),
+``inputs`` (a tuple of shapes, one per positional input) and ``run(model, *inputs)`` (what to call; torch only, the
+same code runs on both sides). Each case gives ``refs/<module>/<name>.npz``: the state-dict key order, shapes, the
+parameter count and every output tensor, for ``compare.py`` to check our build against.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def build_peer(cfg: dict) -> torch.nn.Module:
+    from mmaction.registry import MODELS
+    from mmaction.utils import register_all_modules
+    register_all_modules()
+    return MODELS.build(cfg)
+
+
+def main() -> None:
+    module_name, only = sys.argv[1], set(sys.argv[2:])
+    cases = importlib.import_module(module_name).CASES
+    from weights import deterministic_input, fill_deterministic, flatten_outputs
+    out_dir = os.path.join(HERE, 'refs', module_name)
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(1)
+    for case in cases:
+        if only and case['name'] not in only:
+            continue
+        model = build_peer(case['cfg'])
+        fill_deterministic(model)
+        model.eval()
+        state = model.state_dict()
+        inputs = [deterministic_input(tuple(shape), f'input{i}') for i, shape in enumerate(case['inputs'])]
+        with torch.no_grad():
+            outputs = flatten_outputs(case['run'](model, *inputs))
+        arrays = {f'out_{i}': t.detach().float().numpy() for i, t in enumerate(outputs)}
+        np.savez_compressed(
+            os.path.join(out_dir, case['name'] + '.npz'),
+            keys=np.array(list(state)), shapes=np.array(json.dumps([list(t.shape) for t in state.values()])),
+            num_params=np.array(sum(p.numel() for p in model.parameters())), **arrays)
+        print(f"{case['name']}: {len(state)} keys, {sum(p.numel() for p in model.parameters())} params, "
+              f"outputs {[tuple(t.shape) for t in outputs]}")
+
+
+if __name__ == '__main__':
+    sys.path.insert(0, HERE)  # the peer venv runs this file by path; its case modules sit beside it
+    main()
