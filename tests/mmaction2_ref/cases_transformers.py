@@ -1,0 +1,28 @@
+"""mmaction2 1.2.0 video transformers at thin widths (same classes and key layouts as the released models)."""
+
+
+def _backbone(model, x):
+    return model(x)
+
+
+CASES = [
+    dict(name='vit_mae_sinusoid_meanpool', inputs=[(2, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=48, depth=2, num_heads=4,
+                  mlp_ratio=4, qkv_bias=True, num_frames=4, norm_cfg=dict(type='LN', eps=1e-6))),
+    dict(name='vit_mae_learned_cls_layerscale', inputs=[(1, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=48, depth=2, num_heads=4,
+                  use_learnable_pos_emb=True, use_mean_pooling=False, init_values=0.1, qkv_bias=False,
+                  num_frames=4)),
+    dict(name='vit_mae_resized_input_feat_map', inputs=[(1, 3, 4, 48, 48)], run=_backbone,
+         cfg=dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=48, depth=1, num_heads=4,
+                  num_frames=4, return_feat_map=True)),
+    dict(name='timesformer_divided', inputs=[(2, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=48, num_heads=4,
+                  num_transformer_layers=2, attention_type='divided_space_time', dropout_ratio=0.0)),
+    dict(name='timesformer_joint', inputs=[(2, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=48, num_heads=4,
+                  num_transformer_layers=2, attention_type='joint_space_time')),
+    dict(name='timesformer_space_only', inputs=[(2, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=48, num_heads=4,
+                  num_transformer_layers=2, attention_type='space_only')),
+]

@@ -1,0 +1,62 @@
+"""mmaction2-compatible video transformers: keys/shapes/params and outputs against mmaction2 1.2.0 (peer refs),
+SDPA attention against the explicit formula, activation checkpointing and drop path."""
+import pytest
+import torch
+
+import mmaction.models  # noqa: F401  (registration)
+from mmaction.models.mmaction2.backbones._transformer import DropPath, multihead_attention
+from mmaction.registry import MODELS
+from mmaction2_ref.cases_transformers import CASES
+from mmaction2_ref.compare import check_case
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['name'] for c in CASES])
+def test_matches_mmaction2(case):
+    check_case('cases_transformers', case, MODELS.build)
+
+
+def test_sdpa_equals_explicit_attention():
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 7, 12) for _ in range(3))
+    heads = 3
+    split = [t.reshape(2, 7, heads, 4).transpose(1, 2) for t in (q, k, v)]
+    weights = (split[0] @ split[1].transpose(-2, -1) / 2.0).softmax(-1)  # 1/sqrt(head_dims=4)
+    expected = (weights @ split[2]).transpose(1, 2).reshape(2, 7, 12)
+    torch.testing.assert_close(multihead_attention(q, k, v, heads), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=24, depth=2, num_heads=2, num_frames=4),
+    dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=24, num_heads=2,
+         num_transformer_layers=2)])
+def test_with_cp_gives_the_same_gradients(cfg):
+    torch.manual_seed(0)
+    plain = MODELS.build(cfg).train()
+    checkpointed = MODELS.build(dict(cfg, with_cp=True)).train()
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+    grads = []
+    for model in (plain, checkpointed):
+        torch.manual_seed(1)  # the same drop-path draws in both runs
+        model.zero_grad()
+        model(x).square().sum().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and len(grads[0]) > 10
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
+
+
+def test_drop_path_keeps_expectation_and_is_identity_in_eval():
+    torch.manual_seed(0)
+    layer = DropPath(0.25).train()
+    out = layer(torch.ones(20000, 3))
+    kept = (out[:, 0] != 0).float().mean().item()
+    assert abs(kept - 0.75) < 0.02
+    assert torch.allclose(out[out != 0], torch.full_like(out[out != 0], 1 / 0.75))
+    x = torch.randn(4, 3)
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_unknown_attention_type_names_the_choices():
+    with pytest.raises(ValueError, match="'divided' is not one of"):
+        MODELS.build(dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, attention_type='divided'))
