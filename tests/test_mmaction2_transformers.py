@@ -28,7 +28,9 @@ def test_sdpa_equals_explicit_attention():
 @pytest.mark.parametrize('cfg', [
     dict(type='VisionTransformer', img_size=32, patch_size=16, embed_dims=24, depth=2, num_heads=2, num_frames=4),
     dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=24, num_heads=2,
-         num_transformer_layers=2)])
+         num_transformer_layers=2),
+    dict(type='SwinTransformer3D', arch=dict(embed_dims=8, depths=[2, 2], num_heads=[2, 2]), window_size=(2, 4, 4),
+         out_indices=(1,))])
 def test_with_cp_gives_the_same_gradients(cfg):
     torch.manual_seed(0)
     plain = MODELS.build(cfg).train()
@@ -60,3 +62,12 @@ def test_drop_path_keeps_expectation_and_is_identity_in_eval():
 def test_unknown_attention_type_names_the_choices():
     with pytest.raises(ValueError, match="'divided' is not one of"):
         MODELS.build(dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, attention_type='divided'))
+
+
+def test_swin_frozen_stages_stay_frozen_in_train_mode():
+    model = MODELS.build(dict(type='SwinTransformer3D', arch=dict(embed_dims=8, depths=[1, 1], num_heads=[1, 2]),
+                              window_size=(2, 4, 4), frozen_stages=1, out_indices=(1,))).train()
+    frozen = [p.requires_grad for p in list(model.patch_embed.parameters()) + list(model.layers[0].parameters())]
+    assert frozen and not any(frozen)
+    assert all(p.requires_grad for p in model.layers[1].parameters())
+    assert not model.layers[0].training and model.layers[1].training

@@ -26,3 +26,18 @@ CASES = [
          cfg=dict(type='TimeSformer', num_frames=4, img_size=32, patch_size=16, embed_dims=48, num_heads=4,
                   num_transformer_layers=2, attention_type='space_only')),
 ]
+
+CASES += [
+    dict(name='swin3d_custom_shifted', inputs=[(1, 3, 8, 64, 64)], run=_backbone,
+         cfg=dict(type='SwinTransformer3D', arch=dict(embed_dims=16, depths=[2, 2], num_heads=[2, 4]),
+                  patch_size=(2, 4, 4), window_size=(2, 4, 4), drop_path_rate=0.1, out_indices=(0, 1))),
+    dict(name='swin3d_padded_windows_after_downsample', inputs=[(1, 3, 6, 56, 56)], run=_backbone,
+         cfg=dict(type='SwinTransformer3D', arch=dict(embed_dims=16, depths=[2, 1, 2], num_heads=[2, 2, 4]),
+                  window_size=(4, 3, 3), out_after_downsample=True, out_indices=(2,), patch_norm=False)),
+]
+CASES += [
+    dict(name='swin3d_tiny', inputs=[(1, 3, 4, 64, 64)], run=_backbone,
+         cfg=dict(type='SwinTransformer3D', arch='tiny', pretrained=None, pretrained2d=False, patch_size=(2, 4, 4),
+                  window_size=(8, 7, 7), mlp_ratio=4., qkv_bias=True, qk_scale=None, drop_rate=0.,
+                  attn_drop_rate=0., drop_path_rate=0.1, patch_norm=True)),
+]
