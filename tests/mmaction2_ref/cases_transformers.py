@@ -41,3 +41,17 @@ CASES += [
                   window_size=(8, 7, 7), mlp_ratio=4., qkv_bias=True, qk_scale=None, drop_rate=0.,
                   attn_drop_rate=0., drop_path_rate=0.1, patch_norm=True)),
 ]
+CASES += [
+    dict(name='mvit_custom_two_scales', inputs=[(1, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='MViT', arch=dict(embed_dims=16, num_layers=3, num_heads=1, downscale_indices=[1]),
+                  spatial_size=32, temporal_size=4, out_scales=[0, 1], drop_path_rate=0.1,
+                  adaptive_kv_stride=(1, 4, 4))),
+    dict(name='mvit_abs_pos_no_cls_resized', inputs=[(1, 3, 4, 48, 48)], run=_backbone,
+         cfg=dict(type='MViT', arch=dict(embed_dims=16, num_layers=2, num_heads=2, downscale_indices=[1]),
+                  spatial_size=32, temporal_size=4, use_abs_pos_embed=True, rel_pos_embed=False,
+                  with_cls_token=False, output_cls_token=False, residual_pooling=False,
+                  dim_mul_in_attention=False, adaptive_kv_stride=(1, 2, 2))),
+    # 16 layers: two float32 implementations differ by 1.5e-4 (each is within 1e-4 of float64), so float64 here
+    dict(name='mvit_small', inputs=[(1, 3, 4, 64, 64)], run=_backbone, dtype='float64',
+         cfg=dict(type='MViT', arch='small', drop_path_rate=0.2, spatial_size=64, temporal_size=4)),
+]

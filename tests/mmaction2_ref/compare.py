@@ -14,8 +14,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def max_relative_diff(ours: torch.Tensor, ref: np.ndarray) -> float:
     """max|ours - ref| / max|ref| (the issue's acceptance measure)."""
-    ref_t = torch.from_numpy(ref).float()
-    return float((ours.float() - ref_t).abs().max() / ref_t.abs().max().clamp_min(1e-12))
+    ref_t = torch.from_numpy(ref).to(ours.dtype)
+    return float((ours - ref_t).abs().max() / ref_t.abs().max().clamp_min(1e-12))
 
 
 def check_case(module_name: str, case: dict, build, tol: float = 1e-4) -> float:
@@ -31,7 +31,9 @@ def check_case(module_name: str, case: dict, build, tol: float = 1e-4) -> float:
     assert sum(p.numel() for p in model.parameters()) == int(ref['num_params'])
     fill_deterministic(model)
     model.eval()
-    inputs = [deterministic_input(tuple(shape), f'input{i}') for i, shape in enumerate(case['inputs'])]
+    dtype = getattr(torch, case.get('dtype', 'float32'))
+    model.to(dtype)
+    inputs = [deterministic_input(tuple(shape), f'input{i}').to(dtype) for i, shape in enumerate(case['inputs'])]
     with torch.no_grad():
         outputs = flatten_outputs(case['run'](model, *inputs))
     n_ref = len([k for k in ref.files if k.startswith('out_')])

@@ -4,7 +4,8 @@
 
 A case module (``tests/mmaction2_ref/cases_*.py``) defines ``CASES``: a list of dicts with
 ``name``, ``cfg`` (an mmaction2 ``model`` dict, unchanged from mmaction2's configs where there is one),
-``inputs`` (a tuple of shapes, one per positional input) and ``run(model, *inputs)`` (what to call; torch only, the
+``inputs`` (a tuple of shapes, one per positional input), optionally ``dtype`` ('float64' for deep real-size
+models, where float32 rounding alone reaches 1e-4), and ``run(model, *inputs)`` (what to call; torch only, the
 same code runs on both sides). Each case gives ``refs/<module>/<name>.npz``: the state-dict key order, shapes, the
 parameter count and every output tensor, for ``compare.py`` to check our build against.
 """
@@ -41,11 +42,13 @@ def main() -> None:
         model = build_peer(case['cfg'])
         fill_deterministic(model)
         model.eval()
+        dtype = getattr(torch, case.get('dtype', 'float32'))
+        model.to(dtype)
         state = model.state_dict()
-        inputs = [deterministic_input(tuple(shape), f'input{i}') for i, shape in enumerate(case['inputs'])]
+        inputs = [deterministic_input(tuple(shape), f'input{i}').to(dtype) for i, shape in enumerate(case['inputs'])]
         with torch.no_grad():
             outputs = flatten_outputs(case['run'](model, *inputs))
-        arrays = {f'out_{i}': t.detach().float().numpy() for i, t in enumerate(outputs)}
+        arrays = {f'out_{i}': t.detach().numpy() for i, t in enumerate(outputs)}
         np.savez_compressed(
             os.path.join(out_dir, case['name'] + '.npz'),
             keys=np.array(list(state)), shapes=np.array(json.dumps([list(t.shape) for t in state.values()])),
