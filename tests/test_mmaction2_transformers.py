@@ -10,7 +10,8 @@ from mmaction2_ref.cases_transformers import CASES
 from mmaction2_ref.compare import check_case
 
 
-@pytest.mark.parametrize('case', CASES, ids=[c['name'] for c in CASES])
+@pytest.mark.parametrize('case', [pytest.param(c, marks=[pytest.mark.slow] if c.get('slow') else [], id=c['name'])
+                                  for c in CASES])
 def test_matches_mmaction2(case):
     check_case('cases_transformers', case, MODELS.build)
 

@@ -36,7 +36,7 @@ CASES += [
                   window_size=(4, 3, 3), out_after_downsample=True, out_indices=(2,), patch_norm=False)),
 ]
 CASES += [
-    dict(name='swin3d_tiny', inputs=[(1, 3, 4, 64, 64)], run=_backbone,
+    dict(name='swin3d_tiny', slow=True, inputs=[(1, 3, 4, 64, 64)], run=_backbone,
          cfg=dict(type='SwinTransformer3D', arch='tiny', pretrained=None, pretrained2d=False, patch_size=(2, 4, 4),
                   window_size=(8, 7, 7), mlp_ratio=4., qkv_bias=True, qk_scale=None, drop_rate=0.,
                   attn_drop_rate=0., drop_path_rate=0.1, patch_norm=True)),
@@ -52,6 +52,14 @@ CASES += [
                   with_cls_token=False, output_cls_token=False, residual_pooling=False,
                   dim_mul_in_attention=False, adaptive_kv_stride=(1, 2, 2))),
     # 16 layers: two float32 implementations differ by 1.5e-4 (each is within 1e-4 of float64), so float64 here
-    dict(name='mvit_small', inputs=[(1, 3, 4, 64, 64)], run=_backbone, dtype='float64',
+    dict(name='mvit_small', slow=True, inputs=[(1, 3, 4, 64, 64)], run=_backbone, dtype='float64',
          cfg=dict(type='MViT', arch='small', drop_path_rate=0.2, spatial_size=64, temporal_size=4)),
+]
+CASES += [
+    dict(name='uniformer_thin', inputs=[(1, 3, 4, 64, 64)], run=_backbone,
+         cfg=dict(type='UniFormer', depth=[1, 1, 2, 1], embed_dim=[16, 32, 64, 64], head_dim=16,
+                  drop_path_rate=0.1, pretrained2d=False)),
+    dict(name='uniformer_small', slow=True, inputs=[(1, 3, 4, 64, 64)], run=_backbone, dtype='float64',
+         cfg=dict(type='UniFormer', depth=[3, 4, 8, 3], embed_dim=[64, 128, 320, 512], head_dim=64,
+                  drop_path_rate=0.1)),
 ]
