@@ -33,13 +33,21 @@ def test_sdpa_equals_explicit_attention():
     dict(type='SwinTransformer3D', arch=dict(embed_dims=8, depths=[2, 2], num_heads=[2, 2]), window_size=(2, 4, 4),
          out_indices=(1,)),
     dict(type='MViT', arch=dict(embed_dims=8, num_layers=3, num_heads=1, downscale_indices=[1]), spatial_size=32,
-         temporal_size=4, adaptive_kv_stride=(1, 4, 4), drop_path_rate=0.1)])
+         temporal_size=4, adaptive_kv_stride=(1, 4, 4), drop_path_rate=0.1),
+    dict(type='UniFormer', depth=[1, 1, 1, 1], embed_dim=[8, 8, 16, 16], head_dim=8, drop_path_rate=0.1),
+    dict(type='UniFormerV2', input_resolution=32, patch_size=16, width=16, layers=2, heads=2, t_size=4,
+         no_lmhra=False, double_lmhra=True, return_list=[1], n_layers=1, n_dim=16, n_head=2, mlp_dropout=[0.0],
+         backbone_drop_path_rate=0.1, clip_pretrained=False)],
+    ids=['vit', 'timesformer', 'swin', 'mvit', 'uniformer', 'uniformerv2'])
 def test_with_cp_gives_the_same_gradients(cfg):
     torch.manual_seed(0)
     plain = MODELS.build(cfg).train()
+    # UniFormer's BatchNorm statistics move in each training forward: compare gradients, not buffers
+    plain.apply(lambda m: m.eval() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) else None)
     checkpointed = MODELS.build(dict(cfg, with_cp=True)).train()
     checkpointed.load_state_dict(plain.state_dict())
-    x = torch.randn(2, 3, 4, 32, 32)
+    checkpointed.apply(lambda m: m.eval() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) else None)
+    x = torch.randn(2, 3, 4, 64 if cfg['type'] == 'UniFormer' else 32, 64 if cfg['type'] == 'UniFormer' else 32)
     grads = []
     for model in (plain, checkpointed):
         torch.manual_seed(1)  # the same drop-path draws in both runs
@@ -77,3 +85,12 @@ def test_swin_frozen_stages_stay_frozen_in_train_mode():
     assert frozen and not any(frozen)
     assert all(p.requires_grad for p in model.layers[1].parameters())
     assert not model.layers[0].training and model.layers[1].training
+
+
+def test_uniformerv2_builds_and_inits_without_download_when_pretrained_is_none(monkeypatch):
+    import mmaction.utils.checkpoint as ckpt
+    monkeypatch.setattr(ckpt, 'load_file', lambda *a, **k: pytest.fail('init_weights tried to load weights'))
+    model = MODELS.build(dict(type='UniFormerV2', input_resolution=32, patch_size=16, width=16, layers=1, heads=2,
+                              t_size=2, return_list=[0], n_layers=1, n_dim=16, n_head=2, mlp_dropout=[0.5]))
+    model.init_weights()  # clip_pretrained=True (the default) with pretrained=None: nothing to load
+    assert model(torch.zeros(1, 3, 2, 32, 32)).shape == (1, 16)

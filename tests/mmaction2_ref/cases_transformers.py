@@ -63,3 +63,14 @@ CASES += [
          cfg=dict(type='UniFormer', depth=[3, 4, 8, 3], embed_dim=[64, 128, 320, 512], head_dim=64,
                   drop_path_rate=0.1)),
 ]
+CASES += [
+    dict(name='uniformerv2_double_lmhra', inputs=[(2, 3, 4, 32, 32)], run=_backbone,
+         cfg=dict(type='UniFormerV2', input_resolution=32, patch_size=16, width=32, layers=3, heads=4, t_size=4,
+                  dw_reduction=1.5, backbone_drop_path_rate=0., temporal_downsample=False, no_lmhra=False,
+                  double_lmhra=True, return_list=[1, 2], n_layers=2, n_dim=32, n_head=4, mlp_factor=4.,
+                  drop_path_rate=0., mlp_dropout=[0.5, 0.5], clip_pretrained=False)),
+    dict(name='uniformerv2_temporal_downsample_no_lmhra', inputs=[(1, 3, 8, 32, 32)], run=_backbone,
+         cfg=dict(type='UniFormerV2', input_resolution=32, patch_size=16, width=32, layers=2, heads=2, t_size=8,
+                  temporal_downsample=True, no_lmhra=True, return_list=[1], n_layers=1, n_dim=32, n_head=2,
+                  mlp_dropout=[0.5], clip_pretrained=False)),
+]

@@ -50,7 +50,7 @@ class FeedForward(nn.Module):
 
 def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_heads: int,
                         dropout_p: float = 0.0) -> torch.Tensor:
-    """(N, L, C) queries, keys, values -> (N, L, C) attention output, heads split along C."""
+    """(N, L, C) queries and (N, S, C) keys, values -> (N, L, C) attention output, heads split along C."""
     n, length, channels = q.shape
     q, k, v = (t.reshape(n, t.shape[1], num_heads, channels // num_heads).transpose(1, 2) for t in (q, k, v))
     out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
@@ -58,8 +58,9 @@ def multihead_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, num_h
 
 
 class MultiheadSelfAttention(nn.Module):
-    """Self-attention with ``torch.nn.MultiheadAttention``'s parameter layout (``in_proj_weight``,
-    ``in_proj_bias``, ``out_proj``), batch first: (N, L, C) -> (N, L, C)."""
+    """Attention with ``torch.nn.MultiheadAttention``'s parameter layout (``in_proj_weight``, ``in_proj_bias``,
+    ``out_proj``), batch first: (N, L, C) -> (N, L, C). Self-attention, or cross-attention to ``context``
+    (N, S, C) when given (keys and values from the context)."""
 
     def __init__(self, embed_dims: int, num_heads: int, attn_drop: float = 0.0):
         super().__init__()
@@ -71,8 +72,14 @@ class MultiheadSelfAttention(nn.Module):
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+    def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        if context is None:
+            q, k, v = F.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, dim=-1)
+        else:
+            w_q, w_kv = self.in_proj_weight.split([x.shape[-1], 2 * x.shape[-1]])
+            b_q, b_kv = self.in_proj_bias.split([x.shape[-1], 2 * x.shape[-1]])
+            q = F.linear(x, w_q, b_q)
+            k, v = F.linear(context, w_kv, b_kv).chunk(2, dim=-1)
         out = multihead_attention(q, k, v, self.num_heads, self.attn_drop if self.training else 0.0)
         return self.out_proj(out)
 
