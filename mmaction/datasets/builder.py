@@ -64,6 +64,43 @@ class DistributedInterleavedSampler(Sampler[int]):
         pass
 
 
+class RepeatAugSampler(Sampler[int]):
+    """Repeated augmentation (Hoffer et al. 2020; DeiT; mmpretrain's ``RepeatAugSampler``): every index appears
+    ``num_repeats`` times in a row in the shuffled order, the list is dealt round-robin to the ranks (so the
+    copies of one video land on different ranks, each with its own random augmentation), and each rank keeps
+    ceil(len / world) indices: an epoch is as long as without repeats.
+    """
+
+    def __init__(self, dataset: Dataset, num_repeats: int = 3, shuffle: bool = True, seed: int = 0,
+                 num_replicas: int | None = None, rank: int | None = None):
+        if not isinstance(num_repeats, int) or num_repeats < 1:
+            raise ConfigError(f"config 'sampler.num_repeats' must be a positive int, got {num_repeats!r}")
+        dist_rank, dist_world = _dist_info()
+        self.rank = dist_rank if rank is None else rank
+        self.world = dist_world if num_replicas is None else num_replicas
+        self.dataset, self.num_repeats, self.shuffle, self.seed = dataset, num_repeats, shuffle, seed
+        self.epoch = 0
+        self.total_size = math.ceil(len(dataset) * num_repeats / self.world) * self.world
+        self.num_selected = math.ceil(len(dataset) / self.world)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            generator = torch.Generator()
+            generator.manual_seed(self.seed + self.epoch)
+            order = torch.randperm(len(self.dataset), generator=generator).tolist()
+        else:
+            order = list(range(len(self.dataset)))
+        indices = [i for i in order for _ in range(self.num_repeats)]
+        indices += indices[:self.total_size - len(indices)]
+        return iter(indices[self.rank:self.total_size:self.world][:self.num_selected])
+
+    def __len__(self) -> int:
+        return self.num_selected
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+
 def worker_init_fn(worker_id: int) -> None:
     """Seed numpy and ``random`` in each worker from its torch seed (distinct per worker, rank and epoch
     once the loader's generator is seeded), so random augmentations differ between workers."""
@@ -81,13 +118,14 @@ def _dist_info() -> tuple[int, int]:
 def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int, num_gpus: int = 1,
                      dist: bool = False, shuffle: bool = True, seed: int | None = None, drop_last: bool = False,
                      pin_memory: bool = False, persistent_workers: bool = False,
-                     prefetch_factor: int | None = None, **kwargs) -> DataLoader:
+                     prefetch_factor: int | None = None, sampler_cfg: dict | None = None, **kwargs) -> DataLoader:
     """DataLoader with the original batch semantics.
 
     Non-distributed: batch ``num_gpus * videos_per_gpu``, ``num_gpus * workers_per_gpu`` workers, a seeded
     shuffle when ``seed`` is given. ``dist`` + ``shuffle``: ``DistributedSampler`` (seeded; the trainer calls
     ``set_epoch``). ``dist`` without shuffle: :class:`DistributedInterleavedSampler` (no padding).
-    ``imgs_per_gpu`` (the original's name) is accepted in ``kwargs``.
+    ``imgs_per_gpu`` (the original's name) is accepted in ``kwargs``. ``sampler_cfg=dict(type='RepeatAugSampler',
+    num_repeats=3)`` (training) replaces the shuffling sampler, distributed or not.
     """
     if 'imgs_per_gpu' in kwargs:
         videos_per_gpu = kwargs.pop('imgs_per_gpu')
@@ -98,7 +136,15 @@ def build_dataloader(dataset: Dataset, videos_per_gpu: int, workers_per_gpu: int
             raise ConfigError(f"config key 'data.{name}' must be a {'positive' if name == 'videos_per_gpu' else 'non-negative'} "
                               f'int, got {v!r}')
     generator = None
-    if dist:
+    if sampler_cfg is not None:
+        args = dict(sampler_cfg)
+        kind = args.pop('type', None)
+        if kind != 'RepeatAugSampler':
+            raise ConfigError(f"config 'sampler.type': only 'RepeatAugSampler' is supported here, got {kind!r}")
+        sampler = RepeatAugSampler(dataset, seed=seed if seed is not None else 0, **args)
+        scale = 1 if dist else num_gpus
+        batch_size, num_workers, shuffle_arg = scale * videos_per_gpu, scale * workers_per_gpu, False
+    elif dist:
         rank, world = _dist_info()
         if shuffle:
             sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True,
