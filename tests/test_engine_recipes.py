@@ -172,3 +172,28 @@ def test_build_dataloader_takes_the_repeat_aug_sampler():
     assert isinstance(loader.sampler, RepeatAugSampler) and len(loader) == 3
     with pytest.raises(ConfigError, match="only 'RepeatAugSampler'"):
         build_dataloader([1], 1, 0, sampler_cfg=dict(type='InfiniteSampler'))
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='ResNet_R3D', depth=10, block_type='2.5d', channel_multiplier=0.125, bn_eval=False, bn_frozen=False),
+    dict(type='ResNet_R3D', depth=26, block_type='3d-sep', channel_multiplier=0.125, bn_eval=False,
+         bn_frozen=False),
+    dict(type='C3D', base_channels=4, clip_shape=(4, 16, 16), fc_channels=8, dropout_ratio=0.0),
+    dict(type='InceptionV1_I3D', channel_multiplier=0.0625, bn_eval=False)], ids=['r2plus1d', 'ircsn', 'c3d',
+                                                                                 'inception'])
+def test_v0_cnn_backbones_accept_with_cp_with_equal_gradients(cfg):
+    from mmaction.models import build_backbone
+    torch.manual_seed(0)
+    plain = build_backbone(cfg)
+    plain.init_weights()
+    checkpointed = build_backbone(dict(cfg, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    size = (1, 3, 4, 16, 16) if cfg['type'] == 'C3D' else (1, 3, 8, 32, 32)
+    x = torch.randn(size)
+    grads = []
+    for model in (plain, checkpointed):
+        model.eval()  # fixed BN statistics: the recomputed forward must give the same gradients
+        model(x).square().sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

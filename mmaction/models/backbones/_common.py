@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Container, Sequence
+from typing import Any, Callable, Container, Sequence
 
+import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.utils.checkpoint import checkpoint
 
 from mmaction.utils.checkpoint import load_checkpoint
 
@@ -58,3 +60,12 @@ def apply_bn_eval(module: nn.Module, bn_eval: bool, bn_frozen: bool) -> None:
         for m in module.modules():
             if isinstance(m, _BatchNorm):
                 freeze_bn(m, bn_frozen)
+
+
+def maybe_checkpoint(fn: Callable[..., torch.Tensor], x: torch.Tensor, enabled: bool, *args: Any) -> torch.Tensor:
+    """``fn(x, *args)``; with ``enabled`` (a backbone's ``with_cp``) and gradients flowing, its activations are
+    recomputed in the backward pass instead of stored (activation checkpointing: less memory, one more forward).
+    BatchNorm layers inside see the batch twice, so their running statistics move twice per step, as in mmcv."""
+    if enabled and x.requires_grad:
+        return checkpoint(fn, x, *args, use_reentrant=False)
+    return fn(x, *args)

@@ -15,6 +15,7 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
+from ._common import maybe_checkpoint
 from .resnet_i3d import load_pretrained
 
 # (name, out channels, pool after the stage: kernel=stride or None); channels are those of base_channels=64
@@ -28,7 +29,7 @@ class C3D(nn.Module):
 
     def __init__(self, pretrained: str | None = None, modality: str = 'RGB', base_channels: int = 64,
                  clip_shape: tuple[int, int, int] = (16, 112, 112), fc_channels: int = 4096,
-                 dropout_ratio: float = 0.5, weight_init: str = 'caffe') -> None:
+                 dropout_ratio: float = 0.5, weight_init: str = 'caffe', with_cp: bool = False) -> None:
         super().__init__()
         if modality != 'RGB':
             raise ValueError(f"C3D: only modality='RGB' is supported, got {modality!r}")
@@ -42,6 +43,7 @@ class C3D(nn.Module):
         self.modality = modality
         self.clip_shape = tuple(clip_shape)
         self.weight_init = weight_init
+        self.with_cp = with_cp
         self.pools = nn.ModuleDict()
         pooled = list(self.clip_shape)
         cin = 3
@@ -78,9 +80,12 @@ class C3D(nn.Module):
         if isinstance(self.pretrained, str):
             load_pretrained(self, self.pretrained, inflate=False)
 
+    def _conv_unit(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        return self.relu(getattr(self, name)(x))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name, _, pool in C3D_CONVS:
-            x = self.relu(getattr(self, name)(x))
+            x = maybe_checkpoint(self._conv_unit, x, self.with_cp, name)
             if pool is not None:
                 x = self.pools[name](x)
         x = x.flatten(start_dim=1)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from mmaction.registry import BACKBONES
 
+from ._common import maybe_checkpoint
 from .resnet_i3d import init_weights_3d, load_pretrained, set_bn_mode
 
 # block at multiplier 1: (in, 1x1, branch1 reduce, branch1 3x3, branch2 reduce, branch2 3x3, pool proj); out = sum of 4 branches
@@ -41,7 +42,8 @@ class InceptionV1_I3D(nn.Module):
     """I3D Inception-v1 for RGB (3 channels) or Flow (2 channels) clips. ``feat_dim`` = 1024 at multiplier 1."""
 
     def __init__(self, pretrained: str | None = None, bn_eval: bool = True, bn_frozen: bool = False,
-                 partial_bn: bool = False, modality: str = 'RGB', channel_multiplier: float = 1.0) -> None:
+                 partial_bn: bool = False, modality: str = 'RGB', channel_multiplier: float = 1.0,
+                 with_cp: bool = False) -> None:
         super().__init__()
         if modality not in ('RGB', 'Flow'):
             raise ValueError(f"InceptionV1_I3D: modality must be 'RGB' or 'Flow', got {modality!r}")
@@ -56,6 +58,7 @@ class InceptionV1_I3D(nn.Module):
         self.bn_frozen = bn_frozen
         self.partial_bn = partial_bn
         self.modality = modality
+        self.with_cp = with_cp
         self._unit('conv1_7x7_s2', 3 if modality == 'RGB' else 2, width(64), 7, stride=2, padding=0)
         self.pool1_3x3_s2 = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), ceil_mode=True)
         self._unit('conv2_3x3_reduce', width(64), width(64), 1)
@@ -97,12 +100,15 @@ class InceptionV1_I3D(nn.Module):
         for block in INCEPTION_BLOCKS:
             if block in POOL_BEFORE:
                 x = getattr(self, POOL_NAMES[block])(x)
-            p = f'inception_{block}_'
-            x = torch.cat([self._run(p + '1x1', x),
-                           self._run(p + 'branch1_3x3', self._run(p + 'branch1_3x3_reduce', x)),
-                           self._run(p + 'branch2_3x3', self._run(p + 'branch2_3x3_reduce', x)),
-                           self._run(p + 'pool_proj', getattr(self, p + 'pool')(x))], dim=1)
+            x = maybe_checkpoint(self._inception, x, self.with_cp, block)
         return x
+
+    def _inception(self, x: torch.Tensor, block: str) -> torch.Tensor:
+        p = f'inception_{block}_'
+        return torch.cat([self._run(p + '1x1', x),
+                          self._run(p + 'branch1_3x3', self._run(p + 'branch1_3x3_reduce', x)),
+                          self._run(p + 'branch2_3x3', self._run(p + 'branch2_3x3_reduce', x)),
+                          self._run(p + 'pool_proj', getattr(self, p + 'pool')(x))], dim=1)
 
     def train(self, mode: bool = True) -> 'InceptionV1_I3D':
         super().train(mode)

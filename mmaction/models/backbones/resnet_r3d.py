@@ -29,6 +29,7 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
+from ._common import maybe_checkpoint
 from .resnet_i3d import init_weights_3d, load_pretrained, set_bn_mode
 
 BLOCK_TYPES = ('3d', '2.5d', '3d-sep', '0.3d')
@@ -168,7 +169,7 @@ class ResNet_R3D(nn.Module):
                  block_type: str = '2.5d', channel_multiplier: float = 1.0, bottleneck_multiplier: float = 1.0,
                  conv1_kernel_t: int = 3, conv1_stride_t: int = 1, use_pool1: bool = False, bn_eval: bool = True,
                  bn_frozen: bool = True, with_bn: bool = True, use_syncbn: bool = False,
-                 temporal_strides: tuple[int, int, int, int] = (1, 2, 2, 2)) -> None:
+                 temporal_strides: tuple[int, int, int, int] = (1, 2, 2, 2), with_cp: bool = False) -> None:
         super().__init__()
         if depth not in BLOCK_CONFIG:
             raise ValueError(f'ResNet_R3D: invalid depth {depth}, expected one of {sorted(BLOCK_CONFIG)}')
@@ -186,6 +187,7 @@ class ResNet_R3D(nn.Module):
         self.bn_frozen = bn_frozen
         self.with_bn = with_bn
         self.use_syncbn = use_syncbn
+        self.with_cp = with_cp
         self.relu = nn.ReLU()
         bias = not with_bn
         kt = conv1_kernel_t
@@ -244,7 +246,9 @@ class ResNet_R3D(nn.Module):
         if self.use_pool1:
             x = self.pool1(x)
         for name in self.res_layers:
-            x = getattr(self, name)(x)
+            layer = getattr(self, name)
+            for block in layer.names:
+                x = maybe_checkpoint(getattr(layer, block), x, self.with_cp)
         return x
 
     def train(self, mode: bool = True) -> 'ResNet_R3D':

@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
+
+from mmaction.models.backbones._common import maybe_checkpoint
 
 
 class DropPath(nn.Module):
@@ -99,8 +100,5 @@ def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torc
     """Apply ``blocks`` in order; with ``with_cp`` in training, recompute each block's activations in the backward
     pass instead of storing them (activation checkpointing: less memory, one more forward)."""
     for block in blocks:
-        if with_cp and training and x.requires_grad:
-            x = checkpoint(block, x, use_reentrant=False)
-        else:
-            x = block(x)
+        x = maybe_checkpoint(block, x, with_cp and training)
     return x

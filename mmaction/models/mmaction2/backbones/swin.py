@@ -11,8 +11,8 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 
+from mmaction.models.backbones._common import maybe_checkpoint
 from mmaction.registry import MODELS
 
 from ._transformer import drop_path_or_identity
@@ -148,10 +148,9 @@ class SwinTransformerBlock3D(nn.Module):
         return self.drop_path(self.mlp(self.norm2(x)))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        cp = self.with_cp and self.training and x.requires_grad
-        attn = checkpoint(self._attention, x, mask, use_reentrant=False) if cp else self._attention(x, mask)
-        x = x + self.drop_path(attn)
-        return x + (checkpoint(self._mlp, x, use_reentrant=False) if cp else self._mlp(x))
+        cp = self.with_cp and self.training
+        x = x + self.drop_path(maybe_checkpoint(self._attention, x, cp, mask))
+        return x + maybe_checkpoint(self._mlp, x, cp)
 
 
 class PatchMerging(nn.Module):

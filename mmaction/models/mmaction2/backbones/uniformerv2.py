@@ -13,8 +13,8 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-from torch.utils.checkpoint import checkpoint
 
+from mmaction.models.backbones._common import maybe_checkpoint
 from mmaction.registry import MODELS
 
 from ._transformer import MultiheadSelfAttention, drop_path_or_identity
@@ -147,10 +147,7 @@ class Transformer(nn.Module):
         query = self.temporal_cls_token.expand(n, 1, c)
         level = 0
         for i, block in enumerate(self.resblocks):
-            if self.with_cp and self.training and x.requires_grad:
-                x = checkpoint(block, x, t, use_reentrant=False)
-            else:
-                x = block(x, t)
+            x = maybe_checkpoint(block, x, self.with_cp and self.training, t)
             if i in self.return_list:
                 tokens = x.reshape(n, t, length, c)
                 grid = tokens[:, :, 1:].permute(0, 3, 1, 2).reshape(n, c, t, side, side)
