@@ -2,6 +2,8 @@
 mixup/cutmix, repeated augmentation."""
 import math
 
+import numpy as np
+
 import pytest
 import torch
 import torch.nn as nn
@@ -197,3 +199,15 @@ def test_v0_cnn_backbones_accept_with_cp_with_equal_gradients(cfg):
         grads.append([p.grad.clone() for p in model.parameters()])
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_mean_average_precision_hand_computed():
+    from mmaction.evaluation.accuracy import mean_average_precision
+    scores = np.array([[0.9, 0.1], [0.8, 0.4], [0.7, 0.4], [0.1, 0.3]])
+    targets = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    # class 0: ranks 1(+) 2(-) 3(+) -> AP = 0.5 * 1 + 0.5 * 2/3 = 0.8333
+    # class 1: scores 0.4 (tie of two positives) first -> one threshold, precision 2/2, recall 1 -> AP = 1
+    assert mean_average_precision(scores, targets) == pytest.approx((0.5 + 1 / 3 + 1.0) / 2)
+    # a class without positives is left out of the mean (as mmaction2/sklearn give NaN for it)
+    assert mean_average_precision(scores[:, :1], targets[:, :1]) == pytest.approx(0.5 + 1 / 3)
+    assert np.isnan(mean_average_precision(scores, np.zeros_like(targets)))

@@ -73,3 +73,29 @@ def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
     count = cm.sum(axis=1)
     present = count > 0
     return float(np.mean(np.diag(cm)[present] / count[present]))
+
+
+def mean_average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
+    """Multi-label recognition mAP (mmaction2's ``mean_average_precision``, i.e. sklearn's average precision per
+    class, averaged over the classes that have at least one positive).
+
+    ``scores`` (N, C); ``targets`` (N, C) many-hot 0/1. Per class, with videos sorted by decreasing score and tied
+    scores forming one threshold: AP = sum over thresholds of (recall_k - recall_{k-1}) * precision_k.
+    """
+    scores, targets = np.asarray(scores, dtype=np.float64), np.asarray(targets)
+    if scores.ndim != 2 or scores.shape != targets.shape:
+        raise ValueError(f'scores {scores.shape} and targets {targets.shape} must both be (num_videos, num_classes)')
+    if scores.shape[0] == 0:
+        raise ValueError('no scores to evaluate (empty dataset?)')
+    aps = []
+    for score, target in zip(scores.T, targets.T == 1):
+        if not target.any():
+            continue
+        order = np.argsort(-score, kind='mergesort')
+        score, target = score[order], target[order]
+        last_of_tie = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]
+        true_pos = np.cumsum(target)[last_of_tie]
+        precision = true_pos / (last_of_tie + 1)
+        recall = true_pos / true_pos[-1]
+        aps.append(float(np.sum(np.diff(np.r_[0.0, recall]) * precision)))
+    return float(np.mean(aps)) if aps else float('nan')
