@@ -1,12 +1,15 @@
-"""Builders with the original MMAction signatures (``build_recognizer(cfg, train_cfg, test_cfg)``)."""
+"""Builders with the original MMAction signatures (``build_recognizer(cfg, train_cfg, test_cfg)``), and
+:func:`build_model`, which also builds mmaction2 1.x ``model`` dicts (types in ``mmaction.registry.MODELS``)."""
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch.nn as nn
 
-from mmaction.registry import (BACKBONES, DETECTORS, FLOWNETS, HEADS, LOCALIZERS, NECKS, RECOGNIZERS,
-                               ROI_EXTRACTORS, SEGMENTAL_CONSENSUSES, SPATIAL_TEMPORAL_MODULES, build_from_cfg)
+from mmaction.registry import (BACKBONES, DETECTORS, FLOWNETS, HEADS, LOCALIZERS, MODELS, NECKS, RECOGNIZERS,
+                               ROI_EXTRACTORS, SEGMENTAL_CONSENSUSES, SPATIAL_TEMPORAL_MODULES, ConfigError, _closest,
+                               build_from_cfg)
 
 
 def build_backbone(cfg: dict) -> nn.Module:
@@ -38,6 +41,10 @@ def build_roi_extractor(cfg: dict) -> nn.Module:
 
 
 def _build_top(cfg: dict, registry, train_cfg: Any, test_cfg: Any) -> nn.Module:
+    """An original model from ``registry``, or the mmaction2 model the dict names (so every tool that builds a
+    recognizer/localizer/detector also takes mmaction2 ``model`` dicts)."""
+    if is_mmaction2_model(cfg):
+        return build_mmaction2_model(cfg, train_cfg, test_cfg)
     return build_from_cfg(cfg, registry, dict(train_cfg=train_cfg, test_cfg=test_cfg), where='model')
 
 
@@ -53,10 +60,65 @@ def build_detector(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn
     return _build_top(cfg, DETECTORS, train_cfg, test_cfg)
 
 
-def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn.Module:
-    """Build whatever the config's ``type`` names: recognizer, localizer or detector."""
+def _accepts(cls: type, keys: set[str]) -> bool:
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return True
+    return keys <= set(params) - {'self'}
+
+
+def is_mmaction2_model(cfg: Any) -> bool:
+    """Whether ``cfg`` (a ``model`` dict) is an mmaction2 1.x model (``Recognizer2D``, ``BMN``, ...).
+
+    A type registered in ``MODELS`` only is. A name that is also an original top-level type (``BMN``, ``TEM``,
+    ``PEM``, ...) keeps its original meaning when that class takes every key of ``cfg``, and is mmaction2's when
+    only mmaction2's class does.
+    """
     obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    if not isinstance(obj_type, str) or obj_type not in MODELS.module_dict:
+        return False
+    keys = set(cfg) - {'type', '_scope_'}
+    for registry in (RECOGNIZERS, LOCALIZERS, DETECTORS):
+        original = registry.get(obj_type)
+        if original is not None:
+            return not _accepts(original, keys) and _accepts(MODELS.module_dict[obj_type], keys)
+    return True
+
+
+def _without_scope(cfg: Any) -> Any:
+    """``cfg`` without mmaction2's ``_scope_`` keys (``_scope_='mmdet'``): one registry holds every type here."""
+    if isinstance(cfg, dict):
+        return {k: _without_scope(v) for k, v in cfg.items() if k != '_scope_'}
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(_without_scope(v) for v in cfg)
+    return cfg
+
+
+def build_mmaction2_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn.Module:
+    """Build an mmaction2 ``model`` dict unchanged. ``train_cfg``/``test_cfg`` (the original's top-level keys)
+    fill the model's own only where the dict has none."""
+    args = _without_scope(dict(cfg))
+    for key, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
+        if value is not None and args.get(key) is None:
+            args[key] = value
+    return build_from_cfg(args, MODELS, where='model')
+
+
+def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn.Module:
+    """Build whatever the config's ``type`` names: an original recognizer, localizer or detector, or an mmaction2
+    1.x model (``Recognizer2D``, ``Recognizer3D``, ``BMN``, ``FastRCNN``, ...; see :func:`build_mmaction2_model`)."""
+    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    if is_mmaction2_model(cfg):
+        return build_mmaction2_model(cfg, train_cfg, test_cfg)
     for registry in (RECOGNIZERS, LOCALIZERS, DETECTORS):
         if isinstance(obj_type, str) and registry.get(obj_type) is not None:
             return _build_top(cfg, registry, train_cfg, test_cfg)
+    if isinstance(obj_type, str):
+        known = sorted(set(RECOGNIZERS.module_dict) | set(LOCALIZERS.module_dict) | set(DETECTORS.module_dict)
+                       | {n for n in MODELS.module_dict if n.startswith(('Recognizer', 'BMN', 'TEM', 'PEM'))
+                          or n.endswith(('RCNN', 'Detector'))})
+        near = _closest(obj_type, known)
+        hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ''
+        raise ConfigError(f"config 'model': type '{obj_type}' is not a known model type{hint} (known: "
+                          f"{', '.join(known)})")
     return _build_top(cfg, RECOGNIZERS, train_cfg, test_cfg)  # raises with suggestions
