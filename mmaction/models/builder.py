@@ -99,7 +99,9 @@ def build_mmaction2_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None
     fill the model's own only where the dict has none."""
     args = _without_scope(dict(cfg))
     for key, value in (('train_cfg', train_cfg), ('test_cfg', test_cfg)):
-        if value is not None and args.get(key) is None:
+        # An mmaction2 config's top-level train_cfg/test_cfg are loop configs (type='EpochBasedTrainLoop'), not
+        # the model's.
+        if value is not None and args.get(key) is None and not (isinstance(value, dict) and 'type' in value):
             args[key] = value
     return build_from_cfg(args, MODELS, where='model')
 

@@ -122,10 +122,33 @@ class BaseRecognizer(BaseModel):
                 raise ValueError('return_loss=True needs gt_label')
             data = self.data_preprocessor(dict(inputs=batch, data_samples=gt_label), True)
             return self.loss(data['inputs'], data['data_samples'])
-        data = self.data_preprocessor(dict(inputs=batch, data_samples=None), False)
-        samples = self.predict(data['inputs'], None)
-        scores = torch.stack([s.pred_score for s in samples])
+        return self.to_numpy(self.video_scores(batch))
+
+    @staticmethod
+    def to_numpy(scores: torch.Tensor) -> np.ndarray:
+        # An instance attribute may replace it (tools/deployment/export.py keeps the tensor).
         return scores.detach().float().cpu().numpy().astype(np.float32)
+
+    def video_scores(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw batch -> data preprocessor -> per-video scores ``(B, num_classes)``: ``predict``'s numbers, with
+        tensors only (traceable for export)."""
+        inputs = self.data_preprocessor(dict(inputs=batch, data_samples=None), False)['inputs']
+        feats, kwargs = self.extract_feat(inputs, test_mode=True)
+        cls_scores = self.cls_head(feats, **kwargs)
+        return self.cls_head.average_clip(cls_scores, num_segs=cls_scores.shape[0] // inputs.shape[0])
+
+    def video_features(self, batch: torch.Tensor) -> torch.Tensor:
+        """Raw batch -> the features the head sees in test mode, averaged over every non-channel dimension and
+        over the views of each video: ``(B, C)`` (feature extraction). Two-pathway features are concatenated fast
+        pathway first, in ``SlowFastHead``'s order."""
+        inputs = self.data_preprocessor(dict(inputs=batch, data_samples=None), False)['inputs']
+        feats, _ = self.extract_feat(inputs, test_mode=True)
+        parts = list(reversed(feats)) if isinstance(feats, (tuple, list)) else [feats]
+        pooled = []
+        for part in parts:
+            per_view = part.flatten(2).mean(2) if part.dim() > 2 else part           # (B * views, C)
+            pooled.append(per_view.reshape(batch.shape[0], -1, per_view.shape[1]).mean(1))
+        return torch.cat(pooled, dim=1)
 
     @property
     def outputs_probabilities(self) -> bool:
