@@ -6,7 +6,6 @@ The configs use the tiny ``CoreTestBackbone2D`` of ``tests/mmaction2_ref/cases_c
 every tool runs in this process.
 """
 import os
-import textwrap
 
 import numpy as np
 import pytest
@@ -89,7 +88,8 @@ def test_mmaction2_config_inference_normalizes_once(tmp_path, checkpoint, video)
     assert np.allclose(probs, expected, atol=1e-5)
     assert [name for name, _ in top] == [list('abcde')[i] for i in np.argsort(-expected, kind='stable')]
     # the same frames normalised by the pipeline: the preprocessor must not normalise again
-    cfg2 = _write_config(tmp_path / 'mm2_norm.py', model=MODEL, test_pipeline=PIPELINE[:-2] + [NORMALIZE] + PIPELINE[-2:])
+    normalizing = PIPELINE[:-2] + [NORMALIZE] + PIPELINE[-2:]
+    cfg2 = _write_config(tmp_path / 'mm2_norm.py', model=MODEL, test_pipeline=normalizing)
     model2 = init_recognizer(cfg2, checkpoint[0])
     assert not model2.data_preprocessor.normalizes
     assert np.allclose(inference_recognizer(model2, video, return_scores=True)[1], expected, atol=1e-5)
