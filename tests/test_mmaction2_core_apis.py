@@ -165,3 +165,25 @@ def test_missing_test_pipeline_is_named():
     with pytest.raises(ConfigError, match=r"'test_pipeline\[0\]': io_backend='petrel'"):
         inference_data_cfg(load_config_from(dict(model=MODEL, test_pipeline=[dict(type='DecordInit',
                                                                                 io_backend='petrel')])))
+
+
+def test_checkpoint_loads_strict_and_original_training_step(checkpoint):
+    from mmaction.utils.checkpoint import load_checkpoint
+    model = build_model(MODEL)
+    load_checkpoint(model, checkpoint[0], map_location='cpu', strict=True)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in checkpoint[1].items())
+    # the original trainer's call: raw batch + gt_label -> loss dict; an SGD step lowers the loss
+    model.train()
+    model.cls_head.dropout.p = 0.0
+    model.backbone.bn.eval()  # keep BN statistics fixed so the two losses are comparable
+    raw = torch.rand(2, 3, 3, 16, 16) * 255
+    labels = torch.tensor([[1], [4]])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = model(img_group_0=raw, gt_label=labels, return_loss=True)
+    assert set(losses) == {'loss_cls', 'top1_acc', 'top5_acc'}
+    losses['loss_cls'].backward()
+    assert model.backbone.conv.weight.grad is not None and model.cls_head.fc_cls.weight.grad.abs().sum() > 0
+    optimizer.step()
+    with torch.no_grad():
+        after = model(img_group_0=raw, gt_label=labels, return_loss=True)['loss_cls']
+    assert float(after) < float(losses['loss_cls'])
