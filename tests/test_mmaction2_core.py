@@ -13,9 +13,29 @@ from tests.mmaction2_ref import cases_core
 from tests.mmaction2_ref.compare import check_case
 
 
-@pytest.mark.parametrize('case', cases_core.CASES, ids=[c['name'] for c in cases_core.CASES])
+def _unmerged_types(cfg: dict) -> list[str]:
+    """Backbone/neck types of a whole-recognizer case that are not registered here (yet)."""
+    return [part['type'] for part in (cfg.get('backbone'), cfg.get('neck'))
+            if isinstance(part, dict) and part['type'] not in MODELS.module_dict]
+
+
+UNIT_CASES = [c for c in cases_core.CASES if c not in cases_core.REAL_CASES]
+
+
+@pytest.mark.parametrize('case', UNIT_CASES, ids=[c['name'] for c in UNIT_CASES])
 def test_matches_mmaction2(case):
     check_case('cases_core', case, lambda cfg: build_from_cfg(cfg, MODELS, where=case['name']))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('case', cases_core.REAL_CASES, ids=[c['name'] for c in cases_core.REAL_CASES])
+def test_whole_recognizer_matches_mmaction2(case):
+    """mmaction2's own model dicts (TSN, TSM, TRN, TPN-TSM, I3D, SlowFast, X3D) on small inputs."""
+    missing = _unmerged_types(case['cfg'])
+    if missing:
+        pytest.skip(f'{case["name"]}: {missing} not registered in MODELS yet (another part of issue 14)')
+    torch.manual_seed(0)
+    check_case('cases_core', case, build_model)
 
 
 TINY_2D = dict(type='Recognizer2D', backbone=dict(type='CoreTestBackbone2D'),

@@ -261,3 +261,91 @@ CASES = [
                                             test_cfg=dict(fcn_test=True)),
          inputs=[(2, 1, 3, 4, 8, 8)], run=recognizer_run(lambda: hard(5, 6))),
 ]
+
+
+# -- whole recognizers from mmaction2 1.2.0 configs (model dicts unchanged), small inputs ---------------------------
+# Our side needs the backbones/necks of the other parts of issue 14; tests skip a case until its types are
+# registered, and run it behind the slow marker (real-size weights).
+K400_2D = dict(type='ActionDataPreprocessor', format_shape='NCHW', **K400_MEAN_STD)
+K400_3D = dict(type='ActionDataPreprocessor', format_shape='NCTHW', **K400_MEAN_STD)
+
+
+def whole_run(seed=None):
+    def run(m, x):
+        outs = []
+        for call in (lambda: m.extract_feat(x, stage='head')[0], lambda: predicted(m(x, hard(1), mode='predict'))):
+            if seed is not None:
+                np.random.seed(seed)
+            outs.append(call())
+        return outs
+    return run
+
+
+REAL_CASES = [
+    dict(name='real_tsn_r50', inputs=[(1, 3, 3, 32, 32)], run=whole_run(), cfg=dict(
+        type='Recognizer2D',
+        backbone=dict(type='ResNet', pretrained='https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+                      depth=50, norm_eval=False),
+        cls_head=dict(type='TSNHead', num_classes=400, in_channels=2048, spatial_type='avg',
+                      consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.4, init_std=0.01,
+                      average_clips='prob'),
+        data_preprocessor=K400_2D, train_cfg=None, test_cfg=None)),
+    dict(name='real_tsm_r50', inputs=[(1, 8, 3, 32, 32)], run=whole_run(), cfg=dict(
+        type='Recognizer2D',
+        backbone=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50, norm_eval=False, shift_div=8),
+        cls_head=dict(type='TSMHead', num_classes=400, in_channels=2048, spatial_type='avg',
+                      consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5, init_std=0.001, is_shift=True,
+                      average_clips='prob'),
+        data_preprocessor=dict(type='ActionDataPreprocessor', **K400_MEAN_STD), train_cfg=None, test_cfg=None)),
+    dict(name='real_trn_r50', inputs=[(1, 8, 3, 32, 32)], run=whole_run(seed=0), cfg=dict(
+        type='Recognizer2D',
+        backbone=dict(type='ResNet', pretrained='torchvision://resnet50', depth=50, norm_eval=False, partial_bn=True),
+        cls_head=dict(type='TRNHead', num_classes=174, in_channels=2048, num_segments=8, spatial_type='avg',
+                      relation_type='TRNMultiScale', hidden_dim=256, dropout_ratio=0.8, init_std=0.001,
+                      average_clips='prob'),
+        data_preprocessor=K400_2D)),
+    dict(name='real_tpn_tsm_r50', inputs=[(1, 8, 3, 64, 64)], run=whole_run(), cfg=dict(
+        type='Recognizer2D',
+        backbone=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50, out_indices=(2, 3),
+                      norm_eval=False, shift_div=8),
+        neck=dict(type='TPN', in_channels=(1024, 2048), out_channels=1024,
+                  spatial_modulation_cfg=dict(in_channels=(1024, 2048), out_channels=2048),
+                  temporal_modulation_cfg=dict(downsample_scales=(8, 8)), upsample_cfg=dict(scale_factor=(1, 1, 1)),
+                  downsample_cfg=dict(downsample_scale=(1, 1, 1)),
+                  level_fusion_cfg=dict(in_channels=(1024, 1024), mid_channels=(1024, 1024), out_channels=2048,
+                                        downsample_scales=((1, 1, 1), (1, 1, 1))),
+                  aux_head_cfg=dict(out_channels=174, loss_weight=0.5)),
+        cls_head=dict(type='TPNHead', num_classes=174, in_channels=2048, spatial_type='avg',
+                      consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5, init_std=0.01,
+                      average_clips='prob'),
+        data_preprocessor=K400_2D, train_cfg=None, test_cfg=dict(fcn_test=True))),
+    dict(name='real_i3d_r50', inputs=[(1, 1, 3, 8, 32, 32)], run=whole_run(), cfg=dict(
+        type='Recognizer3D',
+        backbone=dict(type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50,
+                      conv1_kernel=(5, 7, 7), conv1_stride_t=2, pool1_stride_t=2, conv_cfg=dict(type='Conv3d'),
+                      norm_eval=False, inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
+                      zero_init_residual=False),
+        cls_head=dict(type='I3DHead', num_classes=400, in_channels=2048, spatial_type='avg', dropout_ratio=0.5,
+                      init_std=0.01, average_clips='prob'),
+        data_preprocessor=K400_3D)),
+    dict(name='real_slowfast_r50', inputs=[(1, 1, 3, 16, 32, 32)], run=whole_run(), cfg=dict(
+        type='Recognizer3D',
+        backbone=dict(type='ResNet3dSlowFast', pretrained=None, resample_rate=8, speed_ratio=8, channel_ratio=8,
+                      slow_pathway=dict(type='resnet3d', depth=50, pretrained=None, lateral=True,
+                                        conv1_kernel=(1, 7, 7), dilations=(1, 1, 1, 1), conv1_stride_t=1,
+                                        pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False),
+                      fast_pathway=dict(type='resnet3d', depth=50, pretrained=None, lateral=False, base_channels=8,
+                                        conv1_kernel=(5, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
+                                        norm_eval=False)),
+        cls_head=dict(type='SlowFastHead', in_channels=2304, num_classes=400, spatial_type='avg', dropout_ratio=0.5,
+                      average_clips='prob'),
+        data_preprocessor=K400_3D)),
+    dict(name='real_x3d_s', inputs=[(1, 1, 3, 4, 32, 32)], run=whole_run(), cfg=dict(
+        type='Recognizer3D', backbone=dict(type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2),
+        cls_head=dict(type='X3DHead', in_channels=432, num_classes=400, spatial_type='avg', dropout_ratio=0.5,
+                      fc1_bias=False, average_clips='prob'),
+        data_preprocessor=dict(type='ActionDataPreprocessor', mean=[114.75, 114.75, 114.75],
+                               std=[57.38, 57.38, 57.38], format_shape='NCTHW'),
+        train_cfg=None, test_cfg=None)),
+]
+CASES += REAL_CASES
