@@ -265,7 +265,8 @@ CASES = [
 
 # -- whole recognizers from mmaction2 1.2.0 configs (model dicts unchanged), small inputs ---------------------------
 # Our side needs the backbones/necks of the other parts of issue 14; tests skip a case until its types are
-# registered, and run it behind the slow marker (real-size weights).
+# registered, and run it behind the slow marker (real-size weights). One per recognizer path: 2D, 2D + neck with
+# fcn_test, 3D with two pathways, 3D.
 K400_2D = dict(type='ActionDataPreprocessor', format_shape='NCHW', **K400_MEAN_STD)
 K400_3D = dict(type='ActionDataPreprocessor', format_shape='NCTHW', **K400_MEAN_STD)
 
@@ -290,20 +291,6 @@ REAL_CASES = [
                       consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.4, init_std=0.01,
                       average_clips='prob'),
         data_preprocessor=K400_2D, train_cfg=None, test_cfg=None)),
-    dict(name='real_tsm_r50', inputs=[(1, 8, 3, 32, 32)], run=whole_run(), cfg=dict(
-        type='Recognizer2D',
-        backbone=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50, norm_eval=False, shift_div=8),
-        cls_head=dict(type='TSMHead', num_classes=400, in_channels=2048, spatial_type='avg',
-                      consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5, init_std=0.001, is_shift=True,
-                      average_clips='prob'),
-        data_preprocessor=dict(type='ActionDataPreprocessor', **K400_MEAN_STD), train_cfg=None, test_cfg=None)),
-    dict(name='real_trn_r50', inputs=[(1, 8, 3, 32, 32)], run=whole_run(seed=0), cfg=dict(
-        type='Recognizer2D',
-        backbone=dict(type='ResNet', pretrained='torchvision://resnet50', depth=50, norm_eval=False, partial_bn=True),
-        cls_head=dict(type='TRNHead', num_classes=174, in_channels=2048, num_segments=8, spatial_type='avg',
-                      relation_type='TRNMultiScale', hidden_dim=256, dropout_ratio=0.8, init_std=0.001,
-                      average_clips='prob'),
-        data_preprocessor=K400_2D)),
     dict(name='real_tpn_tsm_r50', inputs=[(1, 8, 3, 64, 64)], run=whole_run(), cfg=dict(
         type='Recognizer2D',
         backbone=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50, out_indices=(2, 3),
@@ -319,15 +306,6 @@ REAL_CASES = [
                       consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5, init_std=0.01,
                       average_clips='prob'),
         data_preprocessor=K400_2D, train_cfg=None, test_cfg=dict(fcn_test=True))),
-    dict(name='real_i3d_r50', inputs=[(1, 1, 3, 8, 32, 32)], run=whole_run(), cfg=dict(
-        type='Recognizer3D',
-        backbone=dict(type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50,
-                      conv1_kernel=(5, 7, 7), conv1_stride_t=2, pool1_stride_t=2, conv_cfg=dict(type='Conv3d'),
-                      norm_eval=False, inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)),
-                      zero_init_residual=False),
-        cls_head=dict(type='I3DHead', num_classes=400, in_channels=2048, spatial_type='avg', dropout_ratio=0.5,
-                      init_std=0.01, average_clips='prob'),
-        data_preprocessor=K400_3D)),
     dict(name='real_slowfast_r50', inputs=[(1, 1, 3, 16, 32, 32)], run=whole_run(), cfg=dict(
         type='Recognizer3D',
         backbone=dict(type='ResNet3dSlowFast', pretrained=None, resample_rate=8, speed_ratio=8, channel_ratio=8,
