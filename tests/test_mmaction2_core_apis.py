@@ -187,3 +187,17 @@ def test_checkpoint_loads_strict_and_original_training_step(checkpoint):
     with torch.no_grad():
         after = model(img_group_0=raw, gt_label=labels, return_loss=True)['loss_cls']
     assert float(after) < float(losses['loss_cls'])
+
+
+def test_inference_matches_mmaction2_end_to_end(tmp_path, video):
+    """The same mmaction2 config and weights through mmaction2's inference_recognizer (reference made by
+    ``tests/mmaction2_ref/make_refs_core_e2e.py`` in the peer venv) and ours: decoding, sampling, resize, crop,
+    data preprocessor and model."""
+    from tests.mmaction2_ref.compare import HERE, max_relative_diff
+    from tests.mmaction2_ref.make_refs_core_e2e import E2E_CONFIG
+    from tests.mmaction2_ref.weights import fill_deterministic
+    model = init_recognizer(_write_config(tmp_path / 'e2e.py', **E2E_CONFIG), None)
+    fill_deterministic(model)
+    probs = inference_recognizer(model, video, return_scores=True)[1]
+    ref = np.load(os.path.join(HERE, 'refs', 'cases_core', 'e2e_demo_tiny.npz'))['probs']
+    assert max_relative_diff(torch.from_numpy(probs), ref) < 1e-4
