@@ -158,3 +158,34 @@ def test_preprocessor_disable_normalization_and_device_follow():
     assert torch.equal(pre(dict(inputs=raw, data_samples=None))['inputs'], raw)
     model.to(torch.float64)
     assert pre.mean.dtype == torch.float64  # buffers follow the module even though not saved
+
+
+class _ReverseBlending:
+    """Test blending with the interface of mmaction2/blending.py: (imgs, labels) -> (imgs, soft labels)."""
+
+    def __init__(self, num_classes):
+        self.num_classes = num_classes
+
+    def __call__(self, imgs, labels):
+        onehot = torch.nn.functional.one_hot(labels.reshape(-1).long(), self.num_classes).float()
+        return 0.5 * imgs + 0.5 * imgs.flip(0), 0.5 * onehot + 0.5 * onehot.flip(0)
+
+
+def test_preprocessor_blending_in_training_only():
+    MODELS.register_module(name='CoreTestReverseBlending', module=_ReverseBlending, force=True)
+    model = _tiny_2d(data_preprocessor=dict(type='ActionDataPreprocessor', blending=dict(
+        type='CoreTestReverseBlending', num_classes=4)))
+    raw = torch.rand(2, 3, 3, 8, 8)
+    samples = [ActionDataSample().set_gt_label(1), ActionDataSample().set_gt_label(3)]
+    out = model.data_preprocessor(dict(inputs=raw, data_samples=samples), True)
+    assert torch.allclose(out['inputs'], 0.5 * raw + 0.5 * raw.flip(0))
+    assert torch.allclose(out['data_samples'][0].gt_label, torch.tensor([0, 0.5, 0, 0.5]))
+    labels = model.data_preprocessor(dict(inputs=raw, data_samples=torch.tensor([[1], [3]])), True)['data_samples']
+    assert labels.shape == (2, 4)
+    with torch.no_grad():  # soft labels reach the loss: cross entropy against the mixed targets
+        x = model.data_preprocessor(dict(inputs=raw, data_samples=None))['inputs']
+        logits = model.extract_feat(x, stage='head')[0]
+        loss = model(x, labels, mode='loss')
+    assert 'top1_acc' not in loss
+    assert float(loss['loss_cls']) == pytest.approx(float(-(labels * logits.log_softmax(1)).sum(1).mean()), abs=1e-6)
+    assert torch.equal(model.data_preprocessor(dict(inputs=raw, data_samples=None), False)['inputs'], raw)

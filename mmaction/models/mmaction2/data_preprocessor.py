@@ -25,7 +25,8 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
         mean, std: per-channel statistics (0-255 scale for RGB); both or neither.
         to_rgb: swap the channel order (the inputs are BGR).
         to_float32: cast to float32 when not normalising.
-        blending: a batch-blending config (MixUp/CutMix), applied in training only; not implemented yet.
+        blending: a batch-blending config (``MixupBlending``, ``CutmixBlending``, ``RandomBatchAugment``), applied
+            in training only; the labels become soft labels ``(num_classes,)``.
         format_shape: ``'NCHW'`` (inputs ``(B, M, C, H, W)``), ``'NCTHW'`` / ``'NCTHW_Heatmap'`` (inputs
             ``(B, M, C, T, H, W)``) or ``'MIX2d3d'`` (either, told apart by the number of dimensions).
     """
@@ -48,7 +49,6 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
             self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(view), False)
             self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(view), False)
         if blending is not None:
-            # MixUp/CutMix need their own modules (not built yet); failing here beats silently training without.
             self.blending = build_from_cfg(blending, MODELS, where='model.data_preprocessor.blending')
         else:
             self.blending = None
@@ -97,5 +97,21 @@ class ActionDataPreprocessor(BaseDataPreprocessor):
         elif self.to_float32:
             batch = batch.to(torch.float32)
         if training and self.blending is not None:
-            batch, data_samples = self.blending(batch, data_samples)
+            batch, data_samples = self._blend(batch, data_samples)
+        return batch, data_samples
+
+    def _blend(self, batch: torch.Tensor, data_samples: Any) -> tuple[torch.Tensor, Any]:
+        """Blend the batch (``blending(imgs, labels) -> (imgs, soft labels (B, num_classes))``); the soft labels go
+        back onto the samples (mmaction2's behaviour), or replace a label tensor."""
+        if data_samples is None:
+            raise ValueError('ActionDataPreprocessor: blending in training needs the labels (data_samples)')
+        if isinstance(data_samples, torch.Tensor):
+            return self.blending(batch, data_samples)
+        labels = torch.stack([torch.as_tensor(s.gt_label) for s in data_samples]).to(batch.device)
+        batch, soft = self.blending(batch, labels)
+        for sample, row in zip(data_samples, soft):
+            if hasattr(sample, 'set_gt_label'):
+                sample.set_gt_label(row)
+            else:
+                sample.gt_label = row
         return batch, data_samples
