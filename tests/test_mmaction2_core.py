@@ -189,3 +189,31 @@ def test_preprocessor_blending_in_training_only():
     assert 'top1_acc' not in loss
     assert float(loss['loss_cls']) == pytest.approx(float(-(labels * logits.log_softmax(1)).sum(1).mean()), abs=1e-6)
     assert torch.equal(model.data_preprocessor(dict(inputs=raw, data_samples=None), False)['inputs'], raw)
+
+
+def test_shared_type_names_dispatch():
+    """A name in both registries (mmaction2's BMN/TEM/PEM) stays original unless only mmaction2's class takes the
+    keys, or the caller says the config is an mmaction2 one."""
+    from mmaction.models.builder import is_mmaction2_config
+
+    class SharedName(torch.nn.Module):
+        def __init__(self, only_in_mmaction2=0):
+            super().__init__()
+            self.only_in_mmaction2 = only_in_mmaction2
+
+    MODELS.register_module(name='TSN2D', module=SharedName)
+    try:
+        v0_cfg = dict(type='TSN2D', backbone=dict(type='ResNet', depth=18, pretrained=None, num_stages=1,
+                                                   strides=(1,), dilations=(1,), out_indices=(0,)),
+                      spatial_temporal_module=dict(type='SimpleSpatialModule', spatial_type='avg', spatial_size=4),
+                      segmental_consensus=dict(type='SimpleConsensus', consensus_type='avg'),
+                      cls_head=dict(type='ClsHead', with_avg_pool=False, temporal_feature_size=1,
+                                    spatial_feature_size=1, dropout_ratio=0.5, in_channels=64, num_classes=3))
+        assert type(build_model(v0_cfg)).__name__ == 'TSN2D'
+        assert type(build_model(dict(type='TSN2D', only_in_mmaction2=1))) is SharedName
+        assert type(build_model(dict(type='TSN2D'), mmaction2=True)) is SharedName
+        assert type(build_model(v0_cfg, mmaction2=False)).__name__ == 'TSN2D'
+    finally:
+        MODELS.module_dict.pop('TSN2D')
+    assert is_mmaction2_config(dict(model={}, test_dataloader={}, default_scope='mmaction'))
+    assert not is_mmaction2_config(dict(model={}, data=dict(test={})))

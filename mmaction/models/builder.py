@@ -40,10 +40,18 @@ def build_roi_extractor(cfg: dict) -> nn.Module:
     return build_from_cfg(cfg, ROI_EXTRACTORS, where='model.bbox_roi_extractor')
 
 
-def _build_top(cfg: dict, registry, train_cfg: Any, test_cfg: Any) -> nn.Module:
+def _registry_of(cfg: Any) -> Any:
+    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    for registry in (RECOGNIZERS, LOCALIZERS, DETECTORS):
+        if isinstance(obj_type, str) and registry.get(obj_type) is not None:
+            return registry
+    return RECOGNIZERS
+
+
+def _build_top(cfg: dict, registry, train_cfg: Any, test_cfg: Any, allow_mmaction2: bool = True) -> nn.Module:
     """An original model from ``registry``, or the mmaction2 model the dict names (so every tool that builds a
     recognizer/localizer/detector also takes mmaction2 ``model`` dicts)."""
-    if is_mmaction2_model(cfg):
+    if allow_mmaction2 and is_mmaction2_model(cfg):
         return build_mmaction2_model(cfg, train_cfg, test_cfg)
     return build_from_cfg(cfg, registry, dict(train_cfg=train_cfg, test_cfg=test_cfg), where='model')
 
@@ -106,16 +114,27 @@ def build_mmaction2_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None
     return build_from_cfg(args, MODELS, where='model')
 
 
-def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn.Module:
+def is_mmaction2_config(cfg: Any) -> bool:
+    """Whether a whole config is an mmaction2 1.x config (``*_dataloader`` / ``default_scope`` sections and no
+    original ``data`` section): its ``model`` then means mmaction2's classes even where a name is shared."""
+    keys = set(cfg) if isinstance(cfg, dict) else set()
+    return 'data' not in keys and bool(keys & {'train_dataloader', 'val_dataloader', 'test_dataloader',
+                                               'default_scope'})
+
+
+def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None, mmaction2: bool | None = None) -> nn.Module:
     """Build whatever the config's ``type`` names: an original recognizer, localizer or detector, or an mmaction2
-    1.x model (``Recognizer2D``, ``Recognizer3D``, ``BMN``, ``FastRCNN``, ...; see :func:`build_mmaction2_model`)."""
-    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
-    if is_mmaction2_model(cfg):
+    1.x model (``Recognizer2D``, ``Recognizer3D``, ``BMN``, ``FastRCNN``, ...; see :func:`build_mmaction2_model`).
+
+    ``mmaction2=True`` builds from ``MODELS`` (use it for the ``model`` of an mmaction2 config, see
+    :func:`is_mmaction2_config`: ``BMN``/``TEM``/``PEM`` dicts read the same in both projects), ``False`` from the
+    original registries; ``None`` decides by :func:`is_mmaction2_model`.
+    """
+    if mmaction2 or (mmaction2 is None and is_mmaction2_model(cfg)):
         return build_mmaction2_model(cfg, train_cfg, test_cfg)
-    for registry in (RECOGNIZERS, LOCALIZERS, DETECTORS):
-        if isinstance(obj_type, str) and registry.get(obj_type) is not None:
-            return _build_top(cfg, registry, train_cfg, test_cfg)
-    if isinstance(obj_type, str):
+    obj_type = cfg.get('type') if isinstance(cfg, dict) else None
+    registry = _registry_of(cfg)
+    if isinstance(obj_type, str) and registry.get(obj_type) is None:
         known = sorted(set(RECOGNIZERS.module_dict) | set(LOCALIZERS.module_dict) | set(DETECTORS.module_dict)
                        | {n for n in MODELS.module_dict if n.startswith(('Recognizer', 'BMN', 'TEM', 'PEM'))
                           or n.endswith(('RCNN', 'Detector'))})
@@ -123,4 +142,4 @@ def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None) -> nn.Mo
         hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ''
         raise ConfigError(f"config 'model': type '{obj_type}' is not a known model type{hint} (known: "
                           f"{', '.join(known)})")
-    return _build_top(cfg, RECOGNIZERS, train_cfg, test_cfg)  # raises with suggestions
+    return _build_top(cfg, registry, train_cfg, test_cfg, allow_mmaction2=False)  # non-str types raise there
