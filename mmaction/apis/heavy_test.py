@@ -76,6 +76,8 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     _set_fcn_testing(model)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    from mmaction.apis.inference import normalize_once
+    normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
     model.to(device)
     dataset = build_dataset(cfg.data.test)
     rank, _ = get_dist_info()

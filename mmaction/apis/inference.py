@@ -10,7 +10,14 @@ The test pipeline is the config's own ``data.test`` (same sampling, crops and no
 ``tools/test_recognizer.py``): the input is written into a one-line annotation list and read by the
 dataset class that fits it (``VideoDataset`` for a file, ``RawFramesDataset`` for a frame folder), so every
 dataset option of the config is honoured. Scores are softmax probabilities over all classes (models in
-``fcn_testing`` mode already return probabilities and are not softmaxed again).
+``fcn_testing`` mode, and mmaction2 models whose head averages clips with ``average_clips='prob'``, already return
+probabilities and are not softmaxed again).
+
+mmaction2 1.x configs work too: ``model`` is an mmaction2 dict (``Recognizer2D``/``Recognizer3D`` with a
+``data_preprocessor``) and, without ``data.test``, the test pipeline is ``test_dataloader.dataset.pipeline`` (or
+``test_pipeline``) run by this project's transforms of the same names. The input is normalised exactly once: by the
+model's data preprocessor, unless the test pipeline normalises already (a ``Normalize`` step, or the original flag
+form), in which case the preprocessor's normalisation is switched off.
 """
 from __future__ import annotations
 
@@ -40,6 +47,60 @@ def _device(device: str | torch.device) -> torch.device:
     return dev
 
 
+def _mmaction2_pipeline(pipeline: Sequence[dict], where: str) -> list[dict]:
+    """An mmaction2 test pipeline for this project's datasets: ``PackActionInputs`` is dropped (the dataset packs
+    its output itself) and so is ``io_backend='disk'`` (every file is read from disk here)."""
+    steps = []
+    for i, step in enumerate(pipeline):
+        step = dict(step)
+        if step.get('type') == 'PackActionInputs':
+            continue
+        io_backend = step.pop('io_backend', 'disk')
+        if io_backend != 'disk':
+            raise ConfigError(f"config '{where}[{i}]': io_backend={io_backend!r} is not supported (files are read "
+                              f"from local disk)")
+        steps.append(step)
+    return steps
+
+
+def inference_data_cfg(cfg: Any) -> dict:
+    """The test dataset settings of ``cfg``: ``data.test`` (original configs), else an mmaction2 config's
+    ``test_dataloader.dataset`` / ``test_pipeline`` as a ``data.test``-like dict with a ``pipeline``."""
+    if 'data' in cfg and 'test' in cfg.data:
+        return dict(copy.deepcopy(cfg.data.test))
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    for where, pipeline in (('test_dataloader.dataset.pipeline', dataset.get('pipeline')),
+                            ('test_pipeline', cfg.get('test_pipeline'))):
+        if pipeline:
+            test = {k: copy.deepcopy(v) for k, v in dataset.items()
+                    if k not in ('type', 'ann_file', 'data_prefix', 'pipeline', 'test_mode')}
+            test['pipeline'] = _mmaction2_pipeline(pipeline, where)
+            return test
+    raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'data.test' and no mmaction2 "
+                      f"'test_dataloader.dataset.pipeline' / 'test_pipeline' (the test pipeline is needed to prepare "
+                      f"the input)")
+
+
+def pipeline_normalizes(test_cfg: dict) -> bool:
+    """Whether a ``data.test``-like dict normalises the frames (the flag form always does)."""
+    pipeline = test_cfg.get('pipeline')
+    if pipeline is None:
+        return True
+    return any(isinstance(step, dict) and step.get('type') == 'Normalize' for step in pipeline)
+
+
+def normalize_once(model: nn.Module, test_cfg: dict) -> bool:
+    """Switch off the mmaction2 data preprocessor's normalisation when the test pipeline normalises already.
+    Returns whether it was switched off."""
+    preprocessor = getattr(model, 'data_preprocessor', None)
+    if not getattr(preprocessor, 'normalizes', False) or not pipeline_normalizes(test_cfg):
+        return False
+    preprocessor.disable_normalization()
+    logging.getLogger('mmaction').info('the test pipeline normalises the frames: model.data_preprocessor keeps '
+                                       'them as they are (normalisation happens once)')
+    return True
+
+
 def init_recognizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
                     trust_checkpoint: bool = False, strict: bool = False) -> nn.Module:
     """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
@@ -61,6 +122,10 @@ def init_recognizer(config: Any, checkpoint: str | None = None, device: str | to
         meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if isinstance(meta, dict) and meta.get('CLASSES'):
             model.CLASSES = list(meta['CLASSES'])
+    try:
+        normalize_once(model, inference_data_cfg(cfg))
+    except ConfigError:
+        pass  # no test pipeline in the config: inference will say so; a bare model is still usable
     model.cfg = cfg
     return model.to(_device(device)).eval()
 
@@ -105,10 +170,7 @@ class _SingleInput:
     """A one-sample test dataset over ``source`` (a video file or a frame folder) built from ``data.test``."""
 
     def __init__(self, cfg: Any, source: str):
-        if 'data' not in cfg or 'test' not in cfg.data:
-            raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'data.test' (the test "
-                              f"pipeline is needed to prepare the input)")
-        test_cfg = dict(copy.deepcopy(cfg.data.test))
+        test_cfg = inference_data_cfg(cfg)
         source = os.path.abspath(source)
         self.tmpdir = tempfile.TemporaryDirectory(prefix='mmaction_infer_')
         ann = os.path.join(self.tmpdir.name, 'input_list.txt')
@@ -157,7 +219,7 @@ def _to_batch(samples: Sequence[dict], device: torch.device) -> dict:
 
 def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
-    if getattr(model, 'fcn_testing', False):
+    if getattr(model, 'fcn_testing', False) or getattr(model, 'outputs_probabilities', False):
         return scores  # already averaged softmax probabilities
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     return scores / scores.sum(axis=1, keepdims=True)

@@ -122,6 +122,8 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     if fcn_testing:
         _set_fcn_testing(model)
     load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    from mmaction.apis.inference import normalize_once
+    normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
     model.to(device)
     dataset = build_dataset(cfg.data.test)
     rank, world = get_dist_info()

@@ -45,6 +45,8 @@ def main() -> None:
         dtype = getattr(torch, case.get('dtype', 'float32'))
         model.to(dtype)
         state = model.state_dict()
+        # Counted before running: some mmaction2 modules add parameters lazily in forward (TPNHead's fcn_test conv).
+        num_params = sum(p.numel() for p in model.parameters())
         inputs = [deterministic_input(tuple(shape), f'input{i}').to(dtype) for i, shape in enumerate(case['inputs'])]
         with torch.no_grad():
             outputs = flatten_outputs(case['run'](model, *inputs))
@@ -52,8 +54,8 @@ def main() -> None:
         np.savez_compressed(
             os.path.join(out_dir, case['name'] + '.npz'),
             keys=np.array(list(state)), shapes=np.array(json.dumps([list(t.shape) for t in state.values()])),
-            num_params=np.array(sum(p.numel() for p in model.parameters())), **arrays)
-        print(f"{case['name']}: {len(state)} keys, {sum(p.numel() for p in model.parameters())} params, "
+            num_params=np.array(num_params), **arrays)
+        print(f"{case['name']}: {len(state)} keys, {num_params} params, "
               f"outputs {[tuple(t.shape) for t in outputs]}")
 
 

@@ -3,4 +3,6 @@
 Built from an mmaction2 ``model`` dict unchanged, so that checkpoints released by mmaction2 load with
 ``strict=True``. Subpackages: ``backbones``, ``necks``, ``heads``, ``recognizers``, ``localizers``, ``detectors``.
 """
-from . import backbones, blending, detectors, heads, localizers, necks, recognizers  # noqa: F401  (registration)
+# Imported for registration: every module registers its classes in mmaction.registry.MODELS.
+from . import (backbones, blending, data_preprocessor, detectors, heads, localizers, necks,  # noqa: F401
+               recognizers)

@@ -1,0 +1,36 @@
+"""SlowFast head (mmaction2 ``SlowFastHead``): pool each pathway, concatenate (fast first), classify."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+from mmengine.model.weight_init import normal_init
+
+from mmaction.registry import MODELS
+
+from .base import BaseHead
+
+
+@MODELS.register_module()
+class SlowFastHead(BaseHead):
+    """``((N, C_slow, T_s, H, W), (N, C_fast, T_f, H, W))`` -> ``(N, num_classes)``; ``in_channels = C_slow +
+    C_fast``. The features are concatenated fast pathway first, as mmaction2's checkpoints expect."""
+
+    def __init__(self, num_classes: int, in_channels: int, loss_cls: dict = dict(type='CrossEntropyLoss'),
+                 spatial_type: str = 'avg', dropout_ratio: float = 0.8, init_std: float = 0.01, **kwargs):
+        super().__init__(num_classes, in_channels, loss_cls, **kwargs)
+        self.spatial_type = spatial_type
+        self.dropout_ratio = dropout_ratio
+        self.init_std = init_std
+        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
+        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else nn.Identity()
+
+    def init_weights(self) -> None:
+        normal_init(self.fc_cls, std=self.init_std)
+
+    def forward(self, x: tuple[torch.Tensor, torch.Tensor], **kwargs) -> torch.Tensor:
+        x_slow, x_fast = x
+        x = torch.cat((self.avg_pool(x_fast), self.avg_pool(x_slow)), dim=1)   # (N, C_fast + C_slow, 1, 1, 1)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc_cls(x.view(x.size(0), -1))        # (N, num_classes)
