@@ -1,0 +1,121 @@
+"""mmaction2 1.2.0's 2D backbones (ResNet, ResNetTSM, ResNetTIN, TANet, MobileNetV2, MobileNetV2TSM) and the TPN
+neck: key/shape/parameter-count/output parity with the mmaction2 peer (refs in tests/mmaction2_ref/refs/cases_2d),
+the temporal shifts against hand-written definitions, training-mode switches and 2D-pretrained loading."""
+import pytest
+import torch
+import torch.nn as nn
+
+from mmaction.registry import MODELS, build_from_cfg
+from tests.mmaction2_ref import cases_2d
+from tests.mmaction2_ref.compare import check_case
+
+
+def build(cfg):
+    return build_from_cfg(cfg, MODELS, where='model.backbone')
+
+
+@pytest.mark.parametrize('case', cases_2d.CASES, ids=[c['name'] for c in cases_2d.CASES])
+def test_matches_mmaction2(case):
+    check_case('cases_2d', case, build)
+
+
+def bn_layers(module):
+    return [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
+# ---------------------------------------------------------------- ResNet
+def test_resnet_build_does_no_io(monkeypatch):
+    """A config's pretrained URL is read by init_weights(), never at build time."""
+    import mmaction.utils.checkpoint as ckpt
+
+    def no_io(*args, **kwargs):
+        raise AssertionError('checkpoint read at build time')
+    monkeypatch.setattr(ckpt, 'load_file', no_io)
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', no_io)
+    model = build(dict(type='ResNet', pretrained='torchvision://resnet50', depth=50))
+    assert model.pretrained == 'torchvision://resnet50'
+    with pytest.raises(AssertionError, match='read at build time'):
+        model.init_weights()
+
+
+def test_resnet_default_init():
+    model = build(dict(type='ResNet', depth=18))
+    model.init_weights()
+    assert all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in bn_layers(model))
+    # Kaiming normal, fan_out, relu gain: std = sqrt(2 / (out_channels * k * k)).
+    weight = model.layer4[0].conv2.conv.weight
+    assert abs(weight.std().item() - (2 / (512 * 9)) ** 0.5) < 0.05 * (2 / (512 * 9)) ** 0.5
+
+
+def test_resnet_loads_torchvision_layout(tmp_path):
+    """A torchvision-named checkpoint (our v0 ResNet uses torchvision's names) gives the same network."""
+    from mmaction.models.backbones.resnet import ResNet as TorchvisionLayoutResNet
+    reference = TorchvisionLayoutResNet(depth=18, out_indices=(3,), bn_eval=False)
+    for m in bn_layers(reference):  # non-trivial statistics, so a BN loaded under the wrong name shows
+        m.running_mean.uniform_(-0.5, 0.5)
+        m.running_var.uniform_(0.5, 1.5)
+    path = str(tmp_path / 'resnet18_tv.pth')
+    torch.save(reference.state_dict(), path)
+    model = build(dict(type='ResNet', depth=18, pretrained=path))
+    model.init_weights()
+    reference.eval(), model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x))
+
+
+def test_resnet_pretrained_skips_mismatched_stem(tmp_path):
+    """Flow models (in_channels=10) keep their own stem when the checkpoint is RGB; the rest loads."""
+    rgb = build(dict(type='ResNet', depth=18))
+    torch.save(rgb.state_dict(), tmp_path / 'rgb.pth')
+    flow = build(dict(type='ResNet', depth=18, in_channels=10, pretrained=str(tmp_path / 'rgb.pth')))
+    flow.init_weights()
+    assert flow.conv1.conv.weight.shape == (64, 10, 7, 7)
+    assert torch.equal(flow.layer3[1].conv2.conv.weight, rgb.layer3[1].conv2.conv.weight)
+
+
+def test_resnet_frozen_stages_and_norm_eval():
+    model = build(dict(type='ResNet', depth=18, frozen_stages=2, norm_eval=False))
+    model.train()
+    frozen = [model.conv1, model.layer1, model.layer2]
+    assert all(not p.requires_grad for m in frozen for p in m.parameters())
+    assert all(p.requires_grad for p in model.layer3.parameters())
+    assert all(not m.training for m in frozen for m in bn_layers(m))
+    assert all(m.training for m in bn_layers(model.layer3))
+    model = build(dict(type='ResNet', depth=18, norm_eval=True)).train()
+    assert not any(m.training for m in bn_layers(model))
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_resnet_partial_bn():
+    """TRN's partial BN: only the stem's BN keeps training; the others are in eval mode with frozen affine."""
+    model = build(dict(type='ResNet', depth=18, partial_bn=True)).train()
+    bns = bn_layers(model)
+    assert bns[0] is model.conv1.bn and bns[0].training and bns[0].weight.requires_grad
+    assert not any(m.training or m.weight.requires_grad or m.bias.requires_grad for m in bns[1:])
+    assert all(p.requires_grad for n, p in model.named_parameters() if '.conv.' in n)
+
+
+def test_resnet_with_cp_same_gradients():
+    torch.manual_seed(0)
+    one_stage = dict(type='ResNet', depth=50, num_stages=1, out_indices=(0,), strides=(1,), dilations=(1,))
+    plain = build(one_stage)
+    checkpointed = build(dict(one_stage, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32, requires_grad=True)
+    plain(x).sum().backward()
+    grad = x.grad.clone()
+    x.grad = None
+    checkpointed(x).sum().backward()
+    torch.testing.assert_close(x.grad, grad)
+
+
+@pytest.mark.parametrize('cfg, message', [
+    (dict(type='ResNet', depth=20), 'invalid depth 20'),
+    (dict(type='ResNet', depth=50, out_indices=(4,)), 'out_indices'),
+    (dict(type='ResNet', depth=18, with_cp=True), 'with_cp'),
+    (dict(type='ResNet', depth=50, style='tf'), "style must be 'pytorch' or 'caffe'"),
+])
+def test_resnet_bad_config(cfg, message):
+    with pytest.raises((ValueError, KeyError), match=message):
+        build(cfg)
