@@ -119,3 +119,59 @@ def test_resnet_with_cp_same_gradients():
 def test_resnet_bad_config(cfg, message):
     with pytest.raises((ValueError, KeyError), match=message):
         build(cfg)
+
+
+# ---------------------------------------------------------------- temporal shift (TSM)
+def test_temporal_shift_by_hand():
+    """T=3 frames, 4 channels, shift_div=4: channel 0 takes the next frame, channel 1 the previous, 2-3 stay."""
+    from mmaction.models.mmaction2.backbones._shift import temporal_shift
+    x = torch.arange(1, 13, dtype=torch.float32).view(3, 4, 1, 1)  # frame t, channel c -> 4t + c + 1
+    out = temporal_shift(x, num_segments=3, shift_div=4).view(3, 4)
+    expected = torch.tensor([[5., 0., 3., 4.],
+                             [9., 2., 7., 8.],
+                             [0., 6., 11., 12.]])
+    torch.testing.assert_close(out, expected)
+    two_clips = torch.cat([x, x + 100])
+    out2 = temporal_shift(two_clips, num_segments=3, shift_div=4).view(6, 4)
+    torch.testing.assert_close(out2[3:], torch.where(expected > 0, expected + 100, expected))
+    with pytest.raises(ValueError, match='multiple of num_segments=3'):
+        temporal_shift(torch.zeros(4, 4, 1, 1), 3, 4)
+
+
+def count(model, cls_name):
+    return sum(type(m).__name__ == cls_name for m in model.modules())
+
+
+def test_tsm_shift_places():
+    r50 = build(dict(type='ResNetTSM', depth=50))
+    assert count(r50, 'TemporalShift') == 16  # every block, before conv1
+    assert all(type(b.conv1.conv).__name__ == 'TemporalShift' for b in r50.layer3)
+    r101 = build(dict(type='ResNetTSM', depth=101))
+    assert count(r101, 'TemporalShift') == 2 + 2 + 12 + 2  # every second block of each stage
+    block = build(dict(type='ResNetTSM', depth=18, shift_place='block', temporal_pool=True, num_segments=8))
+    assert [m.num_segments for m in block.modules() if type(m).__name__ == 'TemporalShift'] == [8] * 2 + [4] * 6
+    with pytest.raises(ValueError, match="shift_place must be 'block' or 'blockres'"):
+        build(dict(type='ResNetTSM', depth=18, shift_place='conv'))
+    with pytest.raises(ValueError, match='non_local entry for layer2 has 2 flags for 4 blocks'):
+        build(dict(type='ResNetTSM', depth=50, non_local=(0, (1, 0), 0, 0), non_local_cfg=dict(sub_sample=True)))
+
+
+def test_tsm_loads_torchvision_resnet_into_wrapped_blocks(tmp_path):
+    """pretrained2d: a torchvision ResNet checkpoint reaches the shifted convs and the non-local-wrapped blocks."""
+    from mmaction.models.backbones.resnet import ResNet as TorchvisionLayoutResNet
+    reference = TorchvisionLayoutResNet(depth=50)
+    path = str(tmp_path / 'resnet50_tv.pth')
+    torch.save(reference.state_dict(), path)
+    model = build(dict(type='ResNetTSM', depth=50, pretrained=path, non_local=_NON_LOCAL,
+                       non_local_cfg=dict(sub_sample=True, norm_cfg=dict(type='BN3d', requires_grad=True))))
+    model.init_weights()
+    state = model.state_dict()
+    assert torch.equal(state['layer1.0.conv1.conv.net.weight'], reference.layer1[0].conv1.weight)
+    assert torch.equal(state['layer2.0.block.conv1.conv.net.weight'], reference.layer2[0].conv1.weight)
+    assert torch.equal(state['layer2.0.block.downsample.bn.running_var'], reference.layer2[0].downsample[1].running_var)
+    assert torch.equal(state['layer3.5.conv3.bn.weight'], reference.layer3[5].bn3.weight)
+    # The non-local blocks keep mmcv's init: zero output norm, so each starts as the identity.
+    assert not state['layer2.0.non_local_block.conv_out.bn.weight'].any()
+
+
+_NON_LOCAL = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))

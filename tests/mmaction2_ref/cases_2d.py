@@ -34,3 +34,51 @@ CASES = [
                                                   strides=(1, 2, 1), dilations=(1, 1, 2), style='caffe'),
          inputs=[(1, 3, 32, 32)], run=_backbone),
 ]
+
+_TSM_R50 = dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50, norm_eval=False, shift_div=8)
+# tsm_imagenet-pretrained-r50-nl-*_8xb16-1x1x8-50e_kinetics400-rgb.py: the base dict updated with these keys.
+_NON_LOCAL = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))
+
+
+def _damped_dot_product(model, x):
+    """The dot-product affinity is cubic in the activations: with the deterministic weights it overflows to NaN
+    by the fifth non-local block (in mmaction2 too), so scale every ``theta`` down first (on both sides)."""
+    for name, module in model.named_modules():
+        if name.endswith('non_local_block'):
+            module.theta.conv.weight.data.mul_(0.01)
+    return model(x)
+
+
+def _non_local_cfg(mode):
+    return dict(sub_sample=True, use_scale=False, norm_cfg=dict(type='BN3d', requires_grad=True), mode=mode)
+
+
+CASES += [
+    # tsm_r50.py (num_segments defaults to 8)
+    dict(name='tsm_r50', cfg=_TSM_R50, inputs=[(8, 3, 32, 32)], run=_backbone),
+    # tsm_imagenet-pretrained-r50_8xb16-1x1x16-50e_kinetics400-rgb.py: 16 segments; two clips of 16 frames
+    dict(name='tsm_r50_16seg', cfg=dict(_TSM_R50, num_segments=16), inputs=[(32, 3, 32, 32)], run=_backbone),
+    # tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb.py (every second block of a stage shifts)
+    dict(name='tsm_r101', cfg=dict(_TSM_R50, pretrained='https://download.openmmlab.com/mmaction/v1.0/recognition/'
+                                   'tsm/tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb/'
+                                   'tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb_20230320-efcc0d1b.pth',
+                                   depth=101),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+    dict(name='tsm_r50_nl_dot_product', cfg=dict(_TSM_R50, non_local=_NON_LOCAL,
+                                                 non_local_cfg=_non_local_cfg('dot_product')),
+         inputs=[(8, 3, 64, 64)], run=_damped_dot_product),
+    dict(name='tsm_r50_nl_embedded_gaussian', cfg=dict(_TSM_R50, non_local=_NON_LOCAL,
+                                                       non_local_cfg=_non_local_cfg('embedded_gaussian')),
+         inputs=[(8, 3, 64, 64)], run=_backbone),
+    dict(name='tsm_r50_nl_gaussian', cfg=dict(_TSM_R50, non_local=_NON_LOCAL,
+                                              non_local_cfg=_non_local_cfg('gaussian')),
+         inputs=[(8, 3, 64, 64)], run=_backbone),
+    # tpn_tsm_r50.py: two stages out for the TPN neck
+    dict(name='tpn_tsm_r50_backbone', cfg=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50,
+                                               out_indices=(2, 3), norm_eval=False, shift_div=8),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+    # Not from a config: the other shift place and the temporal pool, on ResNet-18.
+    dict(name='tsm_r18_block_temporal_pool', cfg=dict(type='ResNetTSM', depth=18, num_segments=4, shift_div=4,
+                                                      shift_place='block', temporal_pool=True),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+]
