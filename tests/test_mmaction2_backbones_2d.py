@@ -175,3 +175,44 @@ def test_tsm_loads_torchvision_resnet_into_wrapped_blocks(tmp_path):
 
 
 _NON_LOCAL = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))
+
+
+# ---------------------------------------------------------------- MobileNetV2 / MobileNetV2TSM
+def test_mobilenet_v2_tsm_shifts_and_loads_mmcls_layout(tmp_path):
+    """Shift only in shape-keeping expanded blocks; an mmcls checkpoint (``backbone.`` keys) loads into them."""
+    model = build(dict(type='MobileNetV2TSM', num_segments=4))
+    shifted = [name for name, m in model.named_modules() if type(m).__name__ == 'TemporalShift']
+    # blocks with an identity shortcut: 1 + 2 + 3 + 2 + 2 of the 17 (the first of each stage changes shape)
+    assert len(shifted) == 10 and 'layer2.1.conv.0' in shifted and 'layer2.0.conv.0' not in shifted
+    plain = build(dict(type='MobileNetV2'))
+    for m in bn_layers(plain):
+        m.running_mean.uniform_(-0.5, 0.5)
+    state = {'backbone.' + k: v for k, v in plain.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(1000, 1280)
+    torch.save({'state_dict': state}, tmp_path / 'mobilenet_v2_mmcls.pth')
+    model.pretrained = str(tmp_path / 'mobilenet_v2_mmcls.pth')
+    model.init_weights()
+    ours = model.state_dict()
+    assert torch.equal(ours['layer2.1.conv.0.net.conv.weight'], plain.layer2[1].conv[0].conv.weight)
+    assert torch.equal(ours['layer7.0.conv.2.bn.running_mean'], plain.layer7[0].conv[2].bn.running_mean)
+    # With the shift off, the loaded network is the 2D one.
+    model.eval(), plain.eval()
+    x = torch.randn(4, 3, 32, 32)
+    for m in model.modules():
+        if type(m).__name__ == 'TemporalShift':
+            m.shift_div = 10 ** 6  # fold 0: nothing moves
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), plain(x))
+
+
+def test_mobilenet_v2_frozen_stages_and_errors():
+    model = build(dict(type='MobileNetV2', frozen_stages=8, norm_eval=True)).train()
+    assert not any(p.requires_grad for p in model.parameters())
+    assert not any(m.training for m in bn_layers(model))
+    model = build(dict(type='MobileNetV2', frozen_stages=2)).train()
+    assert not any(p.requires_grad for m in (model.conv1, model.layer1, model.layer2) for p in m.parameters())
+    assert all(p.requires_grad for p in model.layer3.parameters()) and model.layer3.training
+    with pytest.raises(ValueError, match=r'out_indices must be in 0..7'):
+        build(dict(type='MobileNetV2', out_indices=(8,)))
+    with pytest.raises(ValueError, match=r'frozen_stages must be in -1..8'):
+        build(dict(type='MobileNetV2', frozen_stages=9))

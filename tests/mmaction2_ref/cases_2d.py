@@ -82,3 +82,15 @@ CASES += [
                                                       shift_place='block', temporal_pool=True),
          inputs=[(8, 3, 32, 32)], run=_backbone),
 ]
+
+CASES += [
+    # tsm_mobilenet_v2.py
+    dict(name='tsm_mobilenet_v2', cfg=dict(type='MobileNetV2TSM', shift_div=8, num_segments=8, is_shift=True,
+                                           pretrained='mmcls://mobilenet_v2'),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+    # Not from a config: the plain MobileNetV2 (TSN's 2D base) with several outputs, and a widened one.
+    dict(name='mobilenet_v2_multi_out', cfg=dict(type='MobileNetV2', out_indices=(1, 4, 7)),
+         inputs=[(2, 3, 32, 32)], run=_backbone),
+    dict(name='mobilenet_v2_wide', cfg=dict(type='MobileNetV2', widen_factor=1.5), inputs=[(1, 3, 32, 32)],
+         run=_backbone),
+]
