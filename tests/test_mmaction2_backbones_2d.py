@@ -216,3 +216,19 @@ def test_mobilenet_v2_frozen_stages_and_errors():
         build(dict(type='MobileNetV2', out_indices=(8,)))
     with pytest.raises(ValueError, match=r'frozen_stages must be in -1..8'):
         build(dict(type='MobileNetV2', frozen_stages=9))
+
+
+# ---------------------------------------------------------------- TANet
+def test_tanet_loads_torchvision_resnet_and_rejects_bad_configs(tmp_path):
+    from mmaction.models.backbones.resnet import ResNet as TorchvisionLayoutResNet
+    reference = TorchvisionLayoutResNet(depth=50)
+    torch.save(reference.state_dict(), tmp_path / 'r50.pth')
+    model = build(dict(type='TANet', depth=50, num_segments=8, pretrained=str(tmp_path / 'r50.pth')))
+    model.init_weights()
+    assert torch.equal(model.state_dict()['layer4.2.block.conv2.conv.weight'], reference.layer4[2].conv2.weight)
+    assert torch.equal(model.state_dict()['layer1.0.block.downsample.bn.bias'], reference.layer1[0].downsample[1].bias)
+    assert model.layer2[3].tam.G[0].weight.shape == (16, 8)  # TAM keeps its own init
+    with pytest.raises(ValueError, match='TA-blocks need Bottleneck blocks'):
+        build(dict(type='TANet', depth=18, num_segments=8))
+    with pytest.raises(ValueError, match='num_segments must be at least 3'):
+        build(dict(type='TANet', depth=50, num_segments=2))

@@ -94,3 +94,18 @@ CASES += [
     dict(name='mobilenet_v2_wide', cfg=dict(type='MobileNetV2', widen_factor=1.5), inputs=[(1, 3, 32, 32)],
          run=_backbone),
 ]
+
+CASES += [
+    # tanet_r50.py with pretrained=None: mmaction2's TANet loads its pretrained weights in the constructor, which the
+    # offline peer cannot (ours reads them in init_weights()).
+    dict(name='tanet_r50', cfg=dict(type='TANet', pretrained=None, depth=50, num_segments=8, tam_cfg=None),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+    # tanet_imagenet-pretrained-r50_8xb6-1x1x16-50e_sthv1-rgb.py: 16 segments, on 64x64 frames
+    dict(name='tanet_r50_16seg', cfg=dict(type='TANet', pretrained=None, depth=50, num_segments=16, tam_cfg=None),
+         inputs=[(16, 3, 64, 64)], run=_backbone),
+    # Not from a config: the TAM options.
+    dict(name='tanet_r50_tam_options', cfg=dict(type='TANet', depth=50, num_segments=4,
+                                                tam_cfg=dict(alpha=3, adaptive_kernel_size=5, beta=2,
+                                                             conv1d_kernel_size=5, adaptive_convolution_padding=2)),
+         inputs=[(8, 3, 32, 32)], run=_backbone),
+]
