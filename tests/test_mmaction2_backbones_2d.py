@@ -232,3 +232,43 @@ def test_tanet_loads_torchvision_resnet_and_rejects_bad_configs(tmp_path):
         build(dict(type='TANet', depth=18, num_segments=8))
     with pytest.raises(ValueError, match='num_segments must be at least 3'):
         build(dict(type='TANet', depth=50, num_segments=2))
+
+
+# ---------------------------------------------------------------- TIN
+def test_tin_shift_matches_kernel_definition():
+    from mmaction.models.mmaction2.backbones._shift import tin_shift
+    generator = torch.Generator().manual_seed(0)
+    data = torch.randn(3, 5, 8, 6, generator=generator)
+    shift = torch.randint(-6, 7, (3, 4), generator=generator, dtype=torch.int32)  # beyond +-T too
+    shift[0] = torch.tensor([0, 1, -1, 5])
+    torch.testing.assert_close(tin_shift(data, shift), cases_2d.naive_tin_shift(data, shift), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r'channels \(8\) must be a multiple of the number of groups \(3\)'):
+        tin_shift(data, shift[:, :3])
+
+
+def test_tin_shift_gradient_is_the_reverse_shift():
+    from mmaction.models.mmaction2.backbones._shift import tin_shift
+    data = torch.randn(2, 4, 4, 3, dtype=torch.float64, requires_grad=True)
+    shift = torch.tensor([[1, -2], [0, 3]], dtype=torch.int32)
+    assert torch.autograd.gradcheck(lambda d: tin_shift(d, shift), (data,))
+
+
+def test_linear_sampler_interpolates_between_whole_shifts():
+    """Offset 0.25 for group 0 and -1.5 for group 1: 3/4 of the unshifted + 1/4 of the one-frame-later frames."""
+    from mmaction.models.mmaction2.backbones.resnet_tin import linear_sampler
+    frames = torch.tensor([1., 2., 4., 8.])  # T=4
+    data = frames.view(1, 4, 1, 1, 1).repeat(1, 1, 2, 1, 1)  # (N=1, T=4, C=2, 1, 1)
+    out = linear_sampler(data, torch.tensor([[0.25, -1.5]])).view(4, 2)
+    torch.testing.assert_close(out[:, 0], torch.tensor([0.75 * 1, 0.75 * 2 + 0.25 * 1, 0.75 * 4 + 0.25 * 2,
+                                                        0.75 * 8 + 0.25 * 4]))
+    # -1.5 = 0.5 * shift(-2) + 0.5 * shift(-1): frame t takes 0.5 * (x[t+2] + x[t+1])
+    torch.testing.assert_close(out[:, 1], torch.tensor([0.5 * (4 + 2), 0.5 * (8 + 4), 0.5 * 8, 0.]))
+
+
+def test_tin_offsets_get_gradients():
+    model = build(dict(type='ResNetTIN', depth=18, num_segments=4, shift_div=4))
+    model(torch.randn(8, 3, 32, 32)).sum().backward()
+    interlace = model.layer2[1].conv1.conv.net1
+    assert interlace.offset_net.fc2.weight.grad.abs().sum() > 0
+    assert interlace.weight_net.conv.weight.grad.abs().sum() > 0
+    assert model.layer1[0].conv1.conv.net1.offset_net.fc2.bias.detach().eq(0.5108).all()  # mmaction2's init

@@ -109,3 +109,50 @@ CASES += [
                                                              conv1d_kernel_size=5, adaptive_convolution_padding=2)),
          inputs=[(8, 3, 32, 32)], run=_backbone),
 ]
+
+
+def naive_tin_shift(data, shift):
+    """mmcv's ``tin_shift`` written from its CUDA kernel (tin_shift_cuda_kernel.cuh), one frame at a time:
+    for input ``(N, T, C, L)`` and integer ``shift`` ``(N, G)``, ``output[n, t + s, c] = input[n, t, c]`` with
+    ``s = shift[n, c // (C // G)]`` wherever ``0 <= t + s < T``; every other output entry is 0."""
+    import torch
+    n, t, c, _ = data.shape
+    group_channels = c // shift.shape[1]
+    out = torch.zeros_like(data)
+    for b in range(n):
+        for g in range(shift.shape[1]):
+            s = int(shift[b, g])
+            channels = slice(g * group_channels, (g + 1) * group_channels)
+            for i in range(t):
+                if 0 <= i + s < t:
+                    out[b, i + s, channels] = data[b, i, channels]
+    return out
+
+
+def _with_naive_tin_shift(model, x):
+    """mmaction2's TIN imports ``tin_shift`` from mmcv's compiled ops when it runs, which the CPU peer lacks:
+    provide :func:`naive_tin_shift` as ``mmcv.ops`` for this call only (our model does not import it)."""
+    import sys
+    import types
+    stub = types.ModuleType('mmcv.ops')
+    stub.tin_shift = naive_tin_shift
+    saved = sys.modules.get('mmcv.ops')
+    sys.modules['mmcv.ops'] = stub
+    try:
+        return model(x)
+    finally:
+        if saved is None:
+            del sys.modules['mmcv.ops']
+        else:
+            sys.modules['mmcv.ops'] = saved
+
+
+CASES += [
+    # tin_r50.py
+    dict(name='tin_r50', cfg=dict(type='ResNetTIN', pretrained='torchvision://resnet50', depth=50, norm_eval=False,
+                                  shift_div=4),
+         inputs=[(8, 3, 32, 32)], run=_with_naive_tin_shift),
+    # Not from a config: two clips of 4 frames, every channel group of ResNet-18 interlaced (shift_div=1).
+    dict(name='tin_r18_div1', cfg=dict(type='ResNetTIN', depth=18, num_segments=4, shift_div=1),
+         inputs=[(8, 3, 32, 32)], run=_with_naive_tin_shift),
+]

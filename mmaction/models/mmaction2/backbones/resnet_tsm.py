@@ -29,6 +29,9 @@ class NL3DWrapper(nn.Module):
 
     def __init__(self, block: nn.Module, num_segments: int, non_local_cfg: dict) -> None:
         super().__init__()
+        if not hasattr(block, 'conv3'):
+            raise ValueError(f'non_local: only Bottleneck blocks (depth 50, 101, 152) take a non-local block, '
+                             f'got {type(block).__name__}')
         self.block = block
         self.non_local_block = NonLocal3d(block.conv3.norm.num_features, **non_local_cfg)
         self.num_segments = num_segments
@@ -55,6 +58,27 @@ class TemporalPool(nn.Module):
         x = x.view(nt // self.num_segments, self.num_segments, c, h, w).transpose(1, 2)
         x = self.max_pool3d(x).transpose(1, 2).contiguous().view(nt // 2, c, h, w)
         return self.net(x)
+
+
+def insert_non_local(model: ResNet, non_local: Sequence, non_local_cfg: dict, num_segments: int) -> None:
+    """Wrap the blocks flagged in ``non_local`` (per stage, a 0/1 flag per block) with :class:`NL3DWrapper`."""
+    name = type(model).__name__
+    if len(non_local) != model.num_stages:
+        raise ValueError(f'{name}: non_local needs one entry per stage ({model.num_stages}), got {non_local!r}')
+    for layer_name, flags in zip(model.res_layers, non_local):
+        if isinstance(flags, int):  # one flag for the whole stage: only 0 (none) has a meaning in mmaction2
+            if flags:
+                raise ValueError(f'{name}: non_local entry for {layer_name} must list a 0/1 flag per block, '
+                                 f'got {flags!r}')
+            continue
+        stage = getattr(model, layer_name)
+        if len(flags) != len(stage):
+            raise ValueError(f'{name}: non_local entry for {layer_name} has {len(flags)} flags for '
+                             f'{len(stage)} blocks')
+        for i, flag in enumerate(flags):
+            if flag:
+                # mmaction2 gives every non-local block the input frame count, even after a temporal pool.
+                stage[i] = NL3DWrapper(stage[i], num_segments, non_local_cfg)
 
 
 @MODELS.register_module()
@@ -93,7 +117,7 @@ class ResNetTSM(ResNet):
         if is_shift:
             self._insert_temporal_shift()
         if self.non_local_cfg:
-            self._insert_non_local(non_local)
+            insert_non_local(self, non_local, self.non_local_cfg, num_segments)
         if temporal_pool:
             self.layer2 = TemporalPool(self.layer2, num_segments)
 
@@ -115,21 +139,3 @@ class ResNetTSM(ResNet):
                     getattr(self, name)[i] = TemporalShift(block, segments, self.shift_div)
                 elif i % every == 0:
                     block.conv1.conv = TemporalShift(block.conv1.conv, segments, self.shift_div)
-
-    def _insert_non_local(self, non_local: Sequence) -> None:
-        if len(non_local) != self.num_stages:
-            raise ValueError(f'ResNetTSM: non_local needs one entry per stage ({self.num_stages}), got {non_local!r}')
-        for name, flags in zip(self.res_layers, non_local):
-            if isinstance(flags, int):  # one flag for the stage: only 0 (none) is meaningful in mmaction2
-                if flags:
-                    raise ValueError(f'ResNetTSM: non_local entry for {name} must list a 0/1 flag per block, '
-                                     f'got {flags!r}')
-                continue
-            stage = getattr(self, name)
-            if len(flags) != len(stage):
-                raise ValueError(f'ResNetTSM: non_local entry for {name} has {len(flags)} flags for '
-                                 f'{len(stage)} blocks')
-            for i, flag in enumerate(flags):
-                if flag:
-                    # mmaction2 gives every non-local block the input frame count, even after a temporal pool.
-                    stage[i] = NL3DWrapper(stage[i], self.num_segments, self.non_local_cfg)
