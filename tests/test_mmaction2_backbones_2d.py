@@ -4,6 +4,7 @@ the temporal shifts against hand-written definitions, training-mode switches and
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from mmaction.registry import MODELS, build_from_cfg
 from tests.mmaction2_ref import cases_2d
@@ -14,7 +15,28 @@ def build(cfg):
     return build_from_cfg(cfg, MODELS, where='model.backbone')
 
 
-@pytest.mark.parametrize('case', cases_2d.CASES, ids=[c['name'] for c in cases_2d.CASES])
+class _CrossEntropyLoss(nn.Module):
+    """mmaction2's default ``CrossEntropyLoss`` (no class weights, loss_weight 1) for TPN's aux head, registered
+    only while the recognizer heads' own losses are not in MODELS."""
+
+    def forward(self, cls_score, label):
+        return F.cross_entropy(cls_score, label)
+
+
+@pytest.fixture(autouse=True)
+def cross_entropy_loss():
+    if 'CrossEntropyLoss' in MODELS.module_dict:
+        yield
+        return
+    MODELS.register_module(name='CrossEntropyLoss', module=_CrossEntropyLoss)
+    try:
+        yield
+    finally:
+        MODELS.module_dict.pop('CrossEntropyLoss', None)
+
+
+@pytest.mark.parametrize('case', [pytest.param(c, id=c['name'], marks=[pytest.mark.slow] if c.get('slow') else [])
+                                  for c in cases_2d.CASES])
 def test_matches_mmaction2(case):
     check_case('cases_2d', case, build)
 
@@ -272,3 +294,40 @@ def test_tin_offsets_get_gradients():
     assert interlace.offset_net.fc2.weight.grad.abs().sum() > 0
     assert interlace.weight_net.conv.weight.grad.abs().sum() > 0
     assert model.layer1[0].conv1.conv.net1.offset_net.fc2.bias.detach().eq(0.5108).all()  # mmaction2's init
+
+
+# ---------------------------------------------------------------- TPN
+def test_tpn_outputs_and_aux_loss_modes():
+    """Without data_samples no aux loss (testing); with them ``{'loss_aux'}`` = loss_weight * cross-entropy of the
+    aux head's logits, in training mode too."""
+    from types import SimpleNamespace
+    neck = build(dict(cases_2d._TPN, in_channels=(64, 128), out_channels=64,
+                      spatial_modulation_cfg=dict(in_channels=(64, 128), out_channels=128),
+                      level_fusion_cfg=dict(in_channels=(64, 64), mid_channels=(64, 64), out_channels=128,
+                                            downsample_scales=((1, 1, 1), (1, 1, 1))),
+                      aux_head_cfg=dict(out_channels=5, loss_weight=0.5)))
+    neck.init_weights()
+    assert neck.pyramid_fusion.conv.weight.shape == (2048, 256, 1, 1, 1)
+    low, high = torch.randn(2, 64, 8, 4, 4), torch.randn(2, 128, 8, 2, 2)
+    neck.eval()
+    with torch.no_grad():
+        out, losses = neck((low, high))
+        assert out.shape == (2, 2048, 1, 2, 2) and losses == {}
+        _, losses = neck((low, high), data_samples=[SimpleNamespace(gt_label=torch.tensor([1])),
+                                                    {'gt_label': torch.tensor([4])}])
+        expected = 0.5 * F.cross_entropy(neck.aux_head(low), torch.tensor([1, 4]))  # the second-to-last level
+        torch.testing.assert_close(losses['loss_aux'], expected)
+    neck.train()
+    out, losses = neck((low, high), data_samples=[SimpleNamespace(gt_label=torch.tensor([2]))] * 2)
+    assert set(losses) == {'loss_aux'} and losses['loss_aux'].requires_grad
+    (out.sum() + losses['loss_aux']).backward()
+    assert neck.aux_head.fc.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='has no gt_label'):
+        neck((low, high), data_samples=[{}, {}])
+
+
+def test_tpn_bad_config():
+    with pytest.raises(ValueError, match="flow_type must be 'cascade' or 'parallel'"):
+        build(dict(cases_2d._TPN, flow_type='serial'))
+    with pytest.raises(Exception, match='level_fusion_cfg'):
+        build(dict(cases_2d._TPN, level_fusion_cfg=None))
