@@ -6,6 +6,10 @@ frames); the frame count matches ``num_segments`` where the model shifts frames 
 cases the quick test run skips (deeper networks, variants of a case already covered).
 """
 
+_R50_URL = 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth'
+_R101_URL = 'https://download.pytorch.org/models/resnet101-cd907fc2.pth'
+
+
 def _backbone(model, x):
     return model(x)
 
@@ -23,15 +27,15 @@ CASES = [
     dict(name='resnet18_backbone', cfg=dict(type='ResNet', depth=18, pretrained=None),
          inputs=[(2, 3, 32, 32)], run=_backbone),
     # tsn_r50.py
-    dict(name='tsn_r50', cfg=dict(type='ResNet', pretrained='https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+    dict(name='tsn_r50', cfg=dict(type='ResNet', pretrained=_R50_URL,
                                   depth=50, norm_eval=False),
          inputs=[(2, 3, 32, 32)], run=_backbone),
     # tsn_imagenet-pretrained-r50_8xb32_5x1x3-110e_kinetics400-flow.py (clip_len=5 -> 10 flow channels)
-    dict(name='tsn_r50_flow', cfg=dict(type='ResNet', pretrained='https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+    dict(name='tsn_r50_flow', cfg=dict(type='ResNet', pretrained=_R50_URL,
                                        depth=50, in_channels=2 * 5, norm_eval=False),
          inputs=[(2, 10, 32, 32)], run=_backbone),
     # tsn_imagenet-pretrained-r101_8xb32-1x1x8-100e_kinetics400-rgb.py
-    dict(name='tsn_r101', cfg=dict(type='ResNet', pretrained='https://download.pytorch.org/models/resnet101-cd907fc2.pth',
+    dict(name='tsn_r101', cfg=dict(type='ResNet', pretrained=_R101_URL,
                                    depth=101, norm_eval=False),
          inputs=[(1, 3, 32, 32)], run=_backbone, slow=True),
     # trn_r50.py (partial_bn only changes training; eval outputs must match)

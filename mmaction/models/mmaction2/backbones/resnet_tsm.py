@@ -45,7 +45,8 @@ class NL3DWrapper(nn.Module):
 
 
 class TemporalPool(nn.Module):
-    """Max-pool 3 frames with stride 2 in time, then run ``net``: ``(N * T, C, H, W)`` -> ``net((N * T/2, C, H, W))``."""
+    """Max-pool 3 frames with stride 2 in time, then run ``net``:
+    ``(N * T, C, H, W)`` -> ``net((N * T/2, C, H, W))``."""
 
     def __init__(self, net: nn.Module, num_segments: int) -> None:
         super().__init__()

@@ -96,7 +96,8 @@ class SpatialModulation(nn.Module):
 
 
 def _labels(data_samples: Sequence) -> torch.Tensor:
-    """Class indices ``(N,)`` (or soft labels ``(N, K)``) from mmaction2-style data samples (``sample.gt_label``, or a ``'gt_label'`` key)."""
+    """Class indices ``(N,)`` (or soft labels ``(N, K)``) from mmaction2-style data samples
+    (``sample.gt_label``, or a ``'gt_label'`` key)."""
     labels = []
     for i, sample in enumerate(data_samples):
         label = getattr(sample, 'gt_label', None)
@@ -145,7 +146,8 @@ class AuxHead(nn.Module):
 
 
 class TemporalModulation(nn.Module):
-    """Grouped (32) temporal conv (3, 1, 1) without norm or activation, then a ceil-mode temporal max pool of ``downsample_scale``:
+    """Grouped (32) temporal conv (3, 1, 1) without norm or activation, then a ceil-mode temporal max pool of
+    ``downsample_scale``:
     ``(N, C_in, T, H, W)`` -> ``(N, C_out, ceil(T / downsample_scale), H, W)``."""
 
     def __init__(self, in_channels: int, out_channels: int, downsample_scale: int = 8) -> None:
