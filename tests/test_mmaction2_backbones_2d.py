@@ -184,7 +184,7 @@ def test_tsm_loads_torchvision_resnet_into_wrapped_blocks(tmp_path):
     reference = TorchvisionLayoutResNet(depth=50)
     path = str(tmp_path / 'resnet50_tv.pth')
     torch.save(reference.state_dict(), path)
-    model = build(dict(type='ResNetTSM', depth=50, pretrained=path, non_local=_NON_LOCAL,
+    model = build(dict(type='ResNetTSM', depth=50, pretrained=path, non_local=cases_2d._NON_LOCAL,
                        non_local_cfg=dict(sub_sample=True, norm_cfg=dict(type='BN3d', requires_grad=True))))
     model.init_weights()
     state = model.state_dict()
@@ -195,8 +195,6 @@ def test_tsm_loads_torchvision_resnet_into_wrapped_blocks(tmp_path):
     # The non-local blocks keep mmcv's init: zero output norm, so each starts as the identity.
     assert not state['layer2.0.non_local_block.conv_out.bn.weight'].any()
 
-
-_NON_LOCAL = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))
 
 
 # ---------------------------------------------------------------- MobileNetV2 / MobileNetV2TSM
