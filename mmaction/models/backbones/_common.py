@@ -69,3 +69,99 @@ def maybe_checkpoint(fn: Callable[..., torch.Tensor], x: torch.Tensor, enabled: 
     if enabled and x.requires_grad:
         return checkpoint(fn, x, *args, use_reentrant=False)
     return fn(x, *args)
+
+
+# mmaction2 backbones (2D): train-mode switches and 2D-pretrained loading shared by the mmaction2-layout models
+# (mmaction/models/mmaction2/backbones). Kept in one block; the 3D backbones append their own below it.
+
+def freeze_modules(*modules: nn.Module) -> None:
+    """Eval mode and ``requires_grad=False`` for every parameter: mmaction2's ``frozen_stages``."""
+    for module in modules:
+        module.eval()
+        for param in module.parameters():
+            param.requires_grad = False
+
+
+def apply_partial_bn(module: nn.Module) -> None:
+    """TSN's partial BN: every ``BatchNorm2d`` except the first (the stem's) in eval mode with frozen affine
+    parameters, because small video batches give poor statistics for the deeper layers."""
+    norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+    for m in norms[1:]:
+        freeze_bn(m)
+
+
+# Wrapper modules that the temporal variants put around 2D ResNet/MobileNetV2 parts (TemporalShift.net,
+# TemporalPool.net, NL3DWrapper.block, TABlock.block, CombineNet.net2); a 2D checkpoint names the wrapped part
+# without them.
+_WRAPPER_NAMES = frozenset({'net', 'net2', 'block'})
+
+
+def _unwrapped_key(key: str) -> str:
+    return '.'.join(part for part in key.split('.') if part not in _WRAPPER_NAMES)
+
+
+def _torchvision_key(key: str) -> str | None:
+    """mmaction2 ConvModule key -> torchvision ResNet key: ``layer1.0.conv1.conv.weight`` -> ``layer1.0.conv1.weight``,
+    ``layer1.0.conv1.bn.bias`` -> ``layer1.0.bn1.bias``, ``conv1.bn.*`` -> ``bn1.*``, ``downsample.conv/bn`` ->
+    ``downsample.0/1``. None for keys outside a ConvModule."""
+    parts = key.split('.')
+    if len(parts) < 3 or parts[-2] not in ('conv', 'bn'):
+        return None
+    owner, kind, param = '.'.join(parts[:-2]), parts[-2], parts[-1]
+    if owner.endswith('downsample'):
+        return f"{owner}.{0 if kind == 'conv' else 1}.{param}"
+    if kind == 'conv':
+        return f'{owner}.{param}'
+    head, _, last = owner.rpartition('.')
+    bn_name = last.replace('conv', 'bn')
+    return f'{head}.{bn_name}.{param}' if head else f'{bn_name}.{param}'
+
+
+def load_2d_pretrained(module: nn.Module, filename: str) -> None:
+    """Load a 2D checkpoint into an mmaction2-layout backbone whose blocks may be wrapped by temporal modules.
+
+    Each of the model's keys takes the first checkpoint entry of the same shape among: the key itself, the key
+    without wrapper segments (``layer1.0.conv1.conv.net.weight`` -> ``layer1.0.conv1.conv.weight``), that key under
+    ``backbone.`` (mmcls/mmpretrain checkpoints), and its torchvision name. This covers mmaction2's
+    ``torchvision_pretrain`` and ``pretrained2d`` paths. Keys left unloaded (the temporal modules' own) keep their
+    initialisation and are logged, as are unused checkpoint entries.
+    """
+    from collections import OrderedDict
+
+    from mmaction.utils.checkpoint import get_state_dict, load_file
+
+    source = get_state_dict(load_file(filename), filename)
+    loaded, used = OrderedDict(), set()
+    for key, tensor in module.state_dict().items():
+        plain = _unwrapped_key(key)
+        for candidate in (key, plain, 'backbone.' + plain, _torchvision_key(plain)):
+            if candidate is not None and candidate in source and source[candidate].shape == tensor.shape:
+                loaded[key] = source[candidate]
+                used.add(candidate)
+                break
+    module.load_state_dict(loaded, strict=False)
+    logger = logging.getLogger('mmaction')
+    missing = [k for k in module.state_dict() if k not in loaded and not k.endswith('num_batches_tracked')]
+    unused = [k for k in source if k not in used]
+    if missing:
+        logger.info(f'{filename}: {len(missing)} {type(module).__name__} entries not in the checkpoint keep their '
+                    f'initialisation: {", ".join(missing[:10])}' + (' ...' if len(missing) > 10 else ''))
+    if unused:
+        logger.info(f'{filename}: {len(unused)} checkpoint entries not used: {", ".join(unused[:10])}'
+                    + (' ...' if len(unused) > 10 else ''))
+    if not loaded:
+        raise ValueError(f'{filename}: no entry matches {type(module).__name__} by name and shape; is it a 2D '
+                         f'ResNet/MobileNetV2 checkpoint?')
+
+
+def init_mm2_2d(module: nn.Module) -> None:
+    """mmaction2's 2D default init (mmengine ``Kaiming`` on ``Conv2d``, ``Constant(1)`` on ``BatchNorm2d``): other
+    layers (non-local blocks, TAM, TIN nets) keep the initialisation their constructors chose."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
