@@ -1,0 +1,42 @@
+"""mmaction2's 3D backbones: the ``backbone`` dicts of its 1.2.0 configs (recognition/i3d, slowonly, slowfast,
+r2plus1d, csn, c3d, x3d, c2d), unchanged, on small clips so the references stay small."""
+
+
+def _forward(model, x):
+    return model(x)
+
+
+# recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py
+I3D_R50 = dict(
+    type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
+    conv1_stride_t=2, pool1_stride_t=2, conv_cfg=dict(type='Conv3d'), norm_eval=False,
+    inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)), zero_init_residual=False)
+# recognition/i3d/i3d_imagenet-pretrained-r50-nl-embedded-gaussian_8xb8-32x2x1-100e_kinetics400-rgb.py
+I3D_R50_NL = dict(
+    I3D_R50, non_local=((0, 0, 0), (0, 1, 0, 1), (0, 1, 0, 1, 0, 1), (0, 0, 0)),
+    non_local_cfg=dict(sub_sample=True, use_scale=False, norm_cfg=dict(type='BN3d', requires_grad=True),
+                       mode='embedded_gaussian'))
+# recognition/i3d/i3d_imagenet-pretrained-r50-heavy_8xb8-32x2x1-100e_kinetics400-rgb.py
+I3D_R50_HEAVY = dict(
+    type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
+    conv1_stride_t=1, pool1_stride_t=1, conv_cfg=dict(type='Conv3d'), norm_eval=False, inflate=(1, 1, 1, 1),
+    zero_init_residual=False, with_pool2=True)
+
+CASES = [
+    dict(name='i3d_r50', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='i3d_r50_nl_embedded_gaussian', cfg=I3D_R50_NL, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    # i3d_imagenet-pretrained-r50-nl-gaussian_...: the same dict with mode='gaussian' (the dot-product variant
+    # overflows to NaN on both sides with these synthetic weights, so it cannot be compared).
+    dict(name='i3d_r50_nl_gaussian', cfg=dict(I3D_R50_NL, non_local_cfg=dict(
+        I3D_R50_NL['non_local_cfg'], mode='gaussian')), inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='i3d_r50_heavy', cfg=I3D_R50_HEAVY, inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    # Options no released config combines: BasicBlock3d, every stage out, 3x3x3 inflation, caffe style, dilation.
+    dict(name='resnet3d_r18_all_stages', cfg=dict(
+        type='ResNet3d', depth=18, pretrained=None, out_indices=(0, 1, 2, 3), inflate_style='3x3x3',
+        inflate=(1, 0, 1, 0), dilations=(1, 1, 2, 2), spatial_strides=(1, 2, 1, 1)),
+        inputs=[(1, 3, 4, 24, 24)], run=_forward),
+    dict(name='resnet3d_r50_caffe_3x3x3', cfg=dict(
+        type='ResNet3d', depth=50, pretrained=None, style='caffe', inflate_style='3x3x3', num_stages=3,
+        out_indices=(1, 2), with_pool2=False, temporal_strides=(1, 2, 1), spatial_strides=(1, 2, 2),
+        dilations=(1, 1, 1), base_channels=16), inputs=[(1, 3, 4, 24, 24)], run=_forward),
+]
