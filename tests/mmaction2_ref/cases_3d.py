@@ -21,6 +21,29 @@ I3D_R50_HEAVY = dict(
     type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
     conv1_stride_t=1, pool1_stride_t=1, conv_cfg=dict(type='Conv3d'), norm_eval=False, inflate=(1, 1, 1, 1),
     zero_init_residual=False, with_pool2=True)
+# recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py (and its -in1k-pre-nl- and -flow siblings)
+SLOWONLY_R50 = dict(
+    type='ResNet3dSlowOnly', depth=50, pretrained=None, lateral=False, conv1_kernel=(1, 7, 7), conv1_stride_t=1,
+    pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False)
+SLOWONLY_R50_NL = dict(
+    SLOWONLY_R50, pretrained='https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+    non_local=((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)),
+    non_local_cfg=dict(sub_sample=True, use_scale=True, norm_cfg=dict(type='BN3d', requires_grad=True),
+                       mode='embedded_gaussian'))
+# recognition/slowfast/slowfast_r50_8xb8-4x16x1-256e_kinetics400-rgb.py
+SLOWFAST_R50_4X16 = dict(
+    type='ResNet3dSlowFast', pretrained=None, resample_rate=8, speed_ratio=8, channel_ratio=8,
+    slow_pathway=dict(type='resnet3d', depth=50, pretrained=None, lateral=True, conv1_kernel=(1, 7, 7),
+                      dilations=(1, 1, 1, 1), conv1_stride_t=1, pool1_stride_t=1, inflate=(0, 0, 1, 1),
+                      norm_eval=False),
+    fast_pathway=dict(type='resnet3d', depth=50, pretrained=None, lateral=False, base_channels=8,
+                      conv1_kernel=(5, 7, 7), conv1_stride_t=1, pool1_stride_t=1, norm_eval=False))
+# recognition/slowfast/slowfast_r50_8xb8-8x8x1-steplr-256e_kinetics400-rgb.py (lateral_norm) and
+# slowfast_r101-r50_32xb8-4x16x1-256e_kinetics400-rgb.py (a deeper slow pathway)
+SLOWFAST_R50_8X8_STEPLR = dict(
+    SLOWFAST_R50_4X16, resample_rate=4, speed_ratio=4,
+    slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], fusion_kernel=7, lateral_norm=True))
+SLOWFAST_R101_R50 = dict(SLOWFAST_R50_4X16, slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], depth=101))
 
 CASES = [
     dict(name='i3d_r50', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
@@ -39,4 +62,11 @@ CASES = [
         type='ResNet3d', depth=50, pretrained=None, style='caffe', inflate_style='3x3x3', num_stages=3,
         out_indices=(1, 2), with_pool2=False, temporal_strides=(1, 2, 1), spatial_strides=(1, 2, 2),
         dilations=(1, 1, 1), base_channels=16), inputs=[(1, 3, 4, 24, 24)], run=_forward),
+    dict(name='slowonly_r50', cfg=SLOWONLY_R50, inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    dict(name='slowonly_r50_nl', cfg=SLOWONLY_R50_NL, inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    dict(name='slowonly_r50_flow', cfg=dict(SLOWONLY_R50, in_channels=2), inputs=[(1, 2, 4, 32, 32)],
+         run=_forward),
+    dict(name='slowfast_r50_4x16', cfg=SLOWFAST_R50_4X16, inputs=[(1, 3, 16, 32, 32)], run=_forward),
+    dict(name='slowfast_r50_8x8_steplr', cfg=SLOWFAST_R50_8X8_STEPLR, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='slowfast_r101_r50', cfg=SLOWFAST_R101_R50, inputs=[(1, 3, 16, 32, 32)], run=_forward),
 ]

@@ -333,6 +333,9 @@ class ResNet3d(nn.Module):
                 self.inflate_weights(get_state_dict(load_file(self.pretrained), self.pretrained), self.pretrained)
             else:
                 load_checkpoint(self, self.pretrained, strict=False, logger=logger)
+            # A 2D file has no lateral convs and a 3D one may not: mmaction2 re-initialises them either way.
+            for name in (['conv1_lateral'] if hasattr(self, 'conv1_lateral') else []) + self.lateral_connections:
+                init_conv3d_bn(getattr(self, name))
         elif self.pretrained is None:
             init_conv3d_bn(self, self.residual_norms() if self.zero_init_residual else ())
         else:
