@@ -44,6 +44,19 @@ SLOWFAST_R50_8X8_STEPLR = dict(
     SLOWFAST_R50_4X16, resample_rate=4, speed_ratio=4,
     slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], fusion_kernel=7, lateral_norm=True))
 SLOWFAST_R101_R50 = dict(SLOWFAST_R50_4X16, slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], depth=101))
+# recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py and its ip/r50 siblings
+IRCSN_R152 = dict(
+    type='ResNet3dCSN', pretrained2d=False,
+    pretrained='https://download.openmmlab.com/mmaction/recognition/csn/ircsn_from_scratch_r152_ig65m_20200807-771c4135.pth',
+    depth=152, with_pool2=False, bottleneck_mode='ir', norm_eval=True, zero_init_residual=False, bn_frozen=True)
+IPCSN_R152 = dict(IRCSN_R152, pretrained=None, bottleneck_mode='ip')
+IRCSN_R50 = dict(IRCSN_R152, depth=50)
+# recognition/r2plus1d/r2plus1d_r34_8xb8-8x8x1-180e_kinetics400-rgb.py
+R2PLUS1D_R34 = dict(
+    type='ResNet2Plus1d', depth=34, pretrained=None, pretrained2d=False, norm_eval=False,
+    conv_cfg=dict(type='Conv2plus1d'), norm_cfg=dict(type='SyncBN', requires_grad=True, eps=0.001),
+    conv1_kernel=(3, 7, 7), conv1_stride_t=1, pool1_stride_t=1, inflate=(1, 1, 1, 1),
+    spatial_strides=(1, 2, 2, 2), temporal_strides=(1, 2, 2, 2), zero_init_residual=False)
 
 CASES = [
     dict(name='i3d_r50', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
@@ -69,4 +82,8 @@ CASES = [
     dict(name='slowfast_r50_4x16', cfg=SLOWFAST_R50_4X16, inputs=[(1, 3, 16, 32, 32)], run=_forward),
     dict(name='slowfast_r50_8x8_steplr', cfg=SLOWFAST_R50_8X8_STEPLR, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     dict(name='slowfast_r101_r50', cfg=SLOWFAST_R101_R50, inputs=[(1, 3, 16, 32, 32)], run=_forward),
+    dict(name='ircsn_r152', cfg=IRCSN_R152, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='ipcsn_r152', cfg=IPCSN_R152, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='ircsn_r50', cfg=IRCSN_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='r2plus1d_r34', cfg=R2PLUS1D_R34, inputs=[(1, 3, 8, 32, 32)], run=_forward),
 ]
