@@ -57,6 +57,15 @@ R2PLUS1D_R34 = dict(
     conv_cfg=dict(type='Conv2plus1d'), norm_cfg=dict(type='SyncBN', requires_grad=True, eps=0.001),
     conv1_kernel=(3, 7, 7), conv1_stride_t=1, pool1_stride_t=1, inflate=(1, 1, 1, 1),
     spatial_strides=(1, 2, 2, 2), temporal_strides=(1, 2, 2, 2), zero_init_residual=False)
+# recognition/c3d/c3d_sports1m-pretrained_8xb30-16x1x1-45e_ucf101-rgb.py; out_dim 8192 is the flattened pool5
+# size of its 16x112x112 clips.
+C3D = dict(
+    type='C3D',
+    pretrained='https://download.openmmlab.com/mmaction/recognition/c3d/c3d_sports1m_pretrain_20201016-dcc47ddc.pth',
+    style='pytorch', conv_cfg=dict(type='Conv3d'), norm_cfg=None, act_cfg=dict(type='ReLU'), dropout_ratio=0.5,
+    init_std=0.005)
+# recognition/x3d/x3d_m_16x5x1_facebook-kinetics400-rgb.py (x3d_s uses the same backbone dict)
+X3D_M = dict(type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2)
 
 CASES = [
     dict(name='i3d_r50', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
@@ -86,4 +95,11 @@ CASES = [
     dict(name='ipcsn_r152', cfg=IPCSN_R152, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     dict(name='ircsn_r50', cfg=IRCSN_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     dict(name='r2plus1d_r34', cfg=R2PLUS1D_R34, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='x3d_m', cfg=X3D_M, inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    dict(name='x3d_wide_se_all', cfg=dict(type='X3D', gamma_w=2, gamma_b=1.5, gamma_d=1, se_style='all',
+                                          num_stages=3, spatial_strides=(2, 1, 2)),
+         inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    # C3D's widths are fixed (78M parameters; filling them takes seconds) and its FC size fixes the clip to
+    # 16x112x112: the output check is slow; test_mmaction2_backbones_3d checks its keys and counts fast.
+    dict(name='c3d_sports1m', cfg=C3D, inputs=[(1, 3, 16, 112, 112)], run=_forward, slow=True),
 ]
