@@ -21,7 +21,7 @@ I3D_R50_HEAVY = dict(
     type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
     conv1_stride_t=1, pool1_stride_t=1, conv_cfg=dict(type='Conv3d'), norm_eval=False, inflate=(1, 1, 1, 1),
     zero_init_residual=False, with_pool2=True)
-# recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py (and its -in1k-pre-nl- and -flow siblings)
+# recognition/slowonly/slowonly_r50_8xb16-8x8x1-256e_kinetics400-rgb.py and its -in1k-pre-nl- sibling
 SLOWONLY_R50 = dict(
     type='ResNet3dSlowOnly', depth=50, pretrained=None, lateral=False, conv1_kernel=(1, 7, 7), conv1_stride_t=1,
     pool1_stride_t=1, inflate=(0, 0, 1, 1), norm_eval=False)
@@ -44,7 +44,8 @@ SLOWFAST_R50_8X8_STEPLR = dict(
     SLOWFAST_R50_4X16, resample_rate=4, speed_ratio=4,
     slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], fusion_kernel=7, lateral_norm=True))
 SLOWFAST_R101_R50 = dict(SLOWFAST_R50_4X16, slow_pathway=dict(SLOWFAST_R50_4X16['slow_pathway'], depth=101))
-# recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py and its ip/r50 siblings
+# recognition/csn/ircsn_ig65m-pretrained-r152-bnfrozen_8xb12-32x2x1-58e_kinetics400-rgb.py; ipcsn_r152_32x2x1-... is
+# the same dict with bottleneck_mode='ip' and pretrained=None, ircsn_ig65m-pretrained-r50-... with depth=50
 IRCSN_R152 = dict(
     type='ResNet3dCSN', pretrained2d=False,
     pretrained='https://download.openmmlab.com/mmaction/recognition/csn/ircsn_from_scratch_r152_ig65m_20200807-771c4135.pth',
@@ -66,10 +67,12 @@ C3D = dict(
     init_std=0.005)
 # recognition/x3d/x3d_m_16x5x1_facebook-kinetics400-rgb.py (x3d_s uses the same backbone dict)
 X3D_M = dict(type='X3D', gamma_w=1, gamma_b=2.25, gamma_d=2.2)
+# recognition/c2d/c2d_r50-in1k-pre_8xb32-8x8x1-100e_kinetics400-rgb.py
+C2D_R50 = dict(type='C2D', depth=50, pretrained='https://download.pytorch.org/models/resnet50-11ad3fa6.pth',
+               norm_eval=False)
 
 CASES = [
     dict(name='i3d_r50', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
-    dict(name='i3d_r50_nl_embedded_gaussian', cfg=I3D_R50_NL, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     # i3d_imagenet-pretrained-r50-nl-gaussian_...: the same dict with mode='gaussian' (the dot-product variant
     # overflows to NaN on both sides with these synthetic weights, so it cannot be compared).
     dict(name='i3d_r50_nl_gaussian', cfg=dict(I3D_R50_NL, non_local_cfg=dict(
@@ -86,20 +89,20 @@ CASES = [
         dilations=(1, 1, 1), base_channels=16), inputs=[(1, 3, 4, 24, 24)], run=_forward),
     dict(name='slowonly_r50', cfg=SLOWONLY_R50, inputs=[(1, 3, 4, 32, 32)], run=_forward),
     dict(name='slowonly_r50_nl', cfg=SLOWONLY_R50_NL, inputs=[(1, 3, 4, 32, 32)], run=_forward),
-    dict(name='slowonly_r50_flow', cfg=dict(SLOWONLY_R50, in_channels=2), inputs=[(1, 2, 4, 32, 32)],
-         run=_forward),
     dict(name='slowfast_r50_4x16', cfg=SLOWFAST_R50_4X16, inputs=[(1, 3, 16, 32, 32)], run=_forward),
     dict(name='slowfast_r50_8x8_steplr', cfg=SLOWFAST_R50_8X8_STEPLR, inputs=[(1, 3, 8, 32, 32)], run=_forward),
-    dict(name='slowfast_r101_r50', cfg=SLOWFAST_R101_R50, inputs=[(1, 3, 16, 32, 32)], run=_forward),
-    dict(name='ircsn_r152', cfg=IRCSN_R152, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    # 61M parameters: filling them with the deterministic weights takes seconds, so the output check is slow.
+    dict(name='slowfast_r101_r50', cfg=SLOWFAST_R101_R50, inputs=[(1, 3, 16, 32, 32)], run=_forward, slow=True),
     dict(name='ipcsn_r152', cfg=IPCSN_R152, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     dict(name='ircsn_r50', cfg=IRCSN_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
-    dict(name='r2plus1d_r34', cfg=R2PLUS1D_R34, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    dict(name='r2plus1d_r34', cfg=R2PLUS1D_R34, inputs=[(1, 3, 8, 32, 32)], run=_forward, slow=True),  # 64M
+    dict(name='r2plus1d_r34_narrow', cfg=dict(R2PLUS1D_R34, base_channels=16), inputs=[(1, 3, 8, 32, 32)],
+         run=_forward),
     dict(name='x3d_m', cfg=X3D_M, inputs=[(1, 3, 4, 32, 32)], run=_forward),
     dict(name='x3d_wide_se_all', cfg=dict(type='X3D', gamma_w=2, gamma_b=1.5, gamma_d=1, se_style='all',
                                           num_stages=3, spatial_strides=(2, 1, 2)),
          inputs=[(1, 3, 4, 32, 32)], run=_forward),
     # C3D's widths are fixed (78M parameters; filling them takes seconds) and its FC size fixes the clip to
-    # 16x112x112: the output check is slow; test_mmaction2_backbones_3d checks its keys and counts fast.
+    # 16x112x112: the output check is slow (as for every slow case, a fast test checks its keys and counts).
     dict(name='c3d_sports1m', cfg=C3D, inputs=[(1, 3, 16, 112, 112)], run=_forward, slow=True),
 ]
