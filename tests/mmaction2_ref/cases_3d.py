@@ -48,7 +48,8 @@ SLOWFAST_R101_R50 = dict(SLOWFAST_R50_4X16, slow_pathway=dict(SLOWFAST_R50_4X16[
 # the same dict with bottleneck_mode='ip' and pretrained=None, ircsn_ig65m-pretrained-r50-... with depth=50
 IRCSN_R152 = dict(
     type='ResNet3dCSN', pretrained2d=False,
-    pretrained='https://download.openmmlab.com/mmaction/recognition/csn/ircsn_from_scratch_r152_ig65m_20200807-771c4135.pth',
+    pretrained=('https://download.openmmlab.com/mmaction/recognition/csn/'
+                'ircsn_from_scratch_r152_ig65m_20200807-771c4135.pth'),
     depth=152, with_pool2=False, bottleneck_mode='ir', norm_eval=True, zero_init_residual=False, bn_frozen=True)
 IPCSN_R152 = dict(IRCSN_R152, pretrained=None, bottleneck_mode='ip')
 IRCSN_R50 = dict(IRCSN_R152, depth=50)

@@ -17,7 +17,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
-from mmaction.models.backbones._common import apply_bn_eval, freeze_stages, init_conv3d_bn
+from mmaction.models.backbones._common import apply_bn_eval, check_stage_args, freeze_stages, init_conv3d_bn
 from mmaction.models.backbones.resnet_i3d import inflate_weight
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
@@ -115,6 +115,7 @@ class Bottleneck3d(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         return self.conv3(self.conv2(self.conv1(x))) + identity
 
+    # The same checkpointed residual, ReLU and optional non-local block as BasicBlock3d.
     forward = BasicBlock3d.forward
 
 
@@ -147,6 +148,8 @@ class ResNet3d(nn.Module):
     is widened by ``lateral_infl / channel_ratio`` of its width, fed by ``conv1_lateral``/``layerX_lateral``
     (stride ``speed_ratio`` in time) from the fast pathway. ``pretrained`` is loaded by :meth:`init_weights` only,
     never at build time; with ``pretrained2d`` it is a torchvision-named 2D ResNet whose kernels are inflated.
+    ``init_cfg`` is accepted for mmaction2 configs (its init is :meth:`init_weights`); other keyword arguments go
+    to the blocks (``bottleneck_mode`` for CSN).
     """
 
     arch_settings = {
@@ -173,17 +176,10 @@ class ResNet3d(nn.Module):
                  lateral_activate: Sequence[int] = (1, 1, 1, 1), init_cfg: dict | None = None,
                  **block_kwargs) -> None:
         super().__init__()
-        name = type(self).__name__
-        if depth not in self.arch_settings:
-            raise ValueError(f'{name}: invalid depth {depth}, expected one of {sorted(self.arch_settings)}')
-        if not 1 <= num_stages <= 4:
-            raise ValueError(f'{name}: num_stages must be in 1..4, got {num_stages}')
-        for key, value in (('spatial_strides', spatial_strides), ('temporal_strides', temporal_strides),
-                           ('dilations', dilations)) + ((('stage_blocks', stage_blocks),) if stage_blocks else ()):
-            if len(value) != num_stages:
-                raise ValueError(f'{name}: {key} {tuple(value)} needs num_stages={num_stages} entries')
-        if not out_indices or max(out_indices) >= num_stages:
-            raise ValueError(f'{name}: out_indices {tuple(out_indices)} must be in 0..{num_stages - 1}')
+        per_stage = dict(spatial_strides=spatial_strides, temporal_strides=temporal_strides, dilations=dilations)
+        if stage_blocks is not None:
+            per_stage['stage_blocks'] = stage_blocks
+        check_stage_args(type(self).__name__, depth, self.arch_settings, num_stages, out_indices, **per_stage)
         self.depth = depth
         self.pretrained = pretrained
         self.pretrained2d = pretrained2d
