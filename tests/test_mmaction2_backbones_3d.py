@@ -137,3 +137,42 @@ def test_conv2plus1d_middle_width():
 def test_bad_config_is_named(cfg, match):
     with pytest.raises(ValueError, match=match):
         _build(cfg)
+
+
+def test_c2d_early_out_index():
+    """mmaction2's C2D fails on an early out index (it feeds the 3D view to the next 2D stage); here the stage
+    outputs come out as clips and the last one equals the single-output model's."""
+    cfg = dict(type='C2D', depth=18, pretrained=None)
+    single, multi = _build(cfg).eval(), _build(dict(cfg, out_indices=(1, 3))).eval()
+    multi.load_state_dict(single.state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        stage2, stage4 = multi(x)
+        assert torch.equal(stage4, single(x))
+    assert stage2.shape == (2, 128, 2, 4, 4) and stage4.shape == (2, 512, 2, 1, 1)
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='ResNet3dSlowFast', resample_rate=4, speed_ratio=4,
+         slow_pathway=dict(type='resnet3d', depth=18, base_channels=16, lateral=True, conv1_kernel=(1, 7, 7),
+                           inflate=(0, 0, 1, 1), num_stages=2, out_indices=(1,), spatial_strides=(1, 2),
+                           temporal_strides=(1, 1), dilations=(1, 1)),
+         fast_pathway=dict(type='resnet3d', depth=18, base_channels=2, conv1_kernel=(5, 7, 7), num_stages=2,
+                           out_indices=(1,), spatial_strides=(1, 2), temporal_strides=(1, 1), dilations=(1, 1))),
+    dict(type='ResNet3dCSN', depth=50, pretrained=None, bottleneck_mode='ip', base_channels=8, num_stages=2,
+         out_indices=(1,), temporal_strides=(1, 2), spatial_strides=(1, 2), dilations=(1, 1)),
+    dict(type='ResNet2Plus1d', depth=18, base_channels=8, num_stages=2, out_indices=(1,), spatial_strides=(1, 2),
+         temporal_strides=(1, 2), dilations=(1, 1), pretrained=None, pretrained2d=False,
+         conv_cfg=dict(type='Conv2plus1d')),
+    dict(type='X3D', gamma_b=1.5, num_stages=2, spatial_strides=(2, 2)),
+], ids=lambda cfg: cfg['type'])
+def test_init_weights_from_scratch(cfg):
+    """``pretrained=None``: Kaiming convs (zero bias), BN weight 1 / bias 0, the residual branch's last BN 0."""
+    model = _build(cfg)
+    model.init_weights()
+    weights = {float(bn.weight.unique()[0]) for bn in _bns(model) if bn.weight.unique().numel() == 1}
+    assert weights == {0.0, 1.0} and all(float(bn.bias.abs().sum()) == 0 for bn in _bns(model))
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert all(m.bias is None or float(m.bias.abs().sum()) == 0 for m in convs)
+    out = model(torch.randn(1, 3, 8, 32, 32))
+    assert all(torch.isfinite(o).all() for o in (out if isinstance(out, tuple) else (out,)))

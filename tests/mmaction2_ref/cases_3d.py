@@ -103,6 +103,7 @@ CASES = [
     dict(name='x3d_wide_se_all', cfg=dict(type='X3D', gamma_w=2, gamma_b=1.5, gamma_d=1, se_style='all',
                                           num_stages=3, spatial_strides=(2, 1, 2)),
          inputs=[(1, 3, 4, 32, 32)], run=_forward),
+    dict(name='c2d_r50', cfg=C2D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
     # C3D's widths are fixed (78M parameters; filling them takes seconds) and its FC size fixes the clip to
     # 16x112x112: the output check is slow (as for every slow case, a fast test checks its keys and counts).
     dict(name='c3d_sports1m', cfg=C3D, inputs=[(1, 3, 16, 112, 112)], run=_forward, slow=True),
