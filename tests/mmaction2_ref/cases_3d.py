@@ -6,6 +6,18 @@ def _forward(model, x):
     return model(x)
 
 
+def _train_flags_and_forward(model, x):
+    """Training mode as mmaction2 sets it (frozen stages, norm_eval, bn_frozen): per-parameter ``requires_grad``
+    and per-BN ``training`` flags (the modules whose mode changes results) as tensors, then the forward in that
+    mode (BNs on batch statistics unless frozen or norm_eval)."""
+    import torch
+    model.train()
+    grads = torch.tensor([float(p.requires_grad) for p in model.parameters()])
+    modes = torch.tensor([float(m.training) for m in model.modules()
+                          if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)])
+    return grads, modes, model(x)
+
+
 # recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py
 I3D_R50 = dict(
     type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
@@ -104,6 +116,22 @@ CASES = [
                                           num_stages=3, spatial_strides=(2, 1, 2)),
          inputs=[(1, 3, 4, 32, 32)], run=_forward),
     dict(name='c2d_r50', cfg=C2D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    # frozen_stages / norm_eval / bn_frozen in training mode (narrow models: only the flags and modes matter).
+    dict(name='i3d_frozen2_train', cfg=dict(I3D_R50, base_channels=8, frozen_stages=2), inputs=[(2, 3, 8, 32, 32)],
+         run=_train_flags_and_forward),
+    dict(name='slowfast_frozen1_norm_eval_train', cfg=dict(SLOWFAST_R50_8X8_STEPLR, slow_pathway=dict(
+        SLOWFAST_R50_8X8_STEPLR['slow_pathway'], base_channels=16, frozen_stages=1, norm_eval=True),
+        fast_pathway=dict(SLOWFAST_R50_8X8_STEPLR['fast_pathway'], base_channels=2, frozen_stages=0)),
+        inputs=[(2, 3, 8, 32, 32)], run=_train_flags_and_forward),
+    dict(name='ircsn_bn_frozen_train', cfg=dict(IRCSN_R50, base_channels=8, frozen_stages=1),
+         inputs=[(2, 3, 8, 32, 32)], run=_train_flags_and_forward),
+    dict(name='x3d_frozen1_norm_eval_train', cfg=dict(X3D_M, frozen_stages=1, norm_eval=True),
+         inputs=[(2, 3, 4, 32, 32)], run=_train_flags_and_forward),
+    dict(name='r2plus1d_frozen1_train', cfg=dict(R2PLUS1D_R34, base_channels=8, frozen_stages=1,
+                                                   norm_cfg=dict(type='BN3d', requires_grad=True, eps=0.001)),
+         inputs=[(2, 3, 8, 32, 32)], run=_train_flags_and_forward),
+    dict(name='c2d_frozen1_norm_eval_train', cfg=dict(C2D_R50, depth=18, frozen_stages=1, norm_eval=True),
+         inputs=[(2, 3, 4, 32, 32)], run=_train_flags_and_forward),
     # C3D's widths are fixed (78M parameters; filling them takes seconds) and its FC size fixes the clip to
     # 16x112x112: the output check is slow (as for every slow case, a fast test checks its keys and counts).
     dict(name='c3d_sports1m', cfg=C3D, inputs=[(1, 3, 16, 112, 112)], run=_forward, slow=True),

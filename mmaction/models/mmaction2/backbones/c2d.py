@@ -36,6 +36,9 @@ class C2D(ResNet):
         del self.maxpool
         self.maxpool3d_1 = nn.MaxPool3d(kernel_size=(1, 3, 3), stride=(1, 2, 2), padding=(0, 0, 0))
         self.maxpool3d_2 = nn.MaxPool3d(kernel_size=(2, 1, 1), stride=(2, 1, 1), padding=(0, 0, 0))
+        # mmaction2 builds these pools with the stem, before the stages: keep its module order (named_modules).
+        for name in self.res_layers:
+            self._modules[name] = self._modules.pop(name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         batches = x.shape[0]
