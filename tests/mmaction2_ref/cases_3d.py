@@ -18,6 +18,30 @@ def _train_flags_and_forward(model, x):
     return grads, modes, model(x)
 
 
+def _inflated_from_2d(model, x):
+    """``init_weights`` with a torchvision-named 2D ResNet file made from the model's own weights (kernels summed
+    over time, BN statistics changed, an unused ``fc``), then the forward: the 2D-to-3D inflation end to end."""
+    import os
+    import tempfile
+
+    import torch
+    state_2d = {'fc.weight': torch.ones(4, 2048), 'fc.bias': torch.zeros(4)}
+    for name, module in model.named_modules():
+        if type(module).__name__ != 'ConvModule' or 'non_local' in name:  # a torchvision file has no non-local
+            continue
+        conv_2d, bn_2d = (name + '.0', name + '.1') if name.endswith('downsample') else \
+            (name, name.replace('conv', 'bn'))
+        state_2d[conv_2d + '.weight'] = module.conv.weight.detach().sum(dim=2)
+        bn = module.bn
+        state_2d.update({bn_2d + '.weight': bn.weight.detach() * 0.9, bn_2d + '.bias': bn.bias.detach() + 0.01,
+                         bn_2d + '.running_mean': bn.running_mean * 0.5, bn_2d + '.running_var': bn.running_var * 1.1})
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'resnet2d.pth')
+        torch.save(state_2d, path)
+        model.init_weights(pretrained=path)
+    return model(x)
+
+
 # recognition/i3d/i3d_imagenet-pretrained-r50_8xb8-32x2x1-100e_kinetics400-rgb.py
 I3D_R50 = dict(
     type='ResNet3d', pretrained2d=True, pretrained='torchvision://resnet50', depth=50, conv1_kernel=(5, 7, 7),
@@ -116,6 +140,9 @@ CASES = [
                                           num_stages=3, spatial_strides=(2, 1, 2)),
          inputs=[(1, 3, 4, 32, 32)], run=_forward),
     dict(name='c2d_r50', cfg=C2D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    # pretrained2d: a 2D ResNet file inflated by init_weights (I3D mixes 3x1x1 and 1x1x1 blocks and a 5x7x7 stem).
+    dict(name='i3d_r50_inflated', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_inflated_from_2d),
+    dict(name='slowonly_r50_nl_inflated', cfg=SLOWONLY_R50_NL, inputs=[(1, 3, 4, 32, 32)], run=_inflated_from_2d),
     # frozen_stages / norm_eval / bn_frozen in training mode (narrow models: only the flags and modes matter).
     dict(name='i3d_frozen2_train', cfg=dict(I3D_R50, base_channels=8, frozen_stages=2), inputs=[(2, 3, 8, 32, 32)],
          run=_train_flags_and_forward),
