@@ -176,3 +176,23 @@ def test_init_weights_from_scratch(cfg):
     assert all(m.bias is None or float(m.bias.abs().sum()) == 0 for m in convs)
     out = model(torch.randn(1, 3, 8, 32, 32))
     assert all(torch.isfinite(o).all() for o in (out if isinstance(out, tuple) else (out,)))
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='ResNet3d', depth=50, base_channels=4, num_stages=2, out_indices=(1,), spatial_strides=(1, 2),
+         temporal_strides=(1, 1), dilations=(1, 1), non_local=((0, 0, 1), (0, 0, 0, 0))),
+    dict(type='ResNet3d', depth=18, base_channels=4, num_stages=2, out_indices=(1,), spatial_strides=(1, 2),
+         temporal_strides=(1, 1), dilations=(1, 1)),
+    dict(type='X3D', gamma_b=1, num_stages=2, spatial_strides=(2, 2)),
+], ids=['bottleneck', 'basic', 'x3d'])
+def test_with_cp_gives_the_same_gradients(cfg):
+    torch.manual_seed(0)
+    plain, checkpointed = _build(cfg), _build(dict(cfg, with_cp=True))
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 4, 16, 16)
+    grads = []
+    for model in (plain, checkpointed):
+        model.train()
+        model(x).square().mean().backward()
+        grads.append([p.grad for p in model.parameters()])
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(*grads))

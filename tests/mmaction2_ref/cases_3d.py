@@ -6,6 +6,11 @@ def _forward(model, x):
     return model(x)
 
 
+def _no_forward(model, x):
+    """Keys, shapes and counts only (the case's modules cannot run alone)."""
+    return ()
+
+
 def _train_flags_and_forward(model, x):
     """Training mode as mmaction2 sets it (frozen stages, norm_eval, bn_frozen): per-parameter ``requires_grad``
     and per-BN ``training`` flags (the modules whose mode changes results) as tensors, then the forward in that
@@ -140,6 +145,10 @@ CASES = [
                                           num_stages=3, spatial_strides=(2, 1, 2)),
          inputs=[(1, 3, 4, 32, 32)], run=_forward),
     dict(name='c2d_r50', cfg=C2D_R50, inputs=[(1, 3, 8, 32, 32)], run=_forward),
+    # lateral_inv (RGBPoseConv3D's deconv laterals, which widen rather than narrow): keys and counts.
+    dict(name='slowfast_lateral_inv_keys', cfg=dict(SLOWFAST_R50_4X16, slow_pathway=dict(
+        SLOWFAST_R50_4X16['slow_pathway'], base_channels=16, lateral_inv=True, lateral_norm=True)),
+        inputs=[(1,)], run=_no_forward),
     # pretrained2d: a 2D ResNet file inflated by init_weights (I3D mixes 3x1x1 and 1x1x1 blocks and a 5x7x7 stem).
     dict(name='i3d_r50_inflated', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_inflated_from_2d),
     dict(name='slowonly_r50_nl_inflated', cfg=SLOWONLY_R50_NL, inputs=[(1, 3, 4, 32, 32)], run=_inflated_from_2d),
