@@ -150,8 +150,11 @@ CASES = [
         SLOWFAST_R50_4X16['slow_pathway'], base_channels=16, lateral_inv=True, lateral_norm=True)),
         inputs=[(1,)], run=_no_forward),
     # pretrained2d: a 2D ResNet file inflated by init_weights (I3D mixes 3x1x1 and 1x1x1 blocks and a 5x7x7 stem).
-    dict(name='i3d_r50_inflated', cfg=I3D_R50, inputs=[(1, 3, 8, 32, 32)], run=_inflated_from_2d),
-    dict(name='slowonly_r50_nl_inflated', cfg=SLOWONLY_R50_NL, inputs=[(1, 3, 4, 32, 32)], run=_inflated_from_2d),
+    # Narrow (base_channels=8): the name mapping and kernel inflation do not depend on the width.
+    dict(name='i3d_r50_inflated', cfg=dict(I3D_R50, base_channels=8), inputs=[(1, 3, 8, 32, 32)],
+         run=_inflated_from_2d),
+    dict(name='slowonly_r50_nl_inflated', cfg=dict(SLOWONLY_R50_NL, base_channels=8), inputs=[(1, 3, 4, 32, 32)],
+         run=_inflated_from_2d),
     # frozen_stages / norm_eval / bn_frozen in training mode (narrow models: only the flags and modes matter).
     dict(name='i3d_frozen2_train', cfg=dict(I3D_R50, base_channels=8, frozen_stages=2), inputs=[(2, 3, 8, 32, 32)],
          run=_train_flags_and_forward),
