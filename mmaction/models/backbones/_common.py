@@ -165,3 +165,28 @@ def init_mm2_2d(module: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+# mmaction2 backbones (3D)
+def freeze_stages(stages: Sequence[Sequence[nn.Module]], frozen_stages: int) -> None:
+    """mmaction2's ``frozen_stages``: ``stages[0]`` is the stem, ``stages[k]`` the modules of stage k. -1 freezes
+    nothing, k puts the stem and stages 1..k in eval mode and stops their gradients."""
+    for modules in stages[:frozen_stages + 1]:
+        freeze_modules(*modules)
+
+
+def init_conv3d_bn(module: nn.Module, zero_norms: Sequence[nn.Module] = ()) -> None:
+    """mmaction2's from-scratch init of its 3D backbones: Kaiming-normal (fan_out, relu) for every ``Conv3d`` with
+    zero bias, weight 1 / bias 0 for every BN; the norms in ``zero_norms`` (the last BN of each residual branch,
+    ``zero_init_residual``) start at weight 0 so every block begins as the identity."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv3d):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, _BatchNorm):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    for norm in zero_norms:
+        nn.init.zeros_(norm.weight)
+        nn.init.zeros_(norm.bias)
