@@ -122,6 +122,15 @@ class BMN(nn.Module):
         self.anchors_tmins = (np.arange(temporal_dim) - 0.5) * gap
         self.anchors_tmaxs = (np.arange(temporal_dim) + 0.5) * gap
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        # mmaction2 checkpoints also hold the two masks (mmaction2 0.x: sample_mask, 1.x: both). Here they are
+        # non-persistent constants computed from the config, so those entries are dropped rather than reported
+        # as unexpected; a subclass that keeps them as state loads them as usual.
+        for name in ('sample_mask', 'bm_mask'):
+            if name in self._non_persistent_buffers_set:
+                state_dict.pop(prefix + name, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(B, C, T)`` -> confidence map ``(B, 2, D, T)``, start ``(B, T)``, end ``(B, T)``."""
         if x.dim() != 3 or x.shape[2] != self.tscale:
