@@ -223,29 +223,48 @@ GT_BOXES = ([[12.0, 14.0, 70.0, 108.0], [98.0, 6.0, 131.0, 62.0]], [[88.0, 12.0,
 GT_ACTIONS = ([[1, 12], [4, 12, 60, 79]], [[17]])
 
 
-def _ava_samples(n: int, train: bool) -> list:
+def _ava_samples(n: int, train: bool, scale: float) -> list:
     samples = []
     for i in range(n):
-        sample = BaseDataElement(metainfo=dict(img_shape=AVA_IMG, crop_quadruple=[0.1, 0.05, 0.8, 0.9], flip=i == 1),
-                                 proposals=InstanceData(bboxes=torch.tensor(PROPOSALS[i])))
+        img_shape = tuple(int(v * scale) for v in AVA_IMG)
+        sample = BaseDataElement(metainfo=dict(img_shape=img_shape, crop_quadruple=[0.1, 0.05, 0.8, 0.9], flip=i == 1),
+                                 proposals=InstanceData(bboxes=torch.tensor(PROPOSALS[i]) * scale))
         if train:
             labels = torch.zeros(len(GT_ACTIONS[i]), 81)
             for row, actions in enumerate(GT_ACTIONS[i]):
                 labels[row, [0] + actions] = 1.0  # column 0: the person (mmaction2's AVA dataset sets it)
-            sample.gt_instances = InstanceData(bboxes=torch.tensor(GT_BOXES[i]), labels=labels)
+            sample.gt_instances = InstanceData(bboxes=torch.tensor(GT_BOXES[i]) * scale, labels=labels)
         samples.append(sample)
     return samples
 
 
 def ava_run(model, x):
+    """Predict each clip alone (mmdet tests one clip per batch), then the loss of both; boxes scale with ``x``."""
+    scale = x.shape[-1] / AVA_IMG[1]
     # Fresh samples for every call: mmaction2's RoI head pops the proposals' boxes during the loss.
-    predictions = [model(x[i:i + 1], _ava_samples(2, False)[i:i + 1], mode='predict')[0].pred_instances
+    predictions = [model(x[i:i + 1], _ava_samples(2, False, scale)[i:i + 1], mode='predict')[0].pred_instances
                    for i in range(2)]
     torch.manual_seed(0)
-    return [(p.bboxes, p.scores) for p in predictions], model(x, _ava_samples(2, True), mode='loss')
+    return [(p.bboxes, p.scores) for p in predictions], model(x, _ava_samples(2, True, scale), mode='loss')
 
+
+# The config's model dict unchanged: ResNet3dSlowOnly-50 (``backbone.*`` keys as in the released checkpoints) and
+# mmaction2's data preprocessor; on 64 x 80 clips.
+AVA_SLOWONLY_R50 = dict(
+    AVA_SLOWONLY, init_cfg=dict(type='Pretrained', checkpoint=(
+        'https://download.openmmlab.com/mmaction/v1.0/recognition/slowonly/slowonly_imagenet-pretrained-r50_8xb16-'
+        '4x16x1-steplr-150e_kinetics400-rgb/slowonly_imagenet-pretrained-r50_8xb16-4x16x1-steplr-150e_kinetics400-'
+        'rgb_20220901-e7b65fad.pth')),
+    backbone=dict(type='mmaction.ResNet3dSlowOnly', depth=50, pretrained=None, pretrained2d=False, lateral=False,
+                  num_stages=4, conv1_kernel=(1, 7, 7), conv1_stride_t=1, pool1_stride_t=1,
+                  spatial_strides=(1, 2, 2, 1)),
+    roi_head=dict(AVA_SLOWONLY['roi_head'], bbox_head=dict(AVA_SLOWONLY['roi_head']['bbox_head'], in_channels=2048)),
+    data_preprocessor=dict(type='mmaction.ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], format_shape='NCTHW'))
 
 CASES += [
+    dict(name='ava_slowonly_r50', cfg=AVA_SLOWONLY_R50, inputs=[(2, 3, 4, 64, 80)], run=ava_run, slow=True,
+         requires=('ResNet3dSlowOnly', 'ActionDataPreprocessor')),
     dict(name='ava_slowonly', cfg=AVA_SLOWONLY, inputs=[(2, 3, 4) + AVA_IMG], run=ava_run),
     dict(name='ava_tricks', cfg=AVA_TRICKS, inputs=[(2, 3, 4) + AVA_IMG], run=ava_run),
     dict(name='ava_two_pathway', cfg=AVA_TWO_PATHWAY, inputs=[(2, 3, 4) + AVA_IMG], run=ava_run),
