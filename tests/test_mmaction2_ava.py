@@ -47,7 +47,8 @@ def test_predict_boxes_undo_flip_and_crop_by_hand():
     sample = BaseDataElement(metainfo=dict(img_shape=(128, 160), flip=True, crop_quadruple=[0.1, 0.05, 0.8, 0.9]),
                              proposals=InstanceData(bboxes=torch.tensor([[16.0, 32.0, 48.0, 96.0]])))
     out = model(torch.zeros(1, 3, 4, 128, 160), [sample], mode='predict')[0].pred_instances
-    expect = torch.tensor([[111 / 160 * 0.8 + 0.1, 32 / 128 * 0.9 + 0.05, 143 / 160 * 0.8 + 0.1, 96 / 128 * 0.9 + 0.05]])
+    expect = torch.tensor([[111 / 160 * 0.8 + 0.1, 32 / 128 * 0.9 + 0.05,
+                            143 / 160 * 0.8 + 0.1, 96 / 128 * 0.9 + 0.05]])
     torch.testing.assert_close(out.bboxes, expect)
     assert out.scores.shape == (1, 81) and bool(((out.scores > 0) & (out.scores < 1)).all())
 

@@ -17,16 +17,12 @@ from mmengine.structures import InstanceData
 from mmaction.models.detectors.bbox import MaxIoUAssigner, RandomSampler, bbox2roi, bbox_overlaps
 from mmaction.registry import MODELS, ConfigError, build_from_cfg
 
+from ._common import cfg_value, sample_field
+
 _WHERE = 'model.train_cfg.rcnn'
 # mmdet's defaults for the assigner/sampler keys that the project's mmdet-v1-style classes have no switch for.
 _ASSIGNER_FIXED = dict(match_low_quality=True, gpu_assign_thr=-1, iou_calculator=dict(type='BboxOverlaps2D'))
 _SAMPLER_FIXED = dict()
-
-
-def _cfg_value(cfg: Any, key: str, default: Any = None) -> Any:
-    if cfg is None:
-        return default
-    return cfg.get(key, default) if hasattr(cfg, 'get') else getattr(cfg, key, default)
 
 
 def _build_task_util(cfg: Any, allowed: tuple[str, ...], cls: type, fixed: dict, where: str) -> Any:
@@ -43,13 +39,6 @@ def _build_task_util(cfg: Any, allowed: tuple[str, ...], cls: type, fixed: dict,
         return cls(**cfg)
     except TypeError as err:
         raise ConfigError(f"config '{where}': {err}") from err
-
-
-def _field(obj: Any, key: str, where: str) -> Any:
-    value = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-    if value is None:
-        raise ValueError(f"{where}: every data sample needs '{key}'")
-    return value
 
 
 def _meta(sample: Any) -> dict:
@@ -80,9 +69,9 @@ class AVARoIHead(nn.Module):
         self.bbox_head = build_from_cfg(bbox_head, MODELS, where='model.roi_head.bbox_head')
         self.bbox_assigner = self.bbox_sampler = None
         if train_cfg:
-            self.bbox_assigner = _build_task_util(_cfg_value(train_cfg, 'assigner'), ('MaxIoUAssignerAVA',),
+            self.bbox_assigner = _build_task_util(cfg_value(train_cfg, 'assigner'), ('MaxIoUAssignerAVA',),
                                                   MaxIoUAssigner, _ASSIGNER_FIXED, f'{_WHERE}.assigner')
-            self.bbox_sampler = _build_task_util(_cfg_value(train_cfg, 'sampler'), ('RandomSampler',),
+            self.bbox_sampler = _build_task_util(cfg_value(train_cfg, 'sampler'), ('RandomSampler',),
                                                  RandomSampler, _SAMPLER_FIXED, f'{_WHERE}.sampler')
 
     def init_weights(self) -> None:
@@ -105,9 +94,9 @@ class AVARoIHead(nn.Module):
             raise ValueError(f'AVARoIHead loss: {len(proposals)} proposal sets for {len(data_samples)} samples')
         boxes, labels = [], []
         for priors, sample in zip(proposals, data_samples):
-            gt = _field(sample, 'gt_instances', 'AVARoIHead loss')
-            gt_bboxes = _field(gt, 'bboxes', 'AVARoIHead loss: gt_instances').to(priors)
-            gt_labels = _field(gt, 'labels', 'AVARoIHead loss: gt_instances').to(priors)
+            gt = sample_field(sample, 'gt_instances', 'AVARoIHead loss')
+            gt_bboxes = sample_field(gt, 'bboxes', 'AVARoIHead loss: gt_instances').to(priors)
+            gt_labels = sample_field(gt, 'labels', 'AVARoIHead loss: gt_instances').to(priors)
             assign = self.bbox_assigner.assign_wrt_overlaps(bbox_overlaps(gt_bboxes, priors, offset=0), gt_labels)
             result = self.bbox_sampler.sample(assign, priors, gt_bboxes, gt_labels)
             boxes.append(result.bboxes)

@@ -44,8 +44,9 @@ class BBoxHeadAVA(nn.Module):
         self.dropout_ratio = dropout_ratio
         self.dropout_before_pool = dropout_before_pool
         self.multilabel = multilabel
-        self.temporal_pool = (nn.AdaptiveAvgPool3d if temporal_pool_type == 'avg' else nn.AdaptiveMaxPool3d)((1, None, None))
-        self.spatial_pool = (nn.AdaptiveAvgPool3d if spatial_pool_type == 'avg' else nn.AdaptiveMaxPool3d)((None, 1, 1))
+        pools = dict(avg=nn.AdaptiveAvgPool3d, max=nn.AdaptiveMaxPool3d)
+        self.temporal_pool = pools[temporal_pool_type]((1, None, None))
+        self.spatial_pool = pools[spatial_pool_type]((None, 1, 1))
         if dropout_ratio > 0:
             self.dropout = nn.Dropout(dropout_ratio)
         if mlp_head:

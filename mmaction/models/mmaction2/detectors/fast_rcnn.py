@@ -25,18 +25,11 @@ from mmengine.model import BaseModel
 
 from mmaction.registry import MODELS, build_from_cfg
 
-from .ava_roi_head import _cfg_value, _field
-
-
-def _without_scope(cfg: Any) -> Any:
-    """``cfg`` without mmdet's ``_scope_`` keys (the types they scope are all in ``MODELS`` here)."""
-    if isinstance(cfg, dict):
-        return {k: _without_scope(v) for k, v in cfg.items() if k != '_scope_'}
-    return cfg
+from ._common import cfg_value, sample_field, without_scope
 
 
 def _build(cfg: Any, where: str) -> Any:
-    cfg = _without_scope(dict(cfg))
+    cfg = without_scope(dict(cfg))
     cfg_type = cfg.get('type')
     if isinstance(cfg_type, str) and cfg_type.startswith(('mmdet.', 'mmaction.')):
         cfg['type'] = cfg_type.split('.', 1)[1]
@@ -57,8 +50,8 @@ class FastRCNN(BaseModel):
         self.backbone = _build(backbone, 'model.backbone')
         if neck is not None:
             self.neck = _build(neck, 'model.neck')
-        head_cfg = dict(_without_scope(dict(roi_head)), train_cfg=_cfg_value(train_cfg, 'rcnn'),
-                        test_cfg=_cfg_value(test_cfg, 'rcnn'))
+        head_cfg = dict(without_scope(dict(roi_head)), train_cfg=cfg_value(train_cfg, 'rcnn'),
+                        test_cfg=cfg_value(test_cfg, 'rcnn'))
         self.roi_head = _build(head_cfg, 'model.roi_head')
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -80,7 +73,8 @@ class FastRCNN(BaseModel):
 
     @staticmethod
     def _proposals(data_samples: Sequence[Any], where: str) -> list[torch.Tensor]:
-        return [_field(_field(s, 'proposals', where), 'bboxes', f'{where}: proposals') for s in data_samples]
+        return [sample_field(sample_field(s, 'proposals', where), 'bboxes', f'{where}: proposals')
+                for s in data_samples]
 
     def forward(self, inputs: torch.Tensor, data_samples: Sequence[Any] | None = None, mode: str = 'tensor') -> Any:
         if mode not in ('tensor', 'predict', 'loss'):

@@ -1,11 +1,11 @@
 """mmaction2's ``BMN``: the network of :class:`mmaction.models.localizers.bmn.BMN` with mmaction2's constructor,
 state-dict layout and forward API (one implementation of the layers, mask and post-processing for both).
 
-mmaction2 differs from the original-registry class in two places only, both kept here so that its checkpoints
-load with ``strict=True``: the boundary-matching sampling matrix is a frozen ``nn.Parameter`` ``sample_mask``
+mmaction2's state differs from the original-registry class's, kept here so that its checkpoints load with
+``strict=True``: the boundary-matching sampling matrix is a frozen ``nn.Parameter`` ``sample_mask``
 ``(T, N * T * T)`` (so it is in the state dict *and* in the parameter count), and ``bm_mask`` ``(T, T)`` is a
-persistent buffer. Training targets differ too: see the start/end anchors below. Key order: ``sample_mask``, ``bm_mask``, ``x_1d_b.*``, ``x_1d_s.*``, ``x_1d_e.*``, ``x_1d_p.*``,
-``x_3d_p.*``, ``x_2d_p.*``.
+persistent buffer. Key order: ``sample_mask``, ``bm_mask``, ``x_1d_b.*``, ``x_1d_s.*``, ``x_1d_e.*``, ``x_1d_p.*``,
+``x_3d_p.*``, ``x_2d_p.*``. Its training targets differ too (the start/end anchors, see ``__init__``).
 
 Forward API (mmaction2's)::
 
