@@ -22,7 +22,7 @@ from ._common import cfg_value, sample_field
 _WHERE = 'model.train_cfg.rcnn'
 # mmdet's defaults for the assigner/sampler keys that the project's mmdet-v1-style classes have no switch for.
 _ASSIGNER_FIXED = dict(match_low_quality=True, gpu_assign_thr=-1, iou_calculator=dict(type='BboxOverlaps2D'))
-_SAMPLER_FIXED = dict()
+_SAMPLER_FIXED: dict = {}
 
 
 def _build_task_util(cfg: Any, allowed: tuple[str, ...], cls: type, fixed: dict, where: str) -> Any:
@@ -51,7 +51,8 @@ def _meta(sample: Any) -> dict:
 @MODELS.register_module()
 class AVARoIHead(nn.Module):
     """Args (mmaction2 / mmdet's): ``bbox_roi_extractor``, ``bbox_head`` configs; ``train_cfg`` (the detector's
-    ``train_cfg.rcnn``: ``assigner``, ``sampler``, ``pos_weight``), ``test_cfg`` (``rcnn``; unused by AVA).
+    ``train_cfg.rcnn``: ``assigner``, ``sampler``, ``pos_weight``, which weighs mmaction2's label weights only
+    and those never enter its loss), ``test_cfg`` (``rcnn``; unused by AVA).
     ``shared_head`` (ACRN / FBO / LFB heads) and mask heads are not implemented."""
 
     def __init__(self, bbox_roi_extractor: dict, bbox_head: dict, mask_roi_extractor: dict | None = None,
