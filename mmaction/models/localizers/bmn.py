@@ -122,6 +122,15 @@ class BMN(nn.Module):
         self.anchors_tmins = (np.arange(temporal_dim) - 0.5) * gap
         self.anchors_tmaxs = (np.arange(temporal_dim) + 0.5) * gap
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:
+        # mmaction2 checkpoints also hold the two masks (mmaction2 0.x: sample_mask, 1.x: both). Here they are
+        # non-persistent constants computed from the config, so those entries are dropped rather than reported
+        # as unexpected; a subclass that keeps them as state loads them as usual.
+        for name in ('sample_mask', 'bm_mask'):
+            if name in self._non_persistent_buffers_set:
+                state_dict.pop(prefix + name, None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(B, C, T)`` -> confidence map ``(B, 2, D, T)``, start ``(B, T)``, end ``(B, T)``."""
         if x.dim() != 3 or x.shape[2] != self.tscale:
@@ -161,8 +170,9 @@ class BMN(nn.Module):
         dev = self.bm_mask.device
         return tuple(torch.as_tensor(np.stack(a), dtype=torch.float32, device=dev) for a in (iou_maps, starts, ends))
 
-    def loss(self, conf: torch.Tensor, start: torch.Tensor, end: torch.Tensor, gt_iou: torch.Tensor,
-             gt_start: torch.Tensor, gt_end: torch.Tensor) -> dict[str, torch.Tensor]:
+    def map_losses(self, conf: torch.Tensor, start: torch.Tensor, end: torch.Tensor, gt_iou: torch.Tensor,
+                   gt_start: torch.Tensor, gt_end: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The weighted TEM, PEM-regression and PEM-classification losses of predicted maps against targets."""
         gt_iou = gt_iou * self.bm_mask
         w_tem, w_reg, w_cls = self.loss_weights
         tem = binary_logistic_regression_loss(start, gt_start) + binary_logistic_regression_loss(end, gt_end)
@@ -177,7 +187,7 @@ class BMN(nn.Module):
             if gt_bbox is None:
                 raise ValueError('BMN training needs gt_bbox (normalised GT segments per video)')
             conf, start, end = self._forward(raw_feature)
-            return self.loss(conf, start, end, *self.generate_labels(gt_bbox))
+            return self.map_losses(conf, start, end, *self.generate_labels(gt_bbox))
         with torch.no_grad():
             conf, start, end = self._forward(raw_feature)
         metas = img_meta if img_meta is not None else [{} for _ in range(raw_feature.shape[0])]
