@@ -6,12 +6,9 @@ can then trust that an existing folder is finished.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import shutil
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from typing import Iterable, Iterator
@@ -19,69 +16,7 @@ from typing import Iterable, Iterator
 import cv2
 import numpy as np
 
-TMP_PREFIX = '.tmp-'
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str) -> Iterator[str]:
-    """Yield a temp dir next to ``path``; on success it replaces ``path`` (an old ``path`` is removed).
-
-    On any exception the temp dir is deleted and ``path`` is left untouched.
-    """
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'{TMP_PREFIX}{os.path.basename(path)}.', dir=parent)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.lexists(path):
-        # rename the old one away first: os.replace cannot overwrite a non-empty directory
-        old = tempfile.mkdtemp(prefix=f'{TMP_PREFIX}old.', dir=parent)
-        os.replace(path, os.path.join(old, 'x'))
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[str]:
-    """Yield a temp file *name* (same extension) next to ``path``; renamed onto ``path`` on success.
-
-    For writers that want a file name rather than a file object (PyAV, cv2).
-    """
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f'{TMP_PREFIX}{base}.', suffix=ext, dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-def remove_stale_tmp(root: str) -> int:
-    """Delete temp dirs/files left by interrupted runs under ``root``; returns how many were removed."""
-    removed = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in list(dirnames):
-            if name.startswith(TMP_PREFIX):
-                shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
-                dirnames.remove(name)
-                removed += 1
-        for name in filenames:
-            if name.startswith(TMP_PREFIX):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(dirpath, name))
-                removed += 1
-    return removed
+from mmaction.utils.io import atomic_open, atomic_path
 
 
 def write_jpeg(path: str, image: np.ndarray, quality: int = 95) -> None:
@@ -119,7 +54,7 @@ def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, c
     if h % 2 or w % 2:
         raise ValueError(f'{path}: H.264 yuv420p needs even width/height, got {w}x{h}')
     n = 0
-    with atomic_file(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         with av.open(tmp, mode='w') as container:
             stream = container.add_stream('libx264', rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = w, h, 'yuv420p'
@@ -223,7 +158,7 @@ def write_lines(path: str, lines: Iterable[str]) -> None:
     Same guarantee as ``mmaction.utils.io.atomic_open`` without importing ``mmaction.utils`` (and torch),
     which would add seconds to every data tool start.
     """
-    with atomic_file(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         with open(tmp, 'w') as f:
             f.write(''.join(line + '\n' for line in lines))
             f.flush()

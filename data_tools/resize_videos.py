@@ -21,7 +21,8 @@ if __package__ in (None, ''):
 
 from data_tools.build_rawframes import find_inputs  # noqa: E402
 from data_tools.check_videos import container_info  # noqa: E402
-from data_tools.media import Progress, iter_video_frames, remove_stale_tmp, resize_frame, write_h264  # noqa: E402
+from data_tools.media import Progress, iter_video_frames, resize_frame, write_h264  # noqa: E402
+from mmaction.utils.io import remove_stale_temps  # noqa: E402
 
 
 def target_size(w: int, h: int, short_side: int) -> tuple[int, int]:
@@ -57,7 +58,7 @@ def resize_videos(src: str, out: str, level: int = 2, ext: str = 'mp4', short_si
     if not videos:
         raise FileNotFoundError(f'no *.{ext} videos found in {src} at --level {level}')
     os.makedirs(out, exist_ok=True)
-    remove_stale_tmp(out)
+    remove_stale_temps(out)
     jobs = {rel: os.path.join(out, os.path.splitext(rel)[0] + '.mp4') for rel in videos}
     results = {rel: (0, 'skipped') for rel, dst in jobs.items() if resume and os.path.isfile(dst)}
     todo = [rel for rel in videos if rel not in results]

@@ -9,6 +9,7 @@ import pytest
 from data_tools.toy.build_toy_dataset import build_toy_dataset, plan_clips
 from data_tools.toy.generator import (CLASS_NAMES, CLASSES, actor_state, clip_seed, draw_actor, render_clip,
                                       sample_actor)
+from mmaction.utils.io import is_atomic_temp
 
 NUM_PER_CLASS = 4
 
@@ -115,7 +116,7 @@ def test_lists_match_files_on_disk(toy_root):
         assert f.read().splitlines() == [f'{i + 1} {n}' for i, n in enumerate(CLASS_NAMES)]
     with open(os.path.join(toy_root, 'label_map.txt')) as f:
         assert f.read().splitlines() == list(CLASS_NAMES)
-    leftovers = [d for _, ds, fs in os.walk(toy_root) for d in ds + fs if d.startswith('.tmp-')]
+    leftovers = [d for _, ds, fs in os.walk(toy_root) for d in ds + fs if is_atomic_temp(d)]
     assert leftovers == []
 
 
@@ -174,7 +175,7 @@ def test_rebuild_replaces_clips_atomically(toy_root, tmp_path):
     clip = os.path.join(out, 'rawframes', 'circle_slide', 'circle_slide_0000')
     with open(os.path.join(clip, 'junk.txt'), 'w') as f:
         f.write('x')
-    os.makedirs(os.path.join(out, 'rawframes', 'circle_slide', '.tmp-circle_slide_0000.abc'))
+    os.makedirs(os.path.join(out, 'rawframes', 'circle_slide', '.circle_slide_0000.abcd1234.tmp'))
     build_toy_dataset(out, **kw)
     assert sorted(os.listdir(clip)) == [f'img_{i:05d}.jpg' for i in range(1, 7)]
     assert sorted(os.listdir(os.path.join(out, 'rawframes', 'circle_slide'))) == \

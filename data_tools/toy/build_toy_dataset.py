@@ -30,8 +30,8 @@ import numpy as np
 if __package__ in (None, ''):  # run as a script: make ``data_tools`` importable from the repo root
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
 
-from data_tools.media import (Progress, atomic_dir, remove_stale_tmp, write_h264, write_lines,  # noqa: E402
-                              write_rgb_frames)
+from data_tools.media import Progress, write_h264, write_lines, write_rgb_frames  # noqa: E402
+from mmaction.utils.io import atomic_dir, remove_stale_temps  # noqa: E402
 from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip  # noqa: E402
 
 FORMATS = ('videos', 'rawframes')
@@ -110,7 +110,7 @@ def build_toy_dataset(out: str, num_per_class: int = 45, seed: int = 0, workers:
         raise ValueError(f'--size must be an even number >= 16 (H.264 yuv420p), got {size}')
     jobs = plan_clips(num_per_class, seed, min_frames, max_frames, val_ratio)
     os.makedirs(out, exist_ok=True)
-    remove_stale_tmp(out)
+    remove_stale_temps(out)
     bar = Progress(len(jobs), 'toy clips', enabled=progress)
     args = (out, seed, size, tuple(formats), fps)
     if workers <= 1:
