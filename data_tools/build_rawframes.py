@@ -32,13 +32,10 @@ from dataclasses import dataclass
 
 import cv2
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.flow import DIS_PRESETS, make_flow_fn, quantize_flow, resolve_flow_type  # noqa: E402
-from data_tools.media import (DECODERS, Progress, iter_video_frames, resize_frame, write_jpeg,  # noqa: E402
+from data_tools.flow import DIS_PRESETS, make_flow_fn, quantize_flow, resolve_flow_type
+from data_tools.media import (DECODERS, Progress, iter_video_frames, resize_frame, write_jpeg,
                               write_lines)
-from mmaction.utils.io import atomic_dir, remove_stale_temps  # noqa: E402
+from mmaction.utils.io import atomic_dir, remove_stale_temps
 
 RGB_TMPL = 'img_{:05d}.jpg'
 FLOW_NAMINGS = {'flow_x': ('flow_x_{:05d}.jpg', 'flow_y_{:05d}.jpg'), 'x': ('x_{:05d}.jpg', 'y_{:05d}.jpg')}
@@ -306,4 +303,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

@@ -22,11 +22,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.build_rawframes import find_inputs  # noqa: E402
-from data_tools.media import DECODERS, Progress, iter_video_frames, write_lines  # noqa: E402
+from data_tools.build_rawframes import find_inputs
+from data_tools.media import DECODERS, Progress, iter_video_frames, write_lines
 
 
 @dataclass
@@ -136,4 +133,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

@@ -153,13 +153,6 @@ def resize_frame(frame: np.ndarray, new_short: int = 0, new_width: int = 0, new_
 
 
 def write_lines(path: str, lines: Iterable[str]) -> None:
-    """Write text lines (newline-terminated) atomically.
-
-    Same guarantee as ``mmaction.utils.io.atomic_open`` without importing ``mmaction.utils`` (and torch),
-    which would add seconds to every data tool start.
-    """
-    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
-        with open(tmp, 'w') as f:
-            f.write(''.join(line + '\n' for line in lines))
-            f.flush()
-            os.fsync(f.fileno())
+    """Write text lines (newline-terminated) atomically."""
+    with atomic_open(path, 'w') as f:
+        f.write(''.join(line + '\n' for line in lines))

@@ -16,13 +16,10 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.build_rawframes import find_inputs  # noqa: E402
-from data_tools.check_videos import container_info  # noqa: E402
-from data_tools.media import Progress, iter_video_frames, resize_frame, write_h264  # noqa: E402
-from mmaction.utils.io import remove_stale_temps  # noqa: E402
+from data_tools.build_rawframes import find_inputs
+from data_tools.check_videos import container_info
+from data_tools.media import Progress, iter_video_frames, resize_frame, write_h264
+from mmaction.utils.io import remove_stale_temps
 
 
 def target_size(w: int, h: int, short_side: int) -> tuple[int, int]:
@@ -97,4 +94,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any, Mapping, Sequence
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
 
 # The model side lives in the API (one implementation for the demo, notebooks and services).
-from mmaction.apis.inference_detector import (Detection, action_names, detect_keyframes,  # noqa: E402,F401
+from mmaction.apis.inference_detector import (Detection, action_names, detect_keyframes,  # noqa: F401
                                               detector_lookup, init_detector, proposals_lookup, read_frames)
 
 
@@ -101,4 +99,5 @@ def main(argv: list[str] | None = None) -> list:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -17,9 +17,7 @@ import os
 import sys
 from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.apis.cli import add_test_args, export_local_rank  # noqa: E402
+from mmaction.apis.cli import add_test_args, export_local_rank
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,4 +95,5 @@ def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) 
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

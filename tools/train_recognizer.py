@@ -5,12 +5,7 @@ Flags: see ``mmaction.apis.cli.add_train_args`` (shared with train_detector.py a
 """
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.apis.cli import train_main  # noqa: E402
+from mmaction.apis.cli import train_main
 
 
 def main(argv: list[str] | None = None):
@@ -19,4 +14,5 @@ def main(argv: list[str] | None = None):
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

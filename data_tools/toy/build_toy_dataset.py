@@ -20,19 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-if __package__ in (None, ''):  # run as a script: make ``data_tools`` importable from the repo root
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.media import Progress, write_h264, write_lines, write_rgb_frames  # noqa: E402
-from mmaction.utils.io import atomic_dir, remove_stale_temps  # noqa: E402
-from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip  # noqa: E402
+from data_tools.media import Progress, write_h264, write_lines, write_rgb_frames
+from mmaction.utils.io import atomic_dir, remove_stale_temps
+from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip
 
 FORMATS = ('videos', 'rawframes')
 
@@ -162,4 +158,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

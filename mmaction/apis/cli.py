@@ -1,13 +1,170 @@
-"""Command-line pieces shared by the train and test tools."""
+"""Command-line pieces shared by every tool: argument groups, the user-error guard and the ``dist_*.sh`` launcher.
+
+Only the standard library is imported at module level: the tools parse their arguments (and answer ``--help``)
+before torch is imported.
+
+User errors (a config, checkpoint, annotation file or input that does not exist or does not fit) end a tool with
+one line ``error: ...`` on stderr and exit status 1, printed by rank 0 only; ``--debug`` or ``MMACTION_DEBUG=1``
+shows the traceback. Anything else is a bug and keeps its traceback. ``python -m mmaction.apis.cli`` is torchrun
+(same arguments) that stays quiet when its workers stopped on such a user error.
+"""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import signal
 import sys
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
-from mmaction.utils.config import DictAction
+DEBUG_ENV = 'MMACTION_DEBUG'
+# Under the launcher below, a worker that stops on a user error leaves its message in this folder and exits with
+# this status (a crash also exits 1): the launcher prints the message once, whichever rank got there first.
+_LAUNCHER_ENV = 'MMACTION_USER_ERROR_DIR'
+_USER_ERROR_STATUS = 3
+
+
+class _DebugAction(argparse.Action):
+    """``--debug``: the env variable, so that every rank and the guard around ``main`` see it."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        os.environ[DEBUG_ENV] = '1'
+        setattr(namespace, self.dest, True)
+
+
+class DictAction(argparse.Action):
+    """mmengine's ``DictAction`` (``key=value`` pairs), imported only when the option is used: mmengine's config
+    module costs most of a second, which ``--help`` should not pay."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from mmengine.config import DictAction as _MMEngineDictAction
+        _MMEngineDictAction(self.option_strings, self.dest, nargs=self.nargs)(parser, namespace, values,
+                                                                               option_string)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, '') not in ('', '0')
+
+
+def user_error_message(err: BaseException) -> str | None:
+    """The one-line message of a user error, ``None`` for anything else (a bug: it keeps its traceback).
+
+    User errors: a path that does not exist (``FileNotFoundError`` and the other path errors), and the project's
+    config, checkpoint and download errors, whose messages name the file or key."""
+    if isinstance(err, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)):
+        if err.filename is not None and err.strerror:
+            return f'{err.filename}: {err.strerror}'
+        return str(err)
+    user_types = []
+    for module, name in (('mmaction.registry', 'ConfigError'), ('mmaction.utils.checkpoint', 'CheckpointError'),
+                         ('mmaction.utils.download', 'DownloadError')):
+        if module in sys.modules:  # not imported: it cannot have raised
+            user_types.append(getattr(sys.modules[module], name))
+    if user_types and isinstance(err, tuple(user_types)):
+        return str(err)
+    return None
+
+
+def _rank() -> int:
+    try:
+        return int(os.environ.get('RANK', '0'))
+    except ValueError:
+        return 0
+
+
+def exit_on_user_error(err: BaseException) -> NoReturn | None:
+    """For a user error (and no ``--debug``): ``error: ...`` once, exit 1. Returns for anything else."""
+    message = user_error_message(err)
+    if message is None or debug_enabled():
+        return None
+    report_dir = os.environ.get(_LAUNCHER_ENV)
+    if report_dir and os.path.isdir(report_dir):
+        with open(os.path.join(report_dir, f'{_rank():06d}'), 'w') as f:
+            f.write(message)
+        sys.exit(_USER_ERROR_STATUS)
+    if _rank() == 0:
+        sys.stderr.write(f'error: {message}\n')
+        sys.stderr.flush()
+    sys.exit(1)
+
+
+def run_tool(main: Callable[[], Any]) -> Any:
+    """Run a tool's ``main()`` (its ``if __name__ == '__main__'`` body) with the user-error guard; returns what
+    ``main`` returns. ``--debug`` is taken out of ``sys.argv`` here, so every tool accepts it."""
+    if '--debug' in sys.argv[1:]:
+        sys.argv.remove('--debug')
+        os.environ[DEBUG_ENV] = '1'
+    try:
+        return main()
+    except Exception as err:  # noqa: BLE001 - user errors become one line, the rest is re-raised as is
+        exit_on_user_error(err)
+        raise
+
+
+def _user_error_of_workers(err: Any, report_dir: str) -> str | None:
+    """The message of a torchrun ``ChildFailedError`` where workers stopped on a user error and the others were
+    stopped by the launcher (SIGTERM/SIGKILL); ``None`` when any worker failed otherwise."""
+    reports = sorted(os.listdir(report_dir))
+    codes = {f.exitcode for f in (getattr(err, 'failures', {}) or {}).values()}
+    if not reports or not codes <= {_USER_ERROR_STATUS, -signal.SIGTERM, -signal.SIGKILL}:
+        return None
+    with open(os.path.join(report_dir, reports[0])) as f:
+        return f.read()
+
+
+class _HoldLogs(logging.Handler):
+    """Holds torchrun's worker-failure log lines ("failed (exitcode ...)", "closing signal"); they are replayed
+    only when the failure is not a user error."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def launch(argv: list[str] | None = None) -> int:
+    """torchrun (same arguments) with the user-error rule: when the workers stop on a user error, one line
+    ``error: ...`` instead of every rank's output and torchrun's failure report."""
+    import shutil
+    import tempfile
+
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    report_dir = tempfile.mkdtemp(prefix='mmaction-errors-')
+    os.environ[_LAUNCHER_ENV] = report_dir
+    held = _HoldLogs()
+    loggers = [logging.getLogger(name) for name in ('torch.distributed.elastic.multiprocessing.api',
+                                                    'torch.distributed.elastic.agent.server.api')]
+    saved = [(lg.handlers[:], lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.handlers, lg.propagate = [held], False
+    user_error = False
+    try:
+        run(parse_args(argv))
+        return 0
+    except ChildFailedError as err:
+        message = None if debug_enabled() else _user_error_of_workers(err, report_dir)
+        if message is None:
+            raise
+        user_error = True
+        sys.stderr.write(f'error: {message}\n')
+        return 1
+    finally:
+        shutil.rmtree(report_dir, ignore_errors=True)
+        for lg, (handlers, propagate) in zip(loggers, saved):
+            lg.handlers, lg.propagate = handlers, propagate
+        if not user_error:  # torchrun's lines as it would have printed them
+            for record in held.records:
+                logging.getLogger(record.name).handle(record)
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +177,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         help='job launcher')
     # torch.distributed.launch passed --local_rank=N, newer versions --local-rank=N; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    parser.add_argument('--debug', action=_DebugAction,
+                        help=f'show the full traceback of user errors (missing files, config mistakes) too; '
+                             f'or set {DEBUG_ENV}=1')
 
 
 def export_local_rank(args: argparse.Namespace) -> None:
@@ -87,6 +247,22 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
                              'print a report (OK / missing / short / undecodable with paths and list lines) and '
                              'exit non-zero if anything is bad')
     add_common_args(parser)
+
+
+def labels_from_args(ann_file: str | None, config: str | None) -> Any:
+    """Labels (``numpy`` int array) from ``--ann-file`` or the config's ``data.test.ann_file``, for the tools that
+    evaluate result pickles."""
+    from mmaction.utils.results import read_labels
+    if ann_file:
+        return read_labels(ann_file)
+    if config:
+        from mmaction.utils.config import load_config
+        cfg = load_config(config)
+        try:
+            return read_labels(cfg.data.test.ann_file)
+        except (AttributeError, KeyError):
+            raise ValueError(f"{config}: config has no 'data.test.ann_file'; pass --ann-file") from None
+    raise ValueError('give the ground truth with --ann-file LIST or --config CONFIG')
 
 
 def resolve_dist_params(cfg_params: dict | None, dist_timeout: float | None) -> dict:
@@ -174,6 +350,8 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     try:
         runner = record(run)()
     except BaseException as err:
+        if isinstance(err, Exception) and user_error_message(err) is not None and not debug_enabled():
+            raise  # run_tool prints it once (rank 0)
         rank = os.environ.get('RANK', '?')
         sys.stderr.write(f'[mmaction] rank {rank} failed: {type(err).__name__}: {err}\n')
         sys.stderr.flush()
@@ -181,3 +359,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     from mmaction.engine import shutdown_dist
     shutdown_dist()
     return runner
+
+
+if __name__ == '__main__':
+    sys.exit(launch())

@@ -11,17 +11,14 @@ reports throughput and the fraction of wall time the workers spent producing sam
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections import defaultdict
 
 import torch
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from mmaction.datasets import build_dataloader, build_dataset  # noqa: E402
-from mmaction.utils.config import DictAction, load_config  # noqa: E402
+from mmaction.datasets import build_dataloader, build_dataset
+from mmaction.utils.config import DictAction, load_config
 
 DECODE = {'VideoInit', 'VideoDecode', 'DecordInit', 'OpenCVInit', 'PyAVInit', 'RawFrameDecode', 'LMDBFrameDecode'}
 SAMPLING = {'TSNSampleFrames', 'SampleFrames', 'UniformSample', 'DenseSampleFrames', 'UntrimmedSampleFrames'}
@@ -129,4 +126,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -19,21 +19,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 import time
 
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from mmaction.apis.test import apply_three_crop_override  # noqa: E402
-from mmaction.datasets import build_dataloader, build_dataset  # noqa: E402
-from mmaction.engine.dist_utils import get_device  # noqa: E402
-from mmaction.engine.runner import to_device  # noqa: E402
-from mmaction.models import build_recognizer  # noqa: E402
-from mmaction.utils.checkpoint import load_checkpoint  # noqa: E402
-from mmaction.utils.config import DictAction, load_config  # noqa: E402
+from mmaction.apis.test import apply_three_crop_override
+from mmaction.datasets import build_dataloader, build_dataset
+from mmaction.engine.dist_utils import get_device
+from mmaction.engine.runner import to_device
+from mmaction.models import build_recognizer
+from mmaction.utils.checkpoint import load_checkpoint
+from mmaction.utils.config import DictAction, load_config
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -151,4 +148,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -6,15 +6,11 @@ AVA shape: 1024-channel stride-16 map of a 256x256 clip (16x16), 16x16 output, s
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from mmaction.models.ops.roi_align import roi_align, roi_align_reference  # noqa: E402
+from mmaction.models.ops.roi_align import roi_align, roi_align_reference
 
 
 def _time(fn, repeat: int) -> float:
@@ -59,4 +55,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -137,5 +137,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)
