@@ -11,15 +11,14 @@ from data_tools.toy.generator import (CLASS_NAMES, CLASSES, actor_state, clip_se
                                       sample_actor)
 from mmaction.utils.io import is_atomic_temp
 
-NUM_PER_CLASS = 4
+from conftest import TOY_DATASET_ARGS
+
+NUM_PER_CLASS = TOY_DATASET_ARGS['num_per_class']
 
 
-@pytest.fixture(scope='module')
-def toy_root(tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp('toy'))
-    build_toy_dataset(out, num_per_class=NUM_PER_CLASS, seed=3, workers=1, size=32, min_frames=8, max_frames=12,
-                      progress=False)
-    return out
+@pytest.fixture
+def toy_root(toy_dataset) -> str:
+    return toy_dataset  # built once per session (tests/conftest.py)
 
 
 def _read_list(path):
@@ -144,8 +143,7 @@ def test_generation_is_deterministic_across_worker_counts(toy_root, tmp_path):
     import av
 
     other = str(tmp_path / 'again')
-    build_toy_dataset(other, num_per_class=NUM_PER_CLASS, seed=3, workers=2, size=32, min_frames=8, max_frames=12,
-                      progress=False)
+    build_toy_dataset(other, **dict(TOY_DATASET_ARGS, workers=2))
     for name in ('toy_train_list_rawframes.txt', 'toy_val_list_videos.txt'):
         with open(os.path.join(toy_root, name)) as a, open(os.path.join(other, name)) as b:
             assert a.read() == b.read()
