@@ -23,7 +23,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from data_tools.build_rawframes import find_inputs
-from data_tools.media import DECODERS, Progress, iter_video_frames, write_lines
+from data_tools.media import DECODERS, iter_video_frames, write_lines
+from mmaction.utils.progress import ProgressBar
 
 
 @dataclass
@@ -91,7 +92,7 @@ def check_videos(src: str, level: int = 2, ext: str = 'mp4', decoder: str = 'pya
     videos = find_inputs(src, level, ext, use_frames=False)
     if not videos:
         raise FileNotFoundError(f'no *.{ext} videos found in {src} at --level {level}')
-    bar = Progress(len(videos), 'checking', enabled=progress)
+    bar = ProgressBar(len(videos), 'checking', enabled=progress)
     out = []
     if num_workers <= 1:
         for rel in videos:

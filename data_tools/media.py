@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
-import time
 from fractions import Fraction
 from typing import Iterable, Iterator
 
-import cv2
 import numpy as np
 
 from mmaction.utils.io import atomic_open, atomic_path
@@ -21,6 +18,7 @@ from mmaction.utils.io import atomic_open, atomic_path
 
 def write_jpeg(path: str, image: np.ndarray, quality: int = 95) -> None:
     """Write a uint8 HxW (gray) or HxWx3 (**BGR**) image as JPEG; raises if OpenCV refuses."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     if not cv2.imwrite(path, image, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)]):
         raise OSError(f'cv2.imwrite failed for {path} (shape {image.shape}, dtype {image.dtype})')
 
@@ -28,6 +26,7 @@ def write_jpeg(path: str, image: np.ndarray, quality: int = 95) -> None:
 def write_rgb_frames(out_dir: str, frames_rgb: Iterable[np.ndarray], tmpl: str = 'img_{:05d}.jpg',
                      quality: int = 95, start: int = 1) -> int:
     """Write RGB uint8 frames as ``tmpl.format(i)`` JPEGs (1-based by default); returns the count."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     n = 0
     for n, frame in enumerate(frames_rgb, start=1):
         write_jpeg(os.path.join(out_dir, tmpl.format(n + start - 1)), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
@@ -69,29 +68,6 @@ def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, c
     return n
 
 
-class Progress:
-    """A dependency-free progress line on stderr (``done/total, rate, eta``); silent when ``total == 0``."""
-
-    def __init__(self, total: int, desc: str = '', stream=sys.stderr, enabled: bool = True):
-        self.total, self.desc, self.stream, self.enabled = total, desc, stream, enabled and total > 0
-        self.done, self.start, self._last = 0, time.monotonic(), 0.0
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self._last > 0.2 or self.done == self.total):
-            self._last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - self.done) / rate if rate > 0 else float('inf')
-            width = 30
-            filled = int(width * self.done / self.total)
-            self.stream.write(f'\r{self.desc} [{"#" * filled}{"." * (width - filled)}] {self.done}/{self.total} '
-                              f'{rate:.1f}/s eta {eta:.0f}s ')
-            if self.done == self.total:
-                self.stream.write('\n')
-            self.stream.flush()
-
-
 DECODERS = ('decord', 'pyav', 'opencv')
 
 
@@ -100,6 +76,7 @@ def iter_video_frames(path: str, backend: str = 'decord', chunk: int = 32) -> It
 
     Sequential decoding is exact and by far the fastest way to read a whole video (no seeking).
     """
+    import cv2  # imported on use: the list tools that do not decode start faster
     if not os.path.isfile(path):
         raise FileNotFoundError(f'video not found: {path}')
     if backend == 'decord':
@@ -134,6 +111,7 @@ def iter_video_frames(path: str, backend: str = 'decord', chunk: int = 32) -> It
 def resize_frame(frame: np.ndarray, new_short: int = 0, new_width: int = 0, new_height: int = 0) -> np.ndarray:
     """Resize: short side to ``new_short``; or exactly to ``new_width x new_height``; or one side with the
     other keeping the aspect ratio; all zero -> unchanged."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     h, w = frame.shape[:2]
     if new_short:
         s = new_short / min(h, w)

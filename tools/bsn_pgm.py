@@ -15,7 +15,7 @@ import argparse
 import multiprocessing
 import os
 
-from mmaction.utils.config import DictAction
+from mmaction.apis.cli import DictAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

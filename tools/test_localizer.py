@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from mmaction.apis.cli import add_test_args, export_local_rank
+from mmaction.apis.cli import add_test_args, export_local_rank, free_port
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,13 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _spawned_worker(rank: int, world: int, port: int, argv: list[str]) -> None:
     """One ``--gpus N`` process: the environment torchrun would set, then the ``--launcher pytorch`` path."""
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world),
@@ -57,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.gpus > 1:
         import torch.multiprocessing as mp
         # --gpus is dropped from the workers' arguments (argparse keeps the last value; they get '--gpus 1')
-        mp.spawn(_spawned_worker, args=(args.gpus, _free_port(), list(sys.argv[1:] if argv is None else argv)),
+        mp.spawn(_spawned_worker, args=(args.gpus, free_port(), list(sys.argv[1:] if argv is None else argv)),
                  nprocs=args.gpus, join=True)
         return
     from mmaction.engine.dist_utils import get_dist_info, init_dist

@@ -8,9 +8,13 @@ from __future__ import annotations
 from mmaction.apis.cli import train_main
 
 
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_detector  # after argument parsing: --help does not import torch
+    return build_detector(model_cfg, **kwargs)
+
+
 def main(argv: list[str] | None = None):
-    from mmaction.models import build_detector
-    return train_main(argv, build_detector, 'Train a spatio-temporal action detector')
+    return train_main(argv, build_model, 'Train a spatio-temporal action detector')
 
 
 if __name__ == '__main__':

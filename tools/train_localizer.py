@@ -8,11 +8,18 @@ from __future__ import annotations
 from mmaction.apis.cli import train_main
 
 
-def main(argv: list[str] | None = None):
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_localizer  # after argument parsing: --help does not import torch
+    return build_localizer(model_cfg, **kwargs)
+
+
+def build_dataset(dataset_cfg):
     from mmaction.apis.localization import build_localization_dataset
-    from mmaction.models import build_localizer
-    return train_main(argv, build_localizer, 'Train a temporal action localizer',
-                      build_dataset_fn=lambda cfg: build_localization_dataset(cfg, 'data.train'),
+    return build_localization_dataset(dataset_cfg, 'data.train')
+
+
+def main(argv: list[str] | None = None):
+    return train_main(argv, build_model, 'Train a temporal action localizer', build_dataset_fn=build_dataset,
                       validate_help='run the validation workflow when the engine supports it')
 
 

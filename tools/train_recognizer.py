@@ -8,9 +8,13 @@ from __future__ import annotations
 from mmaction.apis.cli import train_main
 
 
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_recognizer  # after argument parsing: --help does not import torch
+    return build_recognizer(model_cfg, **kwargs)
+
+
 def main(argv: list[str] | None = None):
-    from mmaction.models import build_recognizer
-    return train_main(argv, build_recognizer, 'Train an action recognizer')
+    return train_main(argv, build_model, 'Train an action recognizer')
 
 
 if __name__ == '__main__':

@@ -34,9 +34,9 @@ import time
 import numpy as np
 
 from data_tools.media import write_h264, write_lines, write_rgb_frames
-from mmaction.utils.io import atomic_dir
 from data_tools.toy.generator import (CLASS_NAMES, CLASSES, add_noise, draw_actor, draw_distractor,
                                       render_background, sample_actor, sample_distractors)
+from mmaction.utils.io import atomic_dir
 
 FPS = 30
 SPLITS = ('train', 'val')

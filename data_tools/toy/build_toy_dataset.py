@@ -26,9 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from data_tools.media import Progress, write_h264, write_lines, write_rgb_frames
-from mmaction.utils.io import atomic_dir, remove_stale_temps
+from data_tools.media import write_h264, write_lines, write_rgb_frames
 from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip
+from mmaction.utils.io import atomic_dir, remove_stale_temps
+from mmaction.utils.progress import ProgressBar
 
 FORMATS = ('videos', 'rawframes')
 
@@ -107,7 +108,7 @@ def build_toy_dataset(out: str, num_per_class: int = 45, seed: int = 0, workers:
     jobs = plan_clips(num_per_class, seed, min_frames, max_frames, val_ratio)
     os.makedirs(out, exist_ok=True)
     remove_stale_temps(out)
-    bar = Progress(len(jobs), 'toy clips', enabled=progress)
+    bar = ProgressBar(len(jobs), 'toy clips', enabled=progress)
     args = (out, seed, size, tuple(formats), fps)
     if workers <= 1:
         for job in jobs:

@@ -167,6 +167,14 @@ def launch(argv: list[str] | None = None) -> int:
                 logging.getLogger(record.name).handle(record)
 
 
+def free_port(host: str = '127.0.0.1') -> int:
+    """A TCP port nobody listens on now (for a process group started by the tool itself, or by a test)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """``--trust-checkpoint``, ``--cfg-options``, ``--launcher`` and ``--local_rank``/``--local-rank``."""
     parser.add_argument('--trust-checkpoint', '--trust_checkpoint', dest='trust_checkpoint', action='store_true',

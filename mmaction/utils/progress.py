@@ -15,9 +15,8 @@ def _format_count(value: float, unit: str) -> str:
 
 
 class ProgressBar:
-    """``with ProgressBar(total, 'testing') as bar: ... bar.update(n)``.
-
-    ``total`` 0 or ``enabled=False``: silent. ``unit='B'`` shows byte counts as kB/MB. ``stream`` defaults to stderr;
+    """``with ProgressBar(total, 'testing') as bar: ... bar.update(n)`` (the bar also closes when ``total`` is
+    reached). ``total`` 0 or ``enabled=False``: silent. ``unit='B'`` shows byte counts as kB/MB. ``stream`` defaults to stderr;
     it gets the rich bar only when it is a terminal.
     """
 
@@ -44,6 +43,8 @@ class ProgressBar:
             return
         if self._rich is not None:
             self._rich.update(self._task, completed=self.done)
+            if self.done >= self.total:
+                self.close()
             return
         percent = 100 * self.done // self.total
         if percent >= self._next_step:

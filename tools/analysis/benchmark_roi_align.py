@@ -8,10 +8,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import torch
-
-from mmaction.models.ops.roi_align import roi_align, roi_align_reference
-
 
 def _time(fn, repeat: int) -> float:
     fn()
@@ -31,6 +27,9 @@ def main() -> None:
     p.add_argument('--repeat', type=int, default=5)
     p.add_argument('--threads', type=int, default=1)
     args = p.parse_args()
+    import torch
+
+    from mmaction.models.ops.roi_align import roi_align, roi_align_reference
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     feat = torch.randn(args.batch, args.channels, args.size, args.size, generator=g)

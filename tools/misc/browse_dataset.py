@@ -14,7 +14,7 @@ import numpy as np
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from mmaction.utils.config import DictAction
+    from mmaction.apis.cli import DictAction
     parser = argparse.ArgumentParser(description='Write augmented samples as GIFs')
     parser.add_argument('config')
     parser.add_argument('--out-dir', required=True)

@@ -9,7 +9,7 @@ import os
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from mmaction.utils.config import DictAction
+    from mmaction.apis.cli import DictAction
     parser = argparse.ArgumentParser(description='Print the resolved config')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
