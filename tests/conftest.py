@@ -25,3 +25,19 @@ def toy_dataset(tmp_path_factory) -> str:
     root = str(tmp_path_factory.mktemp('toy_dataset') / 'toy')
     build_toy_dataset(root, **TOY_DATASET_ARGS)
     return root
+
+
+@pytest.fixture(scope='session')
+def default_toy_dataset(tmp_path_factory) -> str:
+    """tools/quickstart.sh's toy dataset (the builder's defaults: 8 classes x 45 clips, 64x64, videos and rawframes),
+    built once per session for the end-to-end runs, which link it as ``data/toy``; tests must not modify it."""
+    from data_tools.toy.build_toy_dataset import build_toy_dataset
+    root = str(tmp_path_factory.mktemp('default_toy') / 'toy')
+    build_toy_dataset(root, progress=False)
+    return root
+
+
+def link_toy_dataset(root, toy: str) -> None:
+    """Make ``toy`` visible as ``<root>/data/toy`` (where the toy configs look, relative to the working folder)."""
+    os.makedirs(os.path.join(root, 'data'), exist_ok=True)
+    os.symlink(toy, os.path.join(root, 'data', 'toy'))
