@@ -29,11 +29,12 @@ def toy_dataset(tmp_path_factory) -> str:
 
 @pytest.fixture(scope='session')
 def default_toy_dataset(tmp_path_factory) -> str:
-    """tools/quickstart.sh's toy dataset (the builder's defaults: 8 classes x 45 clips, 64x64, videos and rawframes),
-    built once per session for the end-to-end runs, which link it as ``data/toy``; tests must not modify it."""
+    """tools/quickstart.sh's toy dataset (the builder's defaults: 8 classes x 45 clips, 64x64) as rawframes, what the
+    toy configs read, built once per session for the end-to-end runs, which link it as ``data/toy``; tests must not
+    modify it. (The H.264 videos would add most of the build time and no test trains on them.)"""
     from data_tools.toy.build_toy_dataset import build_toy_dataset
     root = str(tmp_path_factory.mktemp('default_toy') / 'toy')
-    build_toy_dataset(root, progress=False)
+    build_toy_dataset(root, formats=('rawframes',), progress=False)
     return root
 
 
