@@ -1,6 +1,8 @@
 """Public functions the tools call (original ``mmaction.apis``). Names are imported on first use (PEP 562), so
 ``mmaction.apis.cli`` can parse a tool's arguments before torch is imported."""
 import importlib
+import sys
+import types
 
 _EXPORTS = {
     'get_device': 'env', 'get_dist_info': 'env', 'get_root_logger': 'env', 'init_dist': 'env',
@@ -25,3 +27,16 @@ def __getattr__(name: str):
 
 def __dir__() -> list:
     return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """Keeps ``inference_detector``/``inference_localizer`` the functions: importing the submodules of the same name
+    would otherwise set the package attribute to the submodule (an eager ``from .x import x`` used to overwrite it)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            return  # the submodule stays reachable through sys.modules and ``import mmaction.apis.<name>``
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
