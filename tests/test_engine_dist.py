@@ -94,8 +94,6 @@ def worker(out_dir):
     torch.distributed.destroy_process_group()
 
 
-
-
 @pytest.fixture(scope='module')
 def dist_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist')

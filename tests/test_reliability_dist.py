@@ -49,11 +49,10 @@ def worker(mode: str, work_dir: str) -> None:
                'failure propagation test', build_dataset_fn=lambda cfg: TinyDataset(8))
 
 
-
-
 def _torchrun(mode, tmp_path):
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
+    # tools/dist_run.sh's launcher: torchrun that shortens user errors; a crash keeps torchrun's full report
+    cmd = [sys.executable, '-m', 'mmaction.apis.cli', '--nproc_per_node=2', '--master_addr=127.0.0.1',
            f'--master_port={free_port()}', os.path.abspath(__file__), mode, str(tmp_path)]
     start = time.time()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
