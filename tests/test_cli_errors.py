@@ -4,7 +4,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 
@@ -88,16 +87,13 @@ def test_real_bugs_keep_their_traceback(clean_env):
     assert cli.run_tool(lambda: 7) == 7
 
 
-def test_launcher_reports_a_user_error_only_when_every_worker_stopped_on_one(tmp_path):
+def test_launcher_reports_a_user_error_only_when_every_worker_stopped_on_one(tmp_path, clean_env):
     report = tmp_path / '000001'
     report.write_text('checkpoint file not found: x.pth')
-    failure = lambda code: SimpleNamespace(exitcode=code)  # noqa: E731
-    user = SimpleNamespace(failures={1: failure(3), 0: failure(-15)})
-    crash = SimpleNamespace(failures={1: failure(3), 0: failure(1)})
-    assert cli._user_error_of_workers(user, str(tmp_path)) == 'checkpoint file not found: x.pth'
-    assert cli._user_error_of_workers(crash, str(tmp_path)) is None
+    assert cli.workers_user_error([3, -15], str(tmp_path)) == 'checkpoint file not found: x.pth'
+    assert cli.workers_user_error([3, 1], str(tmp_path)) is None  # the other worker crashed: full report
     report.unlink()
-    assert cli._user_error_of_workers(user, str(tmp_path)) is None
+    assert cli.workers_user_error([3, -15], str(tmp_path)) is None
 
 
 def _cli(cmd: list) -> subprocess.CompletedProcess:
@@ -118,3 +114,12 @@ def test_dist_wrapper_prints_one_line(mistake, tmp_path, toy_checkpoint):
     tool, args, message = _mistakes(tmp_path, toy_checkpoint)[mistake]
     out = _cli(['bash', 'tools/dist_test_recognizer.sh', args[0], args[1], '2'])
     assert (out.returncode, out.stdout, out.stderr) == (1, '', f'error: {message}\n')
+
+
+@pytest.mark.slow  # ~10 s: two spawned test processes
+def test_spawned_workers_print_one_line(tmp_path):
+    """``tools/test_localizer.py --gpus 2`` starts its own processes: the same one-line rule."""
+    missing = tmp_path / 'missing.pth'
+    out = _cli([sys.executable, 'tools/test_localizer.py', 'configs/localization/bmn/bmn_toy_feature.py', str(missing),
+                '--gpus', '2'])
+    assert (out.returncode, out.stdout, out.stderr) == (1, '', f'error: checkpoint file not found: {missing}\n')

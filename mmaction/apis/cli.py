@@ -11,12 +11,15 @@ shows the traceback. Anything else is a bug and keeps its traceback. ``python -m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterable, Iterator, NoReturn
 
 DEBUG_ENV = 'MMACTION_DEBUG'
 # Under the launcher below, a worker that stops on a user error leaves its message in this folder and exits with
@@ -107,64 +110,84 @@ def run_tool(main: Callable[[], Any]) -> Any:
         raise
 
 
-def _user_error_of_workers(err: Any, report_dir: str) -> str | None:
-    """The message of a torchrun ``ChildFailedError`` where workers stopped on a user error and the others were
-    stopped by the launcher (SIGTERM/SIGKILL); ``None`` when any worker failed otherwise."""
+@contextlib.contextmanager
+def worker_error_reports() -> Iterator[str]:
+    """A folder where the worker processes this process starts (they inherit the environment) leave the message of
+    a user error they stopped on; removed afterwards."""
+    report_dir = tempfile.mkdtemp(prefix='mmaction-errors-')
+    previous = os.environ.get(_LAUNCHER_ENV)
+    os.environ[_LAUNCHER_ENV] = report_dir
+    try:
+        yield report_dir
+    finally:
+        if previous is None:
+            os.environ.pop(_LAUNCHER_ENV, None)
+        else:
+            os.environ[_LAUNCHER_ENV] = previous
+        shutil.rmtree(report_dir, ignore_errors=True)
+
+
+def workers_user_error(exit_codes: Iterable[int], report_dir: str) -> str | None:
+    """The message to print when the failed workers (``exit_codes``) stopped on a user error and the others were
+    stopped by their launcher (SIGTERM/SIGKILL); ``None`` when a worker failed otherwise (or with ``--debug``)."""
     reports = sorted(os.listdir(report_dir))
-    codes = {f.exitcode for f in (getattr(err, 'failures', {}) or {}).values()}
-    if not reports or not codes <= {_USER_ERROR_STATUS, -signal.SIGTERM, -signal.SIGKILL}:
+    if debug_enabled() or not reports or \
+            not set(exit_codes) <= {_USER_ERROR_STATUS, -signal.SIGTERM, -signal.SIGKILL}:
         return None
     with open(os.path.join(report_dir, reports[0])) as f:
         return f.read()
 
 
-class _HoldLogs(logging.Handler):
-    """Holds torchrun's worker-failure log lines ("failed (exitcode ...)", "closing signal"); they are replayed
-    only when the failure is not a user error."""
+class _HeldLogs(logging.Handler):
+    """Log records held back by :func:`hold_logs`."""
 
     def __init__(self) -> None:
         super().__init__()
         self.records: list[logging.LogRecord] = []
+        self.discard = False
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
 
-def launch(argv: list[str] | None = None) -> int:
-    """torchrun (same arguments) with the user-error rule: when the workers stop on a user error, one line
-    ``error: ...`` instead of every rank's output and torchrun's failure report."""
-    import shutil
-    import tempfile
-
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-    from torch.distributed.run import parse_args, run
-
-    report_dir = tempfile.mkdtemp(prefix='mmaction-errors-')
-    os.environ[_LAUNCHER_ENV] = report_dir
-    held = _HoldLogs()
-    loggers = [logging.getLogger(name) for name in ('torch.distributed.elastic.multiprocessing.api',
-                                                    'torch.distributed.elastic.agent.server.api')]
+@contextlib.contextmanager
+def hold_logs(*names: str) -> Iterator[_HeldLogs]:
+    """Hold back the records of the loggers ``names`` (a launcher's "closing signal" / "failed (exitcode ...)"
+    lines) and emit them at the end, unless ``discard`` was set (the failure was a user error, already said in
+    one line)."""
+    held = _HeldLogs()
+    loggers = [logging.getLogger(name) for name in names]
     saved = [(lg.handlers[:], lg.propagate) for lg in loggers]
     for lg in loggers:
         lg.handlers, lg.propagate = [held], False
-    user_error = False
     try:
-        run(parse_args(argv))
-        return 0
-    except ChildFailedError as err:
-        message = None if debug_enabled() else _user_error_of_workers(err, report_dir)
-        if message is None:
-            raise
-        user_error = True
-        sys.stderr.write(f'error: {message}\n')
-        return 1
+        yield held
     finally:
-        shutil.rmtree(report_dir, ignore_errors=True)
         for lg, (handlers, propagate) in zip(loggers, saved):
             lg.handlers, lg.propagate = handlers, propagate
-        if not user_error:  # torchrun's lines as it would have printed them
+        if not held.discard:
             for record in held.records:
                 logging.getLogger(record.name).handle(record)
+
+
+def launch(argv: list[str] | None = None) -> int:
+    """torchrun (same arguments) with the user-error rule: when the workers stop on a user error, one line
+    ``error: ...`` instead of every rank's output and torchrun's failure report."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    with hold_logs('torch.distributed.elastic.multiprocessing.api',
+                   'torch.distributed.elastic.agent.server.api') as held, worker_error_reports() as report_dir:
+        try:
+            run(parse_args(argv))
+            return 0
+        except ChildFailedError as err:
+            message = workers_user_error([f.exitcode for f in err.failures.values()], report_dir)
+            if message is None:
+                raise
+            held.discard = True
+    sys.stderr.write(f'error: {message}\n')
+    return 1
 
 
 def free_port(host: str = '127.0.0.1') -> int:
