@@ -19,7 +19,7 @@ import signal
 import sys
 import tempfile
 import time
-from typing import Any, Callable, Iterable, Iterator, NoReturn
+from typing import Any, Callable, Iterable, Iterator
 
 DEBUG_ENV = 'MMACTION_DEBUG'
 # Under the launcher below, a worker that stops on a user error leaves its message in this folder and exits with
@@ -81,7 +81,7 @@ def _rank() -> int:
         return 0
 
 
-def exit_on_user_error(err: BaseException) -> NoReturn | None:
+def exit_on_user_error(err: BaseException) -> None:
     """For a user error (and no ``--debug``): ``error: ...`` once, exit 1. Returns for anything else."""
     message = user_error_message(err)
     if message is None or debug_enabled():
