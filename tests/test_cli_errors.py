@@ -108,11 +108,12 @@ def test_tool_process_prints_one_line(tmp_path):
 
 
 @pytest.mark.slow  # ~10 s each: torchrun with two workers
-@pytest.mark.parametrize('mistake', ['config', 'checkpoint'])
+@pytest.mark.parametrize('mistake', ['config', 'checkpoint', 'annotation'])
 def test_dist_wrapper_prints_one_line(mistake, tmp_path, toy_checkpoint):
-    """Two torchrun workers hit the same mistake: one line in all, no torchrun report."""
+    """Two torchrun workers hit the same mistake (the annotation file: after joining the process group): one line
+    in all, no torchrun report."""
     tool, args, message = _mistakes(tmp_path, toy_checkpoint)[mistake]
-    out = _cli(['bash', 'tools/dist_test_recognizer.sh', args[0], args[1], '2'])
+    out = _cli(['bash', 'tools/dist_test_recognizer.sh', args[0], args[1], '2', *args[2:]])
     assert (out.returncode, out.stdout, out.stderr) == (1, '', f'error: {message}\n')
 
 
