@@ -44,10 +44,7 @@ import random
 import sys
 from dataclasses import dataclass
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.media import write_lines  # noqa: E402
+from data_tools.media import write_lines
 
 DATASETS = ('ucf101', 'hmdb51', 'kinetics400', 'thumos14', 'activitynet', 'ava', 'custom')
 
@@ -569,4 +566,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

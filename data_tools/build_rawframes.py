@@ -32,12 +32,10 @@ from dataclasses import dataclass
 
 import cv2
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.flow import DIS_PRESETS, make_flow_fn, quantize_flow, resolve_flow_type  # noqa: E402
-from data_tools.media import (DECODERS, Progress, atomic_dir, iter_video_frames, remove_stale_tmp,  # noqa: E402
-                              resize_frame, write_jpeg, write_lines)
+from data_tools.flow import DIS_PRESETS, make_flow_fn, quantize_flow, resolve_flow_type
+from data_tools.media import DECODERS, iter_video_frames, resize_frame, write_jpeg, write_lines
+from mmaction.utils.io import atomic_dir, remove_stale_temps
+from mmaction.utils.progress import ProgressBar
 
 RGB_TMPL = 'img_{:05d}.jpg'
 FLOW_NAMINGS = {'flow_x': ('flow_x_{:05d}.jpg', 'flow_y_{:05d}.jpg'), 'x': ('x_{:05d}.jpg', 'y_{:05d}.jpg')}
@@ -219,8 +217,8 @@ def build_rawframes(src: str, out: str, level: int = 2, ext: str = 'mp4', task: 
         kind = 'frame folders (img_*.jpg)' if use_frames else f'*.{ext} videos'
         raise FileNotFoundError(f'no {kind} found in {src} at --level {level}')
     os.makedirs(out, exist_ok=True)
-    remove_stale_tmp(out)  # partial outputs of an interrupted run
-    bar = Progress(len(inputs), 'frames' if task == 'rgb' else f'{task} ({flow_label(resolved, flow_preset)})',
+    remove_stale_temps(out)  # partial outputs of an interrupted run
+    bar = ProgressBar(len(inputs), 'frames' if task == 'rgb' else f'{task} ({flow_label(resolved, flow_preset)})',
                    enabled=progress)
     results = []
     if num_workers <= 1:
@@ -305,4 +303,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

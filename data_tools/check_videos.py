@@ -22,11 +22,9 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.build_rawframes import find_inputs  # noqa: E402
-from data_tools.media import DECODERS, Progress, iter_video_frames, write_lines  # noqa: E402
+from data_tools.build_rawframes import find_inputs
+from data_tools.media import DECODERS, iter_video_frames, write_lines
+from mmaction.utils.progress import ProgressBar
 
 
 @dataclass
@@ -94,7 +92,7 @@ def check_videos(src: str, level: int = 2, ext: str = 'mp4', decoder: str = 'pya
     videos = find_inputs(src, level, ext, use_frames=False)
     if not videos:
         raise FileNotFoundError(f'no *.{ext} videos found in {src} at --level {level}')
-    bar = Progress(len(videos), 'checking', enabled=progress)
+    bar = ProgressBar(len(videos), 'checking', enabled=progress)
     out = []
     if num_workers <= 1:
         for rel in videos:
@@ -136,4 +134,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

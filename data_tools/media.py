@@ -6,86 +6,19 @@ can then trust that an existing folder is finished.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import shutil
-import sys
-import tempfile
-import time
 from fractions import Fraction
 from typing import Iterable, Iterator
 
-import cv2
 import numpy as np
 
-TMP_PREFIX = '.tmp-'
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str) -> Iterator[str]:
-    """Yield a temp dir next to ``path``; on success it replaces ``path`` (an old ``path`` is removed).
-
-    On any exception the temp dir is deleted and ``path`` is left untouched.
-    """
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'{TMP_PREFIX}{os.path.basename(path)}.', dir=parent)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if os.path.lexists(path):
-        # rename the old one away first: os.replace cannot overwrite a non-empty directory
-        old = tempfile.mkdtemp(prefix=f'{TMP_PREFIX}old.', dir=parent)
-        os.replace(path, os.path.join(old, 'x'))
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def atomic_file(path: str) -> Iterator[str]:
-    """Yield a temp file *name* (same extension) next to ``path``; renamed onto ``path`` on success.
-
-    For writers that want a file name rather than a file object (PyAV, cv2).
-    """
-    path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    base, ext = os.path.splitext(os.path.basename(path))
-    fd, tmp = tempfile.mkstemp(prefix=f'{TMP_PREFIX}{base}.', suffix=ext, dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-
-
-def remove_stale_tmp(root: str) -> int:
-    """Delete temp dirs/files left by interrupted runs under ``root``; returns how many were removed."""
-    removed = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in list(dirnames):
-            if name.startswith(TMP_PREFIX):
-                shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
-                dirnames.remove(name)
-                removed += 1
-        for name in filenames:
-            if name.startswith(TMP_PREFIX):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(dirpath, name))
-                removed += 1
-    return removed
+from mmaction.utils.io import atomic_open, atomic_path
 
 
 def write_jpeg(path: str, image: np.ndarray, quality: int = 95) -> None:
     """Write a uint8 HxW (gray) or HxWx3 (**BGR**) image as JPEG; raises if OpenCV refuses."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     if not cv2.imwrite(path, image, [int(cv2.IMWRITE_JPEG_QUALITY), int(quality)]):
         raise OSError(f'cv2.imwrite failed for {path} (shape {image.shape}, dtype {image.dtype})')
 
@@ -93,6 +26,7 @@ def write_jpeg(path: str, image: np.ndarray, quality: int = 95) -> None:
 def write_rgb_frames(out_dir: str, frames_rgb: Iterable[np.ndarray], tmpl: str = 'img_{:05d}.jpg',
                      quality: int = 95, start: int = 1) -> int:
     """Write RGB uint8 frames as ``tmpl.format(i)`` JPEGs (1-based by default); returns the count."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     n = 0
     for n, frame in enumerate(frames_rgb, start=1):
         write_jpeg(os.path.join(out_dir, tmpl.format(n + start - 1)), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
@@ -119,7 +53,7 @@ def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, c
     if h % 2 or w % 2:
         raise ValueError(f'{path}: H.264 yuv420p needs even width/height, got {w}x{h}')
     n = 0
-    with atomic_file(path) as tmp:
+    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp:
         with av.open(tmp, mode='w') as container:
             stream = container.add_stream('libx264', rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = w, h, 'yuv420p'
@@ -134,29 +68,6 @@ def write_h264(path: str, frames_rgb: Iterable[np.ndarray], fps: float = 30.0, c
     return n
 
 
-class Progress:
-    """A dependency-free progress line on stderr (``done/total, rate, eta``); silent when ``total == 0``."""
-
-    def __init__(self, total: int, desc: str = '', stream=sys.stderr, enabled: bool = True):
-        self.total, self.desc, self.stream, self.enabled = total, desc, stream, enabled and total > 0
-        self.done, self.start, self._last = 0, time.monotonic(), 0.0
-
-    def update(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if self.enabled and (now - self._last > 0.2 or self.done == self.total):
-            self._last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - self.done) / rate if rate > 0 else float('inf')
-            width = 30
-            filled = int(width * self.done / self.total)
-            self.stream.write(f'\r{self.desc} [{"#" * filled}{"." * (width - filled)}] {self.done}/{self.total} '
-                              f'{rate:.1f}/s eta {eta:.0f}s ')
-            if self.done == self.total:
-                self.stream.write('\n')
-            self.stream.flush()
-
-
 DECODERS = ('decord', 'pyav', 'opencv')
 
 
@@ -165,6 +76,7 @@ def iter_video_frames(path: str, backend: str = 'decord', chunk: int = 32) -> It
 
     Sequential decoding is exact and by far the fastest way to read a whole video (no seeking).
     """
+    import cv2  # imported on use: the list tools that do not decode start faster
     if not os.path.isfile(path):
         raise FileNotFoundError(f'video not found: {path}')
     if backend == 'decord':
@@ -199,6 +111,7 @@ def iter_video_frames(path: str, backend: str = 'decord', chunk: int = 32) -> It
 def resize_frame(frame: np.ndarray, new_short: int = 0, new_width: int = 0, new_height: int = 0) -> np.ndarray:
     """Resize: short side to ``new_short``; or exactly to ``new_width x new_height``; or one side with the
     other keeping the aspect ratio; all zero -> unchanged."""
+    import cv2  # imported on use: the list tools that do not decode start faster
     h, w = frame.shape[:2]
     if new_short:
         s = new_short / min(h, w)
@@ -218,13 +131,6 @@ def resize_frame(frame: np.ndarray, new_short: int = 0, new_width: int = 0, new_
 
 
 def write_lines(path: str, lines: Iterable[str]) -> None:
-    """Write text lines (newline-terminated) atomically.
-
-    Same guarantee as ``mmaction.utils.io.atomic_open`` without importing ``mmaction.utils`` (and torch),
-    which would add seconds to every data tool start.
-    """
-    with atomic_file(path) as tmp:
-        with open(tmp, 'w') as f:
-            f.write(''.join(line + '\n' for line in lines))
-            f.flush()
-            os.fsync(f.fileno())
+    """Write text lines (newline-terminated) atomically."""
+    with atomic_open(path, 'w') as f:
+        f.write(''.join(line + '\n' for line in lines))

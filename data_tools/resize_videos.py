@@ -16,12 +16,11 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-if __package__ in (None, ''):
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-from data_tools.build_rawframes import find_inputs  # noqa: E402
-from data_tools.check_videos import container_info  # noqa: E402
-from data_tools.media import Progress, iter_video_frames, remove_stale_tmp, resize_frame, write_h264  # noqa: E402
+from data_tools.build_rawframes import find_inputs
+from data_tools.check_videos import container_info
+from data_tools.media import iter_video_frames, resize_frame, write_h264
+from mmaction.utils.io import remove_stale_temps
+from mmaction.utils.progress import ProgressBar
 
 
 def target_size(w: int, h: int, short_side: int) -> tuple[int, int]:
@@ -57,11 +56,11 @@ def resize_videos(src: str, out: str, level: int = 2, ext: str = 'mp4', short_si
     if not videos:
         raise FileNotFoundError(f'no *.{ext} videos found in {src} at --level {level}')
     os.makedirs(out, exist_ok=True)
-    remove_stale_tmp(out)
+    remove_stale_temps(out)
     jobs = {rel: os.path.join(out, os.path.splitext(rel)[0] + '.mp4') for rel in videos}
     results = {rel: (0, 'skipped') for rel, dst in jobs.items() if resume and os.path.isfile(dst)}
     todo = [rel for rel in videos if rel not in results]
-    bar = Progress(len(todo), 'resizing', enabled=progress)
+    bar = ProgressBar(len(todo), 'resizing', enabled=progress)
     with ProcessPoolExecutor(max(1, num_workers)) as pool:
         futs = {pool.submit(resize_one, os.path.join(src, rel), jobs[rel], short_side, gop, crf, preset): rel
                 for rel in todo}
@@ -96,4 +95,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

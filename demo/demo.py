@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,5 +60,5 @@ def main(argv: list[str] | None = None) -> list:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

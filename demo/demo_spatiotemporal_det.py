@@ -21,17 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-
-# The model side lives in the API (one implementation for the demo, notebooks and services).
-from mmaction.apis.inference_detector import (Detection, action_names, detect_keyframes,  # noqa: E402,F401
-                                              detector_lookup, init_detector, proposals_lookup, read_frames)
+if TYPE_CHECKING:  # the model side lives in the API (mmaction.apis.inference_detector), imported after parsing
+    from mmaction.apis.inference_detector import Detection
 
 
 def _label(names: Mapping[int, str] | Sequence[Any], column: int) -> Any:
@@ -44,6 +39,7 @@ def _label(names: Mapping[int, str] | Sequence[Any], column: int) -> Any:
 def render(frames: Sequence[np.ndarray], detections: list[Detection],
            names: Mapping[int, str] | Sequence[Any], score_thr: float = 0.4, topk: int = 3) -> list[np.ndarray]:
     """Copies of ``frames`` with each key-frame's boxes and top actions held until the next key-frame."""
+    import cv2
     out = []
     starts = [d[0] for d in detections]
     for i, frame in enumerate(frames):
@@ -83,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> list:
     args = parse_args(argv)
+    from mmaction.apis.inference_detector import (action_names, detect_keyframes, init_detector, proposals_lookup,
+                                                  read_frames)
     from mmaction.utils.visualization import write_video
     model = init_detector(args.config, args.checkpoint, args.device, args.trust_checkpoint)
     frames, fps = read_frames(args.video)
@@ -101,4 +99,5 @@ def main(argv: list[str] | None = None) -> list:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

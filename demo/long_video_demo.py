@@ -14,8 +14,6 @@ import argparse
 import csv
 import io
 import json
-import os
-import sys
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -98,5 +96,5 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

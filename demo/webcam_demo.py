@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
-import sys
 import time
 
 
@@ -88,5 +86,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

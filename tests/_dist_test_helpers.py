@@ -8,25 +8,19 @@ from __future__ import annotations
 
 import os
 import pickle
-import socket
 import subprocess
 import sys
 from collections.abc import Sequence
 
 import numpy as np
 
+from mmaction.apis.cli import free_port  # noqa: F401  (the tests' one free-port helper: several torchrun jobs share a machine)
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 # Labels of the listed sample videos (all < 51, the smallest class count among the test configs).
 LABELS = (7, 0, 50, 3, 42)
 NUM_RGB_FRAMES = 10
 NUM_FLOW_FRAMES = 5
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on now: several engineers' torchrun jobs share this machine."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def run(cmd: Sequence[str], timeout: int = 600) -> str:

@@ -167,8 +167,8 @@ def test_resume_skips_complete_and_redoes_partial(video_tree, tmp_path):
     done_mtime = os.path.getmtime(out / 'walk' / 'v1' / 'img_00001.jpg')
     os.remove(out / 'walk' / 'v2' / 'img_00007.jpg')  # partial (e.g. written by another tool)
     shutil.rmtree(out / 'run' / 'v3')
-    os.makedirs(out / 'run' / '.tmp-v3.xyz')  # debris of an interrupted run
-    (out / 'run' / '.tmp-v3.xyz' / 'img_00001.jpg').write_bytes(b'')
+    os.makedirs(out / 'run' / '.v3.xyz12345.tmp')  # debris of an interrupted run
+    (out / 'run' / '.v3.xyz12345.tmp' / 'img_00001.jpg').write_bytes(b'')
     results = br.build_rawframes(video_tree, str(out), task='rgb', resume=True, progress=False)
     assert {r.video: r.status for r in results} == {'walk/v1.mp4': 'skipped', 'walk/v2.mp4': 'done',
                                                      'run/v3.mp4': 'done'}

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from data_tools.toy.build_toy_ava import build
+from mmaction.apis.inference_detector import detect_keyframes, detector_lookup, init_detector
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'demo'))
@@ -15,11 +16,10 @@ CONFIG = os.path.join(ROOT, 'configs', 'ava', 'toy', 'fast_rcnn_i3d_r18_thin_toy
 
 @pytest.fixture(scope='module')
 def toy(tmp_path_factory):
-    import demo_spatiotemporal_det as demo
     root = tmp_path_factory.mktemp('demo_st')
     build(str(root / 'toy_ava'), num_train=1, num_val=1, seconds=3, size=(48, 64), seed=1, mp4=True)
     torch.manual_seed(0)
-    model = demo.init_detector(CONFIG, None)
+    model = init_detector(CONFIG, None)
     ckpt = root / 'model.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)
     return root, str(ckpt)
@@ -54,14 +54,14 @@ def test_detector_callback_api(toy):
     import demo_spatiotemporal_det as demo
     from mmaction.utils.visualization import read_video
     root, ckpt = toy
-    model = demo.init_detector(CONFIG, ckpt)
+    model = init_detector(CONFIG, ckpt)
     frames, fps = read_video(str(root / 'toy_ava' / 'videos' / 'toy_val_0000.mp4'))
     calls = []
 
     def detector(frame):
         calls.append(frame.shape)
         return np.array([[4, 4, 30, 40, 0.99]], np.float32)
-    dets = demo.detect_keyframes(model, frames, fps, demo.detector_lookup(detector, frames))
+    dets = detect_keyframes(model, frames, fps, detector_lookup(detector, frames))
     assert [d[0] for d in dets] == [0, 30, 60, 90] and calls == [(48, 64, 3)] * 4
     np.testing.assert_allclose(dets[1][1], [[4, 4, 30, 40]], atol=1e-3)
     drawn = demo.render(frames, dets, {}, score_thr=2.0)  # no action passes: only boxes

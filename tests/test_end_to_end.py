@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from conftest import link_toy_dataset  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 SEED_CKPT = 'modelzoo/tsn_2d_rgb_bninception_seg3_f1s1_b32_g8-98160339.pth'
@@ -38,10 +39,10 @@ def _build_toy(root: str, *args: str) -> None:
 
 
 @pytest.mark.slow
-def test_toy_tsn_reaches_90_percent_with_two_processes(tmp_path):
+def test_toy_tsn_reaches_90_percent_with_two_processes(tmp_path, default_toy_dataset):
     """README quick start: toy data, `dist_train_recognizer.sh` with 2 processes, `dist_test_recognizer.sh`."""
     root = str(tmp_path)
-    _build_toy(root)
+    link_toy_dataset(root, default_toy_dataset)  # the builder's defaults, as quickstart.sh runs it
     config = os.path.join(REPO, 'configs/TSN/toy/tsn_r18_toy.py')
     train_log = _run(['bash', os.path.join(REPO, 'tools/dist_train_recognizer.sh'), config, '2', '--validate',
                       '--seed', '0', '--work_dir', 'work_dirs/toy'], cwd=root, timeout=1200)

@@ -127,7 +127,7 @@ def test_test_tool_prints_metrics_and_writes_ordered_pickle(setup, tmp_path, cap
     out = tmp_path / 'result.pkl'
     _load_tool('test_recognizer').main([str(config), str(work / 'latest.pth'), '--out', str(out)])
     printed = capsys.readouterr().out
-    assert 'Averaging score over 1 clips without softmax' in printed
+    assert 'Averaging score over 2 views per video without softmax'  # 2 segments x 1 crop in printed
     values = {name: float(v) for name, v in re.findall(r'(Mean Class Accuracy|Top-1 Accuracy|Top-5 Accuracy) = '
                                                        r'(\d+\.\d\d)\n', printed)}
     assert set(values) == {'Mean Class Accuracy', 'Top-1 Accuracy', 'Top-5 Accuracy'}
@@ -144,7 +144,7 @@ def test_test_tool_prints_metrics_and_writes_ordered_pickle(setup, tmp_path, cap
     assert values['Top-5 Accuracy'] == 100.0
 
     _load_tool('test_recognizer').main([str(config), str(work / 'latest.pth'), '--out', str(out), '--use_softmax'])
-    assert 'Averaging score over 1 clips with softmax' in capsys.readouterr().out
+    assert 'Averaging score over 2 views per video with softmax' in capsys.readouterr().out
 
 
 def test_test_tool_rejects_bad_out(setup):

@@ -13,6 +13,7 @@ from mmaction.models.backbones.resnet_i3d import ResNet_I3D
 from mmaction.utils.config import load_config
 
 from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from conftest import link_toy_dataset  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CONFIG = os.path.join(REPO, 'configs/SlowOnly/toy/slowonly_r18_toy_8x3.py')
@@ -77,7 +78,7 @@ def test_benchmark_memory_format():
 
 
 @pytest.mark.slow
-def test_toy_slowonly_reaches_90_percent_with_two_processes(tmp_path):
+def test_toy_slowonly_reaches_90_percent_with_two_processes(tmp_path, default_toy_dataset):
     """Toy data, SlowOnly toy config, `dist_train_recognizer.sh` 2 processes, then `dist_test_recognizer.sh`.
 
     About 2 minutes on 2 idle cores (30 epochs of 9 iterations); 98.86% top-1 measured with seed 0."""
@@ -89,8 +90,7 @@ def test_toy_slowonly_reaches_90_percent_with_two_processes(tmp_path):
         assert proc.returncode == 0, f'{" ".join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-6000:]}'
         return proc.stdout + proc.stderr
 
-    run([sys.executable, os.path.join(REPO, 'data_tools/toy/build_toy_dataset.py'), '--out', 'data/toy', '--quiet',
-         '--formats', 'rawframes'], 600)
+    link_toy_dataset(root, default_toy_dataset)
     # No --validate: the accuracy that counts is the test script's, and per-epoch validation costs ~20% here.
     run(['bash', os.path.join(REPO, 'tools/dist_train_recognizer.sh'), CONFIG, '2', '--seed', '0',
          '--work_dir', 'work_dirs/so'], 1200)

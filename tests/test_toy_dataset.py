@@ -9,16 +9,16 @@ import pytest
 from data_tools.toy.build_toy_dataset import build_toy_dataset, plan_clips
 from data_tools.toy.generator import (CLASS_NAMES, CLASSES, actor_state, clip_seed, draw_actor, render_clip,
                                       sample_actor)
+from mmaction.utils.io import is_atomic_temp
 
-NUM_PER_CLASS = 4
+from conftest import TOY_DATASET_ARGS
+
+NUM_PER_CLASS = TOY_DATASET_ARGS['num_per_class']
 
 
-@pytest.fixture(scope='module')
-def toy_root(tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp('toy'))
-    build_toy_dataset(out, num_per_class=NUM_PER_CLASS, seed=3, workers=1, size=32, min_frames=8, max_frames=12,
-                      progress=False)
-    return out
+@pytest.fixture
+def toy_root(toy_dataset) -> str:
+    return toy_dataset  # built once per session (tests/conftest.py)
 
 
 def _read_list(path):
@@ -115,7 +115,7 @@ def test_lists_match_files_on_disk(toy_root):
         assert f.read().splitlines() == [f'{i + 1} {n}' for i, n in enumerate(CLASS_NAMES)]
     with open(os.path.join(toy_root, 'label_map.txt')) as f:
         assert f.read().splitlines() == list(CLASS_NAMES)
-    leftovers = [d for _, ds, fs in os.walk(toy_root) for d in ds + fs if d.startswith('.tmp-')]
+    leftovers = [d for _, ds, fs in os.walk(toy_root) for d in ds + fs if is_atomic_temp(d)]
     assert leftovers == []
 
 
@@ -143,8 +143,7 @@ def test_generation_is_deterministic_across_worker_counts(toy_root, tmp_path):
     import av
 
     other = str(tmp_path / 'again')
-    build_toy_dataset(other, num_per_class=NUM_PER_CLASS, seed=3, workers=2, size=32, min_frames=8, max_frames=12,
-                      progress=False)
+    build_toy_dataset(other, **dict(TOY_DATASET_ARGS, workers=2))
     for name in ('toy_train_list_rawframes.txt', 'toy_val_list_videos.txt'):
         with open(os.path.join(toy_root, name)) as a, open(os.path.join(other, name)) as b:
             assert a.read() == b.read()
@@ -174,7 +173,7 @@ def test_rebuild_replaces_clips_atomically(toy_root, tmp_path):
     clip = os.path.join(out, 'rawframes', 'circle_slide', 'circle_slide_0000')
     with open(os.path.join(clip, 'junk.txt'), 'w') as f:
         f.write('x')
-    os.makedirs(os.path.join(out, 'rawframes', 'circle_slide', '.tmp-circle_slide_0000.abc'))
+    os.makedirs(os.path.join(out, 'rawframes', 'circle_slide', '.circle_slide_0000.abcd1234.tmp'))
     build_toy_dataset(out, **kw)
     assert sorted(os.listdir(clip)) == [f'img_{i:05d}.jpg' for i in range(1, 7)]
     assert sorted(os.listdir(os.path.join(out, 'rawframes', 'circle_slide'))) == \

@@ -19,6 +19,8 @@ from mmaction.models.backbones.resnet_r3d import ResNet_R3D
 from mmaction.models.builder import build_recognizer
 from mmaction.utils.config import load_config
 
+from conftest import link_toy_dataset
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 TOY_CONFIGS = {
     'slowfast': 'configs/SlowFast/toy/slowfast_r18_toy_8x3.py',
@@ -65,13 +67,10 @@ def test_slowfast_base_channels_default_and_thin():
 
 
 @pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    """The toy dataset (rawframes), built once for all families."""
+def toy_root(tmp_path_factory, default_toy_dataset):
+    """A working folder with the session's toy dataset as data/toy, shared by all families."""
     root = tmp_path_factory.mktemp('toy_families')
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'data_tools/toy/build_toy_dataset.py'), '--out',
-                           'data/toy', '--quiet', '--formats', 'rawframes'], cwd=root, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    link_toy_dataset(str(root), default_toy_dataset)
     return root
 
 

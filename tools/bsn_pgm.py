@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.utils.config import DictAction  # noqa: E402
+from mmaction.apis.cli import DictAction
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,4 +71,5 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

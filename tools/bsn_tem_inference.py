@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.apis.cli import add_common_args, export_local_rank  # noqa: E402
+from mmaction.apis.cli import add_common_args, export_local_rank
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,4 +72,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

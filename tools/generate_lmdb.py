@@ -123,4 +123,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from mmaction.apis.cli import run_tool
+    sys.exit(run_tool(main))

@@ -8,12 +8,8 @@ exists, inference is skipped and the cached results are evaluated. ``--eval`` wr
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.apis.cli import add_test_args, check_pickle_out, export_local_rank, run_test_tool  # noqa: E402
+from mmaction.apis.cli import add_test_args, check_pickle_out, export_local_rank, run_test_tool
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,4 +37,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

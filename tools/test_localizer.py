@@ -17,9 +17,8 @@ import os
 import sys
 from typing import Any
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from mmaction.apis.cli import add_test_args, export_local_rank  # noqa: E402
+from mmaction.apis.cli import (add_test_args, export_local_rank, free_port, hold_logs, run_tool,
+                               worker_error_reports, workers_user_error)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,18 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def _spawned_worker(rank: int, world: int, port: int, argv: list[str]) -> None:
     """One ``--gpus N`` process: the environment torchrun would set, then the ``--launcher pytorch`` path."""
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world),
                       MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    main(argv + ['--gpus', '1', '--launcher', 'pytorch'])
+    run_tool(lambda: main(argv + ['--gpus', '1', '--launcher', 'pytorch']))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,9 +51,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.gpus > 1:
         import torch.multiprocessing as mp
         # --gpus is dropped from the workers' arguments (argparse keeps the last value; they get '--gpus 1')
-        mp.spawn(_spawned_worker, args=(args.gpus, _free_port(), list(sys.argv[1:] if argv is None else argv)),
-                 nprocs=args.gpus, join=True)
-        return
+        message = None
+        with hold_logs('torch.multiprocessing.spawn') as held, worker_error_reports() as reports:
+            try:
+                mp.spawn(_spawned_worker, args=(args.gpus, free_port(), list(sys.argv[1:] if argv is None else argv)),
+                         nprocs=args.gpus, join=True)
+            except mp.ProcessExitedException as err:  # a worker exited (an exception in one is ProcessRaisedException)
+                message = workers_user_error([err.exit_code], reports)
+                if message is None:
+                    raise
+                held.discard = True
+        if message is None:
+            return
+        sys.stderr.write(f'error: {message}\n')
+        sys.exit(1)
     from mmaction.engine.dist_utils import get_dist_info, init_dist
     from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
@@ -97,4 +100,4 @@ def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) 
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -5,18 +5,18 @@ Multi-process (GPUs or CPU/gloo): ``bash tools/dist_train_detector.sh CONFIG N [
 """
 from __future__ import annotations
 
-import os
-import sys
+from mmaction.apis.cli import train_main
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmaction.apis.cli import train_main  # noqa: E402
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_detector  # after argument parsing: --help does not import torch
+    return build_detector(model_cfg, **kwargs)
 
 
 def main(argv: list[str] | None = None):
-    from mmaction.models import build_detector
-    return train_main(argv, build_detector, 'Train a spatio-temporal action detector')
+    return train_main(argv, build_model, 'Train a spatio-temporal action detector')
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -5,21 +5,24 @@ Same flags as ``train_recognizer.py``; the model builder and the training-set bu
 """
 from __future__ import annotations
 
-import os
-import sys
+from mmaction.apis.cli import train_main
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmaction.apis.cli import train_main  # noqa: E402
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_localizer  # after argument parsing: --help does not import torch
+    return build_localizer(model_cfg, **kwargs)
+
+
+def build_dataset(dataset_cfg):
+    from mmaction.apis.localization import build_localization_dataset
+    return build_localization_dataset(dataset_cfg, 'data.train')
 
 
 def main(argv: list[str] | None = None):
-    from mmaction.apis.localization import build_localization_dataset
-    from mmaction.models import build_localizer
-    return train_main(argv, build_localizer, 'Train a temporal action localizer',
-                      build_dataset_fn=lambda cfg: build_localization_dataset(cfg, 'data.train'),
+    return train_main(argv, build_model, 'Train a temporal action localizer', build_dataset_fn=build_dataset,
                       validate_help='run the validation workflow when the engine supports it')
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

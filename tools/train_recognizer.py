@@ -5,18 +5,18 @@ Flags: see ``mmaction.apis.cli.add_train_args`` (shared with train_detector.py a
 """
 from __future__ import annotations
 
-import os
-import sys
+from mmaction.apis.cli import train_main
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from mmaction.apis.cli import train_main  # noqa: E402
+def build_model(model_cfg, **kwargs):
+    from mmaction.models import build_recognizer  # after argument parsing: --help does not import torch
+    return build_recognizer(model_cfg, **kwargs)
 
 
 def main(argv: list[str] | None = None):
-    from mmaction.models import build_recognizer
-    return train_main(argv, build_recognizer, 'Train an action recognizer')
+    return train_main(argv, build_model, 'Train an action recognizer')
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.media import write_lines  # noqa: E402
+from data_tools.media import write_lines
 
 
 def rescale(features: np.ndarray, steps: int = 100) -> np.ndarray:
@@ -59,4 +56,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

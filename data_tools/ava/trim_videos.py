@@ -15,9 +15,7 @@ import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.media import resize_frame, write_h264, write_lines  # noqa: E402
+from data_tools.media import resize_frame, write_h264, write_lines
 
 
 def _timed_frames(path: str, start: float, duration: float, fps: float, height: int):
@@ -95,4 +93,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -6,11 +6,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.build_file_list import normalize_class_name  # noqa: E402
+from data_tools.build_file_list import normalize_class_name
 
 
 def rename_classnames(root: str) -> list[tuple[str, str]]:
@@ -26,6 +23,14 @@ def rename_classnames(root: str) -> list[tuple[str, str]]:
     return renamed
 
 
-if __name__ == '__main__':
-    for root in sys.argv[1:]:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+    p = argparse.ArgumentParser(description='Normalise Kinetics class folder names')
+    p.add_argument('roots', nargs='+', help='folders holding one sub-folder per class')
+    for root in p.parse_args(argv).roots:
         print(f'{root}: renamed {len(rename_classnames(root))} class folders')
+
+
+if __name__ == '__main__':
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -29,17 +29,14 @@ import argparse
 import json
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
 
-if __package__ in (None, ''):  # run as a script: make ``data_tools`` importable from the repo root
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.media import atomic_dir, write_h264, write_lines, write_rgb_frames  # noqa: E402
-from data_tools.toy.generator import (CLASS_NAMES, CLASSES, add_noise, draw_actor, draw_distractor,  # noqa: E402
+from data_tools.media import write_h264, write_lines, write_rgb_frames
+from data_tools.toy.generator import (CLASS_NAMES, CLASSES, add_noise, draw_actor, draw_distractor,
                                       render_background, sample_actor, sample_distractors)
+from mmaction.utils.io import atomic_dir
 
 FPS = 30
 SPLITS = ('train', 'val')
@@ -183,4 +180,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -20,19 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-if __package__ in (None, ''):  # run as a script: make ``data_tools`` importable from the repo root
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.media import (Progress, atomic_dir, remove_stale_tmp, write_h264, write_lines,  # noqa: E402
-                              write_rgb_frames)
-from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip  # noqa: E402
+from data_tools.media import write_h264, write_lines, write_rgb_frames
+from data_tools.toy.generator import CLASS_NAMES, clip_seed, render_clip
+from mmaction.utils.io import atomic_dir, remove_stale_temps
+from mmaction.utils.progress import ProgressBar
 
 FORMATS = ('videos', 'rawframes')
 
@@ -110,8 +107,8 @@ def build_toy_dataset(out: str, num_per_class: int = 45, seed: int = 0, workers:
         raise ValueError(f'--size must be an even number >= 16 (H.264 yuv420p), got {size}')
     jobs = plan_clips(num_per_class, seed, min_frames, max_frames, val_ratio)
     os.makedirs(out, exist_ok=True)
-    remove_stale_tmp(out)
-    bar = Progress(len(jobs), 'toy clips', enabled=progress)
+    remove_stale_temps(out)
+    bar = ProgressBar(len(jobs), 'toy clips', enabled=progress)
     args = (out, seed, size, tuple(formats), fps)
     if workers <= 1:
         for job in jobs:
@@ -162,4 +159,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

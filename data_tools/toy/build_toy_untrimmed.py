@@ -20,17 +20,14 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from data_tools.toy.generator import (CLASS_NAMES, add_noise, draw_actor, draw_distractor,  # noqa: E402
+from data_tools.toy.generator import (CLASS_NAMES, add_noise, draw_actor, draw_distractor,
                                       render_background, sample_actor, sample_distractors)
-from mmaction.utils.io import atomic_open  # noqa: E402
+from mmaction.utils.io import atomic_open
 
 
 def plan_segments(rng: np.random.Generator, num_frames: int, num_classes: int, max_segments: int,
@@ -192,4 +189,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

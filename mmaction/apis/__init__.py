@@ -1,22 +1,42 @@
-"""Public functions the tools call (original ``mmaction.apis``)."""
-from .env import get_device, get_dist_info, get_root_logger, init_dist, set_random_seed
-from .test import (apply_three_crop_override, evaluate_top_k, multi_gpu_test, recognition_metrics, single_gpu_test,
-                   test_recognizer)
-from .train import train_network
+"""Public functions the tools call (original ``mmaction.apis``). Names are imported on first use (PEP 562), so
+``mmaction.apis.cli`` can parse a tool's arguments before torch is imported."""
+import importlib
+import sys
+import types
 
-__all__ = ['get_device', 'get_dist_info', 'get_root_logger', 'init_dist', 'set_random_seed',
-           'apply_three_crop_override', 'evaluate_top_k', 'multi_gpu_test', 'recognition_metrics',
-           'single_gpu_test', 'test_recognizer', 'train_network']
-from .inference import (inference_recognizer, inference_recognizer_frames, inference_recognizer_windows,  # noqa: E402
-                        init_recognizer)
+_EXPORTS = {
+    'get_device': 'env', 'get_dist_info': 'env', 'get_root_logger': 'env', 'init_dist': 'env',
+    'set_random_seed': 'env',
+    'apply_three_crop_override': 'test', 'evaluate_top_k': 'test', 'multi_gpu_test': 'test',
+    'recognition_metrics': 'test', 'single_gpu_test': 'test', 'test_recognizer': 'test',
+    'train_network': 'train',
+    'inference_recognizer': 'inference', 'inference_recognizer_frames': 'inference',
+    'inference_recognizer_windows': 'inference', 'init_recognizer': 'inference',
+    'inference_detector': 'inference_detector', 'init_detector': 'inference_detector',
+    'inference_localizer': 'inference_localizer', 'init_localizer': 'inference_localizer',
+    'check_data': 'data_check', 'check_dataset': 'data_check',
+}
+__all__ = list(_EXPORTS)
 
-__all__ += ['inference_recognizer', 'inference_recognizer_frames', 'inference_recognizer_windows', 'init_recognizer']
-from .inference_detector import inference_detector, init_detector  # noqa: E402
 
-__all__ += ['inference_detector', 'init_detector']
-from .inference_localizer import inference_localizer, init_localizer  # noqa: E402
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(f'{__name__}.{_EXPORTS[name]}'), name)
 
-__all__ += ['inference_localizer', 'init_localizer']
-from .data_check import check_data, check_dataset  # noqa: E402
 
-__all__ += ['check_data', 'check_dataset']
+def __dir__() -> list:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+class _Package(types.ModuleType):
+    """Keeps ``inference_detector``/``inference_localizer`` the functions: importing the submodules of the same name
+    would otherwise set the package attribute to the submodule (an eager ``from .x import x`` used to overwrite it)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            return  # the submodule stays reachable through sys.modules and ``import mmaction.apis.<name>``
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -1,13 +1,201 @@
-"""Command-line pieces shared by the train and test tools."""
+"""Command-line pieces shared by every tool: argument groups, the user-error guard and the ``dist_*.sh`` launcher.
+
+Only the standard library is imported at module level: the tools parse their arguments (and answer ``--help``)
+before torch is imported.
+
+User errors (a config, checkpoint, annotation file or input that does not exist or does not fit) end a tool with
+one line ``error: ...`` on stderr and exit status 1, printed by rank 0 only; ``--debug`` or ``MMACTION_DEBUG=1``
+shows the traceback. Anything else is a bug and keeps its traceback. ``python -m mmaction.apis.cli`` is torchrun
+(same arguments) that stays quiet when its workers stopped on such a user error.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
-from mmaction.utils.config import DictAction
+DEBUG_ENV = 'MMACTION_DEBUG'
+# Under the launcher below, a worker that stops on a user error leaves its message in this folder and exits with
+# this status (a crash also exits 1): the launcher prints the message once, whichever rank got there first.
+_LAUNCHER_ENV = 'MMACTION_USER_ERROR_DIR'
+_USER_ERROR_STATUS = 3
+
+
+class _DebugAction(argparse.Action):
+    """``--debug``: the env variable, so that every rank and the guard around ``main`` see it."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        os.environ[DEBUG_ENV] = '1'
+        setattr(namespace, self.dest, True)
+
+
+class DictAction(argparse.Action):
+    """mmengine's ``DictAction`` (``key=value`` pairs), imported only when the option is used: mmengine's config
+    module costs most of a second, which ``--help`` should not pay."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from mmengine.config import DictAction as _MMEngineDictAction
+        _MMEngineDictAction(self.option_strings, self.dest, nargs=self.nargs)(parser, namespace, values,
+                                                                               option_string)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get(DEBUG_ENV, '') not in ('', '0')
+
+
+def user_error_message(err: BaseException) -> str | None:
+    """The one-line message of a user error, ``None`` for anything else (a bug: it keeps its traceback).
+
+    User errors: a path that does not exist (``FileNotFoundError`` and the other path errors), and the project's
+    config, checkpoint and download errors, whose messages name the file or key."""
+    if isinstance(err, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError)):
+        if err.filename is not None and err.strerror:
+            return f'{err.filename}: {err.strerror}'
+        return str(err)
+    user_types = []
+    for module, name in (('mmaction.registry', 'ConfigError'), ('mmaction.utils.checkpoint', 'CheckpointError'),
+                         ('mmaction.utils.download', 'DownloadError')):
+        if module in sys.modules:  # not imported: it cannot have raised
+            user_types.append(getattr(sys.modules[module], name))
+    if user_types and isinstance(err, tuple(user_types)):
+        return str(err)
+    return None
+
+
+def _rank() -> int:
+    try:
+        return int(os.environ.get('RANK', '0'))
+    except ValueError:
+        return 0
+
+
+def exit_on_user_error(err: BaseException) -> None:
+    """For a user error (and no ``--debug``): ``error: ...`` once, exit 1. Returns for anything else."""
+    message = user_error_message(err)
+    if message is None or debug_enabled():
+        return None
+    report_dir = os.environ.get(_LAUNCHER_ENV)
+    if report_dir and os.path.isdir(report_dir):
+        with open(os.path.join(report_dir, f'{_rank():06d}'), 'w') as f:
+            f.write(message)
+        sys.exit(_USER_ERROR_STATUS)
+    if _rank() == 0:
+        sys.stderr.write(f'error: {message}\n')
+        sys.stderr.flush()
+    sys.exit(1)
+
+
+def run_tool(main: Callable[[], Any]) -> Any:
+    """Run a tool's ``main()`` (its ``if __name__ == '__main__'`` body) with the user-error guard; returns what
+    ``main`` returns. ``--debug`` is taken out of ``sys.argv`` here, so every tool accepts it."""
+    if '--debug' in sys.argv[1:]:
+        sys.argv.remove('--debug')
+        os.environ[DEBUG_ENV] = '1'
+    try:
+        return main()
+    except Exception as err:  # noqa: BLE001 - user errors become one line, the rest is re-raised as is
+        exit_on_user_error(err)
+        raise
+
+
+@contextlib.contextmanager
+def worker_error_reports() -> Iterator[str]:
+    """A folder where the worker processes this process starts (they inherit the environment) leave the message of
+    a user error they stopped on; removed afterwards."""
+    report_dir = tempfile.mkdtemp(prefix='mmaction-errors-')
+    previous = os.environ.get(_LAUNCHER_ENV)
+    os.environ[_LAUNCHER_ENV] = report_dir
+    try:
+        yield report_dir
+    finally:
+        if previous is None:
+            os.environ.pop(_LAUNCHER_ENV, None)
+        else:
+            os.environ[_LAUNCHER_ENV] = previous
+        shutil.rmtree(report_dir, ignore_errors=True)
+
+
+def workers_user_error(exit_codes: Iterable[int], report_dir: str) -> str | None:
+    """The message to print when the failed workers (``exit_codes``) stopped on a user error and the others were
+    stopped by their launcher (SIGTERM/SIGKILL); ``None`` when a worker failed otherwise (or with ``--debug``)."""
+    reports = sorted(os.listdir(report_dir))
+    if debug_enabled() or not reports or \
+            not set(exit_codes) <= {_USER_ERROR_STATUS, -signal.SIGTERM, -signal.SIGKILL}:
+        return None
+    with open(os.path.join(report_dir, reports[0])) as f:
+        return f.read()
+
+
+class _HeldLogs(logging.Handler):
+    """Log records held back by :func:`hold_logs`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.discard = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def hold_logs(*names: str) -> Iterator[_HeldLogs]:
+    """Hold back the records of the loggers ``names`` (a launcher's "closing signal" / "failed (exitcode ...)"
+    lines) and emit them at the end, unless ``discard`` was set (the failure was a user error, already said in
+    one line)."""
+    held = _HeldLogs()
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(lg.handlers[:], lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.handlers, lg.propagate = [held], False
+    try:
+        yield held
+    finally:
+        for lg, (handlers, propagate) in zip(loggers, saved):
+            lg.handlers, lg.propagate = handlers, propagate
+        if not held.discard:
+            for record in held.records:
+                logging.getLogger(record.name).handle(record)
+
+
+def launch(argv: list[str] | None = None) -> int:
+    """torchrun (same arguments) with the user-error rule: when the workers stop on a user error, one line
+    ``error: ...`` instead of every rank's output and torchrun's failure report."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    with hold_logs('torch.distributed.elastic.multiprocessing.api',
+                   'torch.distributed.elastic.agent.server.api') as held, worker_error_reports() as report_dir:
+        try:
+            run(parse_args(argv))
+            return 0
+        except ChildFailedError as err:
+            message = workers_user_error([f.exitcode for f in err.failures.values()], report_dir)
+            if message is None:
+                raise
+            held.discard = True
+    sys.stderr.write(f'error: {message}\n')
+    return 1
+
+
+def free_port(host: str = '127.0.0.1') -> int:
+    """A TCP port nobody listens on now (for a process group started by the tool itself, or by a test)."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +208,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
                         help='job launcher')
     # torch.distributed.launch passed --local_rank=N, newer versions --local-rank=N; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', dest='local_rank', type=int, default=0)
+    parser.add_argument('--debug', action=_DebugAction,
+                        help=f'show the full traceback of user errors (missing files, config mistakes) too; '
+                             f'or set {DEBUG_ENV}=1')
 
 
 def export_local_rank(args: argparse.Namespace) -> None:
@@ -87,6 +278,22 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
                              'print a report (OK / missing / short / undecodable with paths and list lines) and '
                              'exit non-zero if anything is bad')
     add_common_args(parser)
+
+
+def labels_from_args(ann_file: str | None, config: str | None) -> Any:
+    """Labels (``numpy`` int array) from ``--ann-file`` or the config's ``data.test.ann_file``, for the tools that
+    evaluate result pickles."""
+    from mmaction.utils.results import read_labels
+    if ann_file:
+        return read_labels(ann_file)
+    if config:
+        from mmaction.utils.config import load_config
+        cfg = load_config(config)
+        try:
+            return read_labels(cfg.data.test.ann_file)
+        except (AttributeError, KeyError):
+            raise ValueError(f"{config}: config has no 'data.test.ann_file'; pass --ann-file") from None
+    raise ValueError('give the ground truth with --ann-file LIST or --config CONFIG')
 
 
 def resolve_dist_params(cfg_params: dict | None, dist_timeout: float | None) -> dict:
@@ -176,6 +383,8 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     try:
         runner = record(run)()
     except BaseException as err:
+        if isinstance(err, Exception) and user_error_message(err) is not None and not debug_enabled():
+            raise  # run_tool prints it once (rank 0)
         rank = os.environ.get('RANK', '?')
         sys.stderr.write(f'[mmaction] rank {rank} failed: {type(err).__name__}: {err}\n')
         sys.stderr.flush()
@@ -183,3 +392,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     from mmaction.engine import shutdown_dist
     shutdown_dist()
     return runner
+
+
+if __name__ == '__main__':
+    sys.exit(launch())

@@ -23,7 +23,7 @@ from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle
 
-from .test import _check_out, _set_fcn_testing, dataset_labels, recognition_metrics
+from .test import _check_out, _set_fcn_testing, dataset_labels, recognition_metrics, views_per_video
 
 
 class ChunkedViews(nn.Module):
@@ -94,7 +94,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),
-                                      use_softmax=use_softmax)
+                                      use_softmax=use_softmax, views=views_per_video(dataset))
     else:
         logging.getLogger('mmaction').info('no --out given: results are not written and metrics are not computed')
     return outputs, metrics

@@ -1,6 +1,6 @@
 """Recognizer testing: what ``tools/test_recognizer.py`` runs (original HEAD behaviour, single or multi process).
 
-Prints ``Averaging score over N clips with/without softmax``, ``Mean Class Accuracy = xx.xx``,
+Prints ``Averaging score over N views per video with/without softmax``, ``Mean Class Accuracy = xx.xx``,
 ``Top-1 Accuracy = xx.xx`` and ``Top-5 Accuracy = xx.xx`` and writes the ``--out`` pickle: a list, in
 annotation-file order, of float32 ``(1, num_classes)`` arrays (v0 reference §2.3).
 """
@@ -56,12 +56,28 @@ def apply_three_crop_override(cfg: Any, fcn_testing: bool = False) -> bool:
     return True
 
 
+def views_per_video(dataset: Any) -> int | None:
+    """How many views (clips x crops) of one test video the model averages into its score row, read off the first
+    video's pipeline output; ``None`` for datasets without pipelines."""
+    if not hasattr(dataset, 'run_pipelines') or len(dataset) == 0:
+        return None
+    try:
+        results = dataset.run_pipelines(0)[0]
+    except Exception:  # noqa: BLE001 - only for the message; the test itself already read this video
+        return None
+    imgs = results['imgs']
+    # NCTHW: one entry per clip and crop; NCHW: clip_len frames of each view are stacked along the first axis
+    return int(imgs.shape[0]) if imgs.ndim == 5 else int(imgs.shape[0]) // max(1, int(results.get('clip_len', 1)))
+
+
 def recognition_metrics(outputs: Sequence[np.ndarray], labels: Sequence[int], use_softmax: bool = False,
-                        verbose: bool = True) -> dict:
-    """Average each video's rows (after a softmax if asked) and compute mean-class / top-1 / top-5 accuracy."""
+                        verbose: bool = True, views: int | None = None) -> dict:
+    """Average each video's rows (after a softmax if asked) and compute mean-class / top-1 / top-5 accuracy.
+    ``views``: views per video the model averaged into each row (for the printed line)."""
     if len(outputs) != len(labels):
         raise ValueError(f'{len(outputs)} results but {len(labels)} labels')
-    clips = outputs[0].shape[0]
+    rows = outputs[0].shape[0]
+    averaged = f'{views} views per video' if views is not None and rows == 1 else f'{rows} score rows per video'
     if use_softmax:
         scores = [softmax(res, dim=1).mean(axis=0) for res in outputs]
     else:
@@ -70,7 +86,7 @@ def recognition_metrics(outputs: Sequence[np.ndarray], labels: Sequence[int], us
     top1, top5 = top_k_accuracy(scores, labels, k=(1, 5))
     mean_acc = mean_class_accuracy(scores, labels)
     if verbose:
-        print(f"Averaging score over {clips} clips {'with' if use_softmax else 'without'} softmax")
+        print(f"Averaging score over {averaged} {'with' if use_softmax else 'without'} softmax")
         print(f'Mean Class Accuracy = {mean_acc * 100:.02f}')
         print(f'Top-1 Accuracy = {top1 * 100:.02f}')
         print(f'Top-5 Accuracy = {top5 * 100:.02f}')
@@ -138,5 +154,5 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
         dump_pickle(outputs, out)
         print(f'writing results to {out}')
     labels = dataset_labels(dataset, [p[1] for p in pairs])
-    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax)
+    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset))
     return outputs, metrics

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import os
 from typing import Any
@@ -33,6 +34,14 @@ def _amp_setting(cfg: Any, amp: bool) -> tuple[bool, float | str]:
             raise ConfigError(f"config 'fp16.loss_scale' must be a positive number or 'dynamic', got {scale!r}")
         return True, scale
     raise ConfigError(f"config 'fp16' must be a dict like dict(loss_scale=512.) or a bool, got {fp16!r}")
+
+
+def _rank_local_buffers() -> dict:
+    """DDP keyword that keeps BN statistics per rank during training (the original's ``broadcast_buffers=False``).
+    torch 2.13 deprecates ``broadcast_buffers`` (a FutureWarning on every rank) for ``forward_sync_buffers``, which
+    still copies rank 0's buffers once at start: all ranks begin from the same state either way."""
+    params = inspect.signature(nn.parallel.DistributedDataParallel).parameters
+    return {'forward_sync_buffers': False} if 'forward_sync_buffers' in params else {'broadcast_buffers': False}
 
 
 def _build_val_loader(cfg: Any, distributed: bool, build_dataset, build_dataloader, mode: str) -> Any:
@@ -85,7 +94,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     model = model.to(device)
     if distributed:
         model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == 'cuda' else None, broadcast_buffers=False,
+            model, device_ids=[device.index] if device.type == 'cuda' else None, **_rank_local_buffers(),
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, cfg.optimizer)
     scheduler = build_lr_scheduler(optimizer, cfg.get('lr_config'))

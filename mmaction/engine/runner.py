@@ -525,7 +525,9 @@ class Runner:
                                   f"got {phase!r}")
         if not any(mode == 'train' for mode, _ in workflow):
             raise ConfigError(f"config 'workflow' has no ('train', n) phase: {list(workflow)}")
-        train_len = len(data_loaders[[mode for mode, _ in workflow].index('train')])
+        train_loader = data_loaders[[mode for mode, _ in workflow].index('train')]
+        train_len = len(train_loader)
+        self.logger.info(self.run_summary(train_loader))
         if self.rank == 0:
             self.monitor = TrainingMonitor.from_config(self.log_config, self.work_dir,
                                                        max_iters=self.max_epochs * train_len, logger=self.logger)
@@ -534,6 +536,19 @@ class Runner:
         finally:
             if self.monitor is not None:
                 self.monitor.close()
+
+    def run_summary(self, loader: Any) -> str:
+        """The start-of-run line: what runs where and on how many samples per optimizer step."""
+        dist = torch.distributed.is_available() and torch.distributed.is_initialized()
+        backend = torch.distributed.get_backend() if dist else 'none'
+        amp = str(self.amp.dtype).replace('torch.', '') if self.amp.enabled else 'off'
+        batch = getattr(loader, 'batch_size', None) or 0
+        # auto_scale_batch's micro-batches split a batch (gradient accumulation): the step still sees the whole batch
+        micro = f', {self.accumulate} micro-batches each' if self.accumulate > 1 else ''
+        return (f'Run: device {self.device}, backend {backend}, world size {self.world_size}, AMP {amp}, '
+                f'{getattr(loader, "num_workers", 0)} data workers per process, effective batch '
+                f'{batch * self.world_size} ({batch} per process x {self.world_size} process'
+                f'{"es" if self.world_size != 1 else ""}{micro})')
 
     def _run_phases(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
         self.logger.info(f'Start running, work_dir: {self.work_dir}, workflow: {list(workflow)}, '

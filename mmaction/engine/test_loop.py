@@ -6,33 +6,16 @@ and the parts are interleaved back on rank 0.
 """
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.utils.progress import ProgressBar
+
 from .dist_utils import collect_results, get_dist_info
 from .runner import to_device
-
-
-class _Progress:
-    """A one-line progress bar on rank 0 (stderr), silent elsewhere."""
-
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.done, self.enabled = total, 0, enabled and total > 0
-
-    def update(self, n: int) -> None:
-        if not self.enabled:
-            return
-        self.done = min(self.total, self.done + n)
-        width = 40
-        filled = int(width * self.done / self.total)
-        sys.stderr.write(f"\r[{'>' * filled}{' ' * (width - filled)}] {self.done}/{self.total}")
-        if self.done >= self.total:
-            sys.stderr.write('\n')
-        sys.stderr.flush()
 
 
 def _rows(output: Any, batch_size: int) -> list[np.ndarray]:
@@ -97,7 +80,7 @@ def inference(model: nn.Module, data_loader: Any, size: int | None = None, devic
     model.eval()
     device = device or next(model.parameters()).device
     size = len(data_loader.dataset) if size is None else size
-    bar = _Progress(size, progress and rank == 0)
+    bar = ProgressBar(size, 'testing', enabled=progress and rank == 0)
     part: list = []
     for batch_index, data in enumerate(data_loader):
         batch = _batch_size(data)
@@ -108,7 +91,7 @@ def inference(model: nn.Module, data_loader: Any, size: int | None = None, devic
             raise InferenceOOMError(inference_oom_message(err, data, device, batch_index)) from None
         rows = _rows(output, batch)
         part.extend(zip(rows, _labels(data, batch)) if with_labels else rows)
-        bar.update(batch * world)
+        bar.update(min(batch * world, size - bar.done))
     return collect_results(part, size, tmpdir=tmpdir)
 
 

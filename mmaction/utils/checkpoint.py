@@ -54,14 +54,11 @@ def _numpy_safe_globals() -> list:
     return names
 
 
-def cache_dir() -> str:
-    return os.environ.get('MMACTION_CACHE', os.path.join(os.path.expanduser('~'), '.cache', 'mmaction', 'checkpoints'))
-
-
 def resolve_checkpoint(filename: str) -> str:
     """Turn ``modelzoo://``, ``open-mmlab://``, ``mmaction://`` and http(s) names into a local file.
 
-    URLs are downloaded once into :func:`cache_dir`. Local paths must exist.
+    URLs are downloaded once into the torch hub cache (:func:`mmaction.utils.download.download_checkpoint`).
+    Local paths must exist.
     """
     url = None
     if filename.startswith('modelzoo://') or filename.startswith('torchvision://'):
@@ -82,14 +79,8 @@ def resolve_checkpoint(filename: str) -> str:
         if not os.path.isfile(filename):
             raise CheckpointError(f'checkpoint file not found: {filename}')
         return filename
-    local = os.path.join(cache_dir(), os.path.basename(url))
-    if not os.path.isfile(local):
-        os.makedirs(cache_dir(), exist_ok=True)
-        logging.getLogger('mmaction').info(f'downloading {url} to {local}')
-        tmp = local + '.part'
-        torch.hub.download_url_to_file(url, tmp, progress=False)
-        os.replace(tmp, local)
-    return local
+    from .download import download_checkpoint
+    return download_checkpoint(url)
 
 
 def load_file(filename: str, map_location: Any = 'cpu', trust: bool = False) -> Any:

@@ -6,22 +6,58 @@ import glob
 import io
 import os
 import pickle
+import re
+import shutil
 import tempfile
 from typing import IO, Any, Iterator
 
 
+# Temp names of the atomic writers: ``.<target name>.<8 random chars>.tmp`` plus, for files, the target's
+# extension (encoders pick the container from it). One pattern, so one sweep finds the debris of killed runs.
+_TEMP_SUFFIX = '.tmp'
+_TEMP_RE = re.compile(r'^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^.]+)?$')
+
+
+def _umask() -> int:
+    """The process umask, without the ``os.umask`` set-and-restore race where the kernel reports it."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _temp_name(path: str, suffix: str, make_dir: bool) -> str:
+    """A fresh temp file/dir next to ``path`` with the mode a plain ``open``/``mkdir`` would give: ``mkstemp`` and
+    ``mkdtemp`` create private (0600/0700) entries, which would make every output unreadable to other users."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    prefix = f'.{os.path.basename(path)}.'
+    if make_dir:
+        tmp = tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=directory)
+        os.chmod(tmp, 0o777 & ~_umask())
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=directory)
+        os.close(fd)
+        os.chmod(tmp, 0o666 & ~_umask())
+    return tmp
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = '.tmp') -> Iterator[str]:
+def atomic_path(path: str | os.PathLike, suffix: str = '') -> Iterator[str]:
     """Yield a temp file name next to ``path``; on success rename it onto ``path``, on failure remove it.
 
-    For writers that want a file name (encoders pick the format from ``suffix``); :func:`atomic_open` wraps it
-    for writers that take an open file.
+    For writers that want a file name; ``suffix`` ends the temp name (the target's extension for encoders that pick
+    the format from it). :func:`atomic_open` wraps it for writers that take an open file. The result has the mode
+    ``open(path, 'w')`` gives (umask respected).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix=suffix, dir=directory)
-    os.close(fd)
+    path = os.path.abspath(os.fspath(path))
+    tmp = _temp_name(path, _TEMP_SUFFIX + suffix, make_dir=False)
     try:
         yield tmp
         os.replace(tmp, path)
@@ -31,10 +67,54 @@ def atomic_path(path: str | os.PathLike, suffix: str = '.tmp') -> Iterator[str]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temp dir next to ``path``; on success it replaces ``path`` (an old ``path`` is removed), on any
+    exception it is deleted and ``path`` is left untouched. The folder gets the mode ``os.mkdir`` gives."""
+    path = os.path.abspath(os.fspath(path))
+    tmp = _temp_name(path, _TEMP_SUFFIX, make_dir=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if os.path.lexists(path):
+        # rename the old one away first: os.replace cannot overwrite a non-empty directory
+        old = _temp_name(path, _TEMP_SUFFIX, make_dir=True)
+        os.replace(path, os.path.join(old, 'x'))
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, path)
+
+
+def is_atomic_temp(name: str) -> bool:
+    """Whether a file or folder name is a temp name of :func:`atomic_path` / :func:`atomic_dir`."""
+    return bool(_TEMP_RE.match(name))
+
+
 def stale_atomic_temps(directory: str | os.PathLike, name_glob: str = '*') -> list[str]:
-    """Temp files :func:`atomic_path` left in ``directory`` when its process was killed mid-write, for target names
-    matching ``name_glob`` (the temp names are ``.<name>.<random><suffix>``, default suffix ``.tmp``)."""
-    return glob.glob(os.path.join(os.fspath(directory), f'.{name_glob}.*.tmp'))
+    """Temp files/dirs the atomic writers left in ``directory`` when their process was killed mid-write, for target
+    names matching ``name_glob``."""
+    return sorted(p for p in glob.glob(os.path.join(os.fspath(directory), f'.{name_glob}.*.tmp*'))
+                  if is_atomic_temp(os.path.basename(p)))
+
+
+def remove_stale_temps(root: str | os.PathLike) -> int:
+    """Delete the atomic writers' temp files/dirs anywhere under ``root``; returns how many were removed."""
+    removed = 0
+    for dirpath, dirnames, filenames in os.walk(os.fspath(root)):
+        for name in list(dirnames):
+            if is_atomic_temp(name):
+                shutil.rmtree(os.path.join(dirpath, name), ignore_errors=True)
+                dirnames.remove(name)
+                removed += 1
+        for name in filenames:
+            if is_atomic_temp(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(dirpath, name))
+                removed += 1
+    return removed
 
 
 @contextlib.contextmanager

@@ -11,17 +11,11 @@ reports throughput and the fraction of wall time the workers spent producing sam
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from collections import defaultdict
 
-import torch
-
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from mmaction.datasets import build_dataloader, build_dataset  # noqa: E402
-from mmaction.utils.config import DictAction, load_config  # noqa: E402
+from mmaction.apis.cli import DictAction
+from mmaction.utils.progress import ProgressBar
 
 DECODE = {'VideoInit', 'VideoDecode', 'DecordInit', 'OpenCVInit', 'PyAVInit', 'RawFrameDecode', 'LMDBFrameDecode'}
 SAMPLING = {'TSNSampleFrames', 'SampleFrames', 'UniformSample', 'DenseSampleFrames', 'UntrimmedSampleFrames'}
@@ -43,7 +37,7 @@ class _Timed:
         return out
 
 
-class _TimedDataset(torch.utils.data.Dataset):
+class _TimedDataset:
     """Returns each sample with the seconds its ``__getitem__`` took (measured inside the worker)."""
 
     def __init__(self, dataset):
@@ -55,17 +49,9 @@ class _TimedDataset(torch.utils.data.Dataset):
     def __getitem__(self, idx):
         t0 = time.perf_counter()
         data = self.dataset[idx]
+        import torch
         data['load_seconds'] = torch.tensor([time.perf_counter() - t0])
         return data
-
-
-def progress(i: int, n: int, t0: float, width: int = 30) -> None:
-    done = int(width * i / n)
-    rate = i / max(time.perf_counter() - t0, 1e-9)
-    sys.stderr.write(f'\r[{"#" * done}{"." * (width - done)}] {i}/{n} {rate:.1f} samples/s')
-    if i == n:
-        sys.stderr.write('\n')
-    sys.stderr.flush()
 
 
 def single_process(dataset, num_samples: int) -> dict:
@@ -74,10 +60,11 @@ def single_process(dataset, num_samples: int) -> dict:
         pipeline.transforms = [_Timed(t, totals) for t in pipeline.transforms]
     frames = 0
     t0 = time.perf_counter()
-    for i in range(num_samples):
-        outs = dataset.run_pipelines(i % len(dataset))
-        frames += sum(len(o['frame_inds']) for o in outs)
-        progress(i + 1, num_samples, t0)
+    with ProgressBar(num_samples, 'single process') as bar:
+        for i in range(num_samples):
+            outs = dataset.run_pipelines(i % len(dataset))
+            frames += sum(len(o['frame_inds']) for o in outs)
+            bar.update()
     wall = time.perf_counter() - t0
     for pipeline in dataset.pipelines:
         pipeline.transforms = [t.transform for t in pipeline.transforms]
@@ -85,15 +72,18 @@ def single_process(dataset, num_samples: int) -> dict:
 
 
 def with_workers(dataset, num_samples: int, workers: int, batch: int) -> dict:
+    from mmaction.datasets import build_dataloader
     loader = build_dataloader(_TimedDataset(dataset), batch, workers, shuffle=False, persistent_workers=False)
     busy, seen = 0.0, 0
     t0 = time.perf_counter()
-    for data in loader:
-        busy += float(data['load_seconds'].sum())
-        seen += data['load_seconds'].shape[0]
-        progress(min(seen, num_samples), num_samples, t0)
-        if seen >= num_samples:
-            break
+    with ProgressBar(num_samples, f'{workers} workers') as bar:
+        for data in loader:
+            busy += float(data['load_seconds'].sum())
+            batch_size = data['load_seconds'].shape[0]
+            bar.update(min(batch_size, num_samples - seen))
+            seen += batch_size
+            if seen >= num_samples:
+                break
     wall = time.perf_counter() - t0
     return dict(wall=wall, samples=seen, utilisation=busy / (max(workers, 1) * wall))
 
@@ -109,6 +99,8 @@ def main(argv=None) -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None)
     args = parser.parse_args(argv)
 
+    from mmaction.datasets import build_dataset
+    from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
     if args.split not in cfg.data:
         raise SystemExit(f"{args.config}: config has no 'data.{args.split}'")
@@ -129,4 +121,5 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -19,21 +19,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 import time
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn as nn
+from mmaction.apis.cli import DictAction
 
-sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-
-from mmaction.apis.test import apply_three_crop_override  # noqa: E402
-from mmaction.datasets import build_dataloader, build_dataset  # noqa: E402
-from mmaction.engine.dist_utils import get_device  # noqa: E402
-from mmaction.engine.runner import to_device  # noqa: E402
-from mmaction.models import build_recognizer  # noqa: E402
-from mmaction.utils.checkpoint import load_checkpoint  # noqa: E402
-from mmaction.utils.config import DictAction, load_config  # noqa: E402
+if TYPE_CHECKING:  # torch and the models are imported after argument parsing (fast --help)
+    import torch
+    import torch.nn as nn
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,12 +53,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def memory_format_for(model: nn.Module) -> torch.memory_format:
     """``channels_last_3d`` when the model has 3D convolutions, else ``channels_last``."""
+    import torch
+    import torch.nn as nn
     has_3d = any(isinstance(m, nn.Conv3d) for m in model.modules())
     return torch.channels_last_3d if has_3d else torch.channels_last
 
 
 def build_model(cfg, checkpoint: str | None, device: torch.device, channels_last: bool,
                 compile_backbone: bool) -> nn.Module:
+    import torch
+
+    from mmaction.models import build_recognizer
+    from mmaction.utils.checkpoint import load_checkpoint
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     if checkpoint is not None:
         load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
@@ -85,6 +84,12 @@ def benchmark(cfg, checkpoint: str | None = None, num_videos: int = 50, batch_si
               warmup: int = 2, amp: bool = False, channels_last: bool = False, compile_backbone: bool = False,
               device: torch.device | None = None) -> dict:
     """Time ``num_videos`` test videos; returns counts, seconds and rates (see :func:`format_report`)."""
+    import torch
+
+    from mmaction.apis.test import apply_three_crop_override
+    from mmaction.datasets import build_dataloader, build_dataset
+    from mmaction.engine.dist_utils import get_device
+    from mmaction.engine.runner import to_device
     device = device or get_device()
     cfg.data.test.test_mode = True
     apply_three_crop_override(cfg)  # the same pooling fix test_recognizer.py applies to 3-crop tests
@@ -141,6 +146,7 @@ def format_report(r: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    from mmaction.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
     result = benchmark(cfg, args.checkpoint, args.num_videos, args.batch_size, args.workers, args.warmup,
                        args.amp, args.channels_last, args.compile)
@@ -151,4 +157,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

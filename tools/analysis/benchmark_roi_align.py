@@ -6,15 +6,7 @@ AVA shape: 1024-channel stride-16 map of a 256x256 clip (16x16), 16x16 output, s
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
-
-import torch
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from mmaction.models.ops.roi_align import roi_align, roi_align_reference  # noqa: E402
 
 
 def _time(fn, repeat: int) -> float:
@@ -35,6 +27,9 @@ def main() -> None:
     p.add_argument('--repeat', type=int, default=5)
     p.add_argument('--threads', type=int, default=1)
     args = p.parse_args()
+    import torch
+
+    from mmaction.models.ops.roi_align import roi_align, roi_align_reference
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     feat = torch.randn(args.batch, args.channels, args.size, args.size, generator=g)
@@ -59,4 +54,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

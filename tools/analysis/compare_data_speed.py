@@ -26,14 +26,12 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-sys.path.insert(0, ROOT)
 SAMPLES = os.path.join(ROOT, '..', 'shared', 'data', 'mmaction2_samples')
 
 PIPELINES = {
@@ -180,4 +178,5 @@ def main(argv=None) -> None:
                   f'-> {peer["cpu"] / ours["cpu"]:.2f}')
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

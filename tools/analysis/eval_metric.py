@@ -7,8 +7,8 @@ Labels come from ``data.test.ann_file`` of CONFIG (or ``--ann-file``). Prints th
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+
+from mmaction.apis.cli import labels_from_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -23,9 +23,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from report_accuracy import labels_from_args
-
     from mmaction.utils.results import format_metrics, fuse_scores, load_scores, recognition_metrics
     labels = labels_from_args(args.ann_file, args.config)
     scores = load_scores(args.results)
@@ -41,5 +38,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -9,10 +9,6 @@ as ``FlopCounterMode`` reports them; the table in ``modelzoo/README.md`` lists G
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def count(cfg, shape: tuple[int, ...] | None = None, device: str = 'meta') -> dict:
@@ -69,4 +65,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -11,22 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
-
-def labels_from_args(ann_file: str | None, config: str | None):
-    """Labels from ``--ann-file`` or the config's ``data.test.ann_file``."""
-    from mmaction.utils.results import read_labels
-    if ann_file:
-        return read_labels(ann_file)
-    if config:
-        from mmaction.utils.config import load_config
-        cfg = load_config(config)
-        try:
-            return read_labels(cfg.data.test.ann_file)
-        except (AttributeError, KeyError):
-            raise ValueError(f"{config}: config has no 'data.test.ann_file'; pass --ann-file") from None
-    raise ValueError('give the ground truth with --ann-file LIST or --config CONFIG')
+from mmaction.apis.cli import labels_from_args
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,5 +44,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

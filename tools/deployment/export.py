@@ -16,11 +16,12 @@ import argparse
 import os
 import sys
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import torch
-import torch.nn as nn
+if TYPE_CHECKING:  # torch is imported after argument parsing (fast --help)
+    import numpy as np
+    import torch
+    import torch.nn as nn
 
 FORMATS = {'onnx': '.onnx', 'torchscript': '.pt', 'export': '.pt2'}
 
@@ -29,20 +30,33 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-class ExportWrapper(nn.Module):
-    """``img_group_0`` tensor in, ``cls_score`` tensor out, through the recognizer's own test path.
+def _export_wrapper_class() -> type:
+    import torch.nn as nn
 
-    Recognizers end ``forward_test`` with ``self.to_numpy(scores)``; an instance attribute overriding it with
-    the identity keeps the result a tensor, so the exported graph is exactly the test path (no copy of it here).
-    """
+    class ExportWrapper(nn.Module):
+        """``img_group_0`` tensor in, ``cls_score`` tensor out, through the recognizer's own test path.
 
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-        self.model.to_numpy = _identity
+        Recognizers end ``forward_test`` with ``self.to_numpy(scores)``; an instance attribute overriding it with
+        the identity keeps the result a tensor, so the exported graph is exactly the test path (no copy of it here).
+        """
 
-    def forward(self, img_group_0: torch.Tensor) -> torch.Tensor:
-        return self.model(num_modalities=None, img_meta=None, return_loss=False, img_group_0=img_group_0)
+        def __init__(self, model: nn.Module):
+            super().__init__()
+            self.model = model
+            self.model.to_numpy = _identity
+
+        def forward(self, img_group_0: torch.Tensor) -> torch.Tensor:
+            return self.model(num_modalities=None, img_meta=None, return_loss=False, img_group_0=img_group_0)
+
+    return ExportWrapper
+
+
+def __getattr__(name: str) -> Any:
+    # ExportWrapper subclasses nn.Module: the class is made on first use, so that --help does not import torch
+    if name == 'ExportWrapper':
+        globals()[name] = _export_wrapper_class()
+        return globals()[name]
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def input_shape_from_config(cfg: Any, batch: int = 1) -> tuple[int, ...]:
@@ -65,6 +79,8 @@ def input_shape_from_config(cfg: Any, batch: int = 1) -> tuple[int, ...]:
 
 
 def export_model(wrapper: nn.Module, example: torch.Tensor, fmt: str, out: str, opset: int = 17) -> str:
+    import torch
+
     """Write ``wrapper`` traced on ``example`` to ``out`` (atomically) in ``fmt``; returns ``out``."""
     from mmaction.utils.io import atomic_path
     if fmt not in FORMATS:
@@ -84,6 +100,8 @@ def export_model(wrapper: nn.Module, example: torch.Tensor, fmt: str, out: str, 
 
 
 def run_exported(fmt: str, path: str, x: torch.Tensor) -> np.ndarray:
+    import torch
+
     """Load an exported file and run it on ``x`` (ONNX with onnxruntime on CPU)."""
     if fmt == 'onnx':
         import onnxruntime as ort
@@ -113,6 +131,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    import numpy as np
+    import torch
+
     from mmaction.apis.inference import init_recognizer
     model = init_recognizer(args.config, args.checkpoint, device=args.device, trust_checkpoint=args.trust_checkpoint)
     shape = tuple(args.shape) if args.shape else input_shape_from_config(model.cfg)
@@ -121,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = args.out or os.path.splitext(args.checkpoint)[0] + FORMATS[args.format]
     generator = torch.Generator().manual_seed(args.seed)
     example = torch.randn(shape, generator=generator).to(args.device)
-    wrapper = ExportWrapper(model).eval()
+    wrapper = _export_wrapper_class()(model).eval()
     with torch.no_grad():
         eager = wrapper(example).float().cpu().numpy()
     export_model(wrapper, example, args.format, out, args.opset)
@@ -137,5 +158,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import numpy as np
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from mmaction.utils.config import DictAction
+    from mmaction.apis.cli import DictAction
     parser = argparse.ArgumentParser(description='Write augmented samples as GIFs')
     parser.add_argument('config')
     parser.add_argument('--out-dir', required=True)
@@ -73,5 +72,5 @@ def main(argv: list[str] | None = None) -> list[str]:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    from mmaction.utils.config import DictAction
+    from mmaction.apis.cli import DictAction
     parser = argparse.ArgumentParser(description='Print the resolved config')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
@@ -28,5 +27,5 @@ def main(argv: list[str] | None = None) -> str:
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..')))
-    main()
+    from mmaction.apis.cli import run_tool
+    run_tool(main)
