@@ -1,0 +1,272 @@
+"""TADFeatureDataset: per-snippet features + THUMOS14 / ActivityNet JSON annotations for one-stage detectors.
+
+Annotation JSON, either layout:
+
+* ActionFormer / ActivityNet original: ``{"database": {"video_validation_0000051": {"subset": "validation",
+  "duration": 169.79, "fps": 30.0, "annotations": [{"label": "Billiards", "segment": [2.1, 5.4],
+  "label_id": 2}]}}}``;
+* mmaction2 (§2.4, the ``ActivityNetDataset`` layout): ``{"v_name": {"duration_second": 2.0, "fps": 30.0,
+  ..., "annotations": [{"segment": [0.3, 0.6], "label": "Rock climbing"}]}}``.
+
+Features: ``<data_prefix>/<video>.npy`` (``(T, C)``; ``.csv`` also read), feature ``t`` centred on frame
+``t * feat_stride + num_frames / 2``. GT segments are converted to feature steps with that convention.
+
+Training items (``test_mode=False``): sequences longer than ``max_seq_len`` are randomly cropped to
+``max_seq_len`` steps (a GT segment is kept if at least ``trunc_thresh`` of it lies in the window, clipped to it);
+every item is zero-padded to ``max_seq_len`` so batches stack, ``valid_len`` tells the real length.
+``resize_len`` instead resamples every video to a fixed length (ActivityNet-1.3: 192 steps), so a step spans
+``duration / resize_len`` seconds. Test items hold the whole (resized) sequence.
+
+``dataset[i]`` = ``dict(raw_feature=(C, L) float32, valid_len=LongTensor[], gt_segments=(G, 2) steps,
+gt_labels=(G,) long, img_meta=dict(video_name, duration, fps, feat_stride, feat_num_frames, window_start))``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from mmaction.registry import DATASETS
+from mmaction.utils.io import atomic_open, read_text
+
+from .activitynet_dataset import load_feature, rescale_feature
+
+
+def _read_json(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'annotation file not found: {path}')
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path}: invalid JSON at line {err.lineno}: {err.msg}') from err
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object, got {type(data).__name__}')
+    return data
+
+
+@DATASETS.register_module()
+class TADFeatureDataset(torch.utils.data.Dataset):
+    """Feature dataset for one-stage temporal action detection (ActionFormer, TriDet).
+
+    Args:
+        ann_file: annotation JSON (see module doc). data_prefix: folder of the feature files.
+        classes: class names in label-index order, or a text file with one per line (default: the labels in
+            order of first appearance in ``ann_file``, or ``label_id`` order when every annotation has one).
+        subset: keep only videos whose ``subset`` matches (case-insensitive; e.g. ``'validation'``).
+        feat_stride / num_frames: frames between features and frames per feature window.
+        default_fps: fps of videos whose annotation has none.
+        max_seq_len: training window (steps). trunc_thresh / crop_ratio: cropping of long training videos
+            (``crop_ratio=(a, b)`` draws the window length in ``[a, b] * max_seq_len``).
+        resize_len: resample every video to this many steps (ActivityNet); ``None`` keeps the stored length.
+        downsample_rate: keep every n-th feature (the stride grows accordingly).
+        external_scores: JSON ``{video: {class: score}}`` (or ``{"results": {...}}``) of a video-level
+            classifier: class-agnostic detections (one class) are re-labelled with the ``topk_classes``
+            best classes, ``score = detection score * class score`` (the ActivityNet protocol of the papers).
+        test_mode: return whole sequences, no cropping.
+    """
+
+    def __init__(self, ann_file: str, data_prefix: str, classes: Sequence[str] | str | None = None,
+                 subset: str | None = None, feat_stride: float = 4, num_frames: float = 16,
+                 default_fps: float | None = None, max_seq_len: int = 2304, trunc_thresh: float = 0.5,
+                 crop_ratio: Sequence[float] | None = None, resize_len: int | None = None,
+                 downsample_rate: int = 1, external_scores: str | None = None, topk_classes: int = 2,
+                 test_mode: bool = False, pipeline=None, **kwargs):
+        self.ann_file = ann_file
+        self.data_prefix = data_prefix
+        self.subset = subset
+        self.feat_stride = float(feat_stride)
+        self.num_frames = float(num_frames)
+        self.default_fps = default_fps
+        self.max_seq_len = int(max_seq_len)
+        self.trunc_thresh = trunc_thresh
+        self.crop_ratio = tuple(crop_ratio) if crop_ratio else None
+        self.resize_len = resize_len
+        self.downsample_rate = int(downsample_rate)
+        self.test_mode = test_mode
+        self.external_scores = external_scores
+        self.topk_classes = topk_classes
+        self.video_infos, found = self.load_annotations()
+        if isinstance(classes, str):
+            classes = [c.strip() for c in read_text(classes).splitlines() if c.strip()]
+        self.classes = list(classes) if classes is not None else found
+        self.class_index = {c: i for i, c in enumerate(self.classes)}
+        for info in self.video_infos:
+            for ann in info['annotations']:
+                if ann['label'] not in self.class_index:
+                    raise ValueError(f"{ann_file}: video '{info['video_name']}' has label {ann['label']!r} which "
+                                     f'is not among the {len(self.classes)} classes')
+
+    def load_annotations(self) -> tuple[list[dict], list[str]]:
+        data = _read_json(self.ann_file)
+        database = data.get('database', data)
+        if not isinstance(database, dict):
+            raise ValueError(f"{self.ann_file}: 'database' must map video ids to videos")
+        infos, by_id, order = [], {}, []
+        for name, video in database.items():
+            if not isinstance(video, dict) or 'annotations' not in video:
+                raise ValueError(f"{self.ann_file}: video '{name}' lacks key 'annotations'")
+            if self.subset is not None and str(video.get('subset', self.subset)).lower() != self.subset.lower():
+                continue
+            duration = video.get('duration', video.get('duration_second'))
+            if duration is None:
+                raise ValueError(f"{self.ann_file}: video '{name}' lacks key 'duration' (or 'duration_second')")
+            fps = video.get('fps', self.default_fps)
+            if fps is None:
+                raise ValueError(f"{self.ann_file}: video '{name}' has no 'fps' and the dataset has no default_fps")
+            anns = []
+            for k, ann in enumerate(video['annotations']):
+                try:
+                    seg = [float(ann['segment'][0]), float(ann['segment'][1])]
+                    label = ann['label']
+                except (KeyError, IndexError, TypeError, ValueError) as err:
+                    raise ValueError(f"{self.ann_file}: video '{name}' annotation {k} must have 'segment': "
+                                     f"[start, end] and 'label', got {ann!r}") from err
+                if label not in order:
+                    order.append(label)
+                if 'label_id' in ann:
+                    by_id[label] = int(ann['label_id'])
+                anns.append(dict(segment=seg, label=label))
+            infos.append(dict(video_name=name, duration=float(duration), fps=float(fps), annotations=anns))
+        if order and len(by_id) == len(order):
+            order = sorted(order, key=lambda c: by_id[c])
+        return infos, order
+
+    def __len__(self) -> int:
+        return len(self.video_infos)
+
+    def timing(self, info: dict, num_steps: int) -> tuple[float, float]:
+        """``(feat_stride, num_frames)`` in frames for a video whose (resized) sequence has ``num_steps``."""
+        if self.resize_len:
+            stride = info['duration'] * info['fps'] / num_steps
+            return stride, stride
+        return self.feat_stride * self.downsample_rate, self.num_frames
+
+    def load_sequence(self, info: dict) -> np.ndarray:
+        feat = load_feature(os.path.join(self.data_prefix, info['video_name']))
+        if self.downsample_rate > 1:
+            feat = feat[::self.downsample_rate]
+        if self.resize_len:
+            feat = rescale_feature(feat, self.resize_len)
+        return feat
+
+    def gt_steps(self, info: dict, stride: float, num_frames: float) -> tuple[np.ndarray, np.ndarray]:
+        """GT segments in feature steps ``(G, 2)`` and their class indices ``(G,)``."""
+        secs = np.array([a['segment'] for a in info['annotations']], dtype=np.float64).reshape(-1, 2)
+        steps = (secs * info['fps'] - 0.5 * num_frames) / stride
+        labels = np.array([self.class_index[a['label']] for a in info['annotations']], dtype=np.int64)
+        return steps, labels
+
+    def crop(self, feat: np.ndarray, segs: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """A random training window of a long sequence (retried until it holds a GT segment)."""
+        t = feat.shape[0]
+        length = self.max_seq_len
+        if self.crop_ratio:
+            length = min(length, int(round(rng.uniform(*self.crop_ratio) * self.max_seq_len)))
+        if t <= length:
+            return feat, segs, labels, 0
+        lens = np.maximum(segs[:, 1] - segs[:, 0], 1e-6)
+        for _ in range(10):
+            start = int(rng.integers(0, t - length + 1))
+            clipped = np.clip(segs, start, start + length)
+            kept = (clipped[:, 1] - clipped[:, 0]) / lens >= self.trunc_thresh
+            if kept.any():
+                break
+        return feat[start:start + length], clipped[kept] - start, labels[kept], start
+
+    def __getitem__(self, idx: int) -> dict:
+        info = self.video_infos[idx]
+        feat = self.load_sequence(info)
+        stride, num_frames = self.timing(info, feat.shape[0])
+        segs, labels = self.gt_steps(info, stride, num_frames)
+        start = 0
+        if not self.test_mode:
+            feat, segs, labels, start = self.crop(feat, segs, labels, np.random.default_rng())
+        valid = feat.shape[0]
+        if not self.test_mode and valid < self.max_seq_len:
+            feat = np.concatenate([feat, np.zeros((self.max_seq_len - valid, feat.shape[1]), feat.dtype)])
+        meta = dict(video_name=info['video_name'], duration=info['duration'], fps=info['fps'], feat_stride=stride,
+                    feat_num_frames=num_frames, window_start=start)
+        return dict(raw_feature=torch.from_numpy(np.ascontiguousarray(feat.T)), valid_len=torch.tensor(valid),
+                    gt_segments=torch.from_numpy(segs.astype(np.float32)), gt_labels=torch.from_numpy(labels),
+                    img_meta=meta)
+
+    # ----- evaluation -----------------------------------------------------------------------------------------
+    def ground_truth(self) -> dict[str, list]:
+        """``{class: [(video, start s, end s)]}`` in class order."""
+        gt: dict[str, list] = {c: [] for c in self.classes}
+        for info in self.video_infos:
+            for a in info['annotations']:
+                gt[a['label']].append((info['video_name'], *a['segment']))
+        return {c: rows for c, rows in gt.items() if rows}
+
+    def load_external_scores(self) -> dict[str, dict[str, float]]:
+        data = _read_json(self.external_scores)
+        data = data.get('results', data)
+        return {str(k): {str(c): float(s) for c, s in v.items()} for k, v in data.items()}
+
+    def label_detections(self, results: Sequence[dict]) -> dict[str, list]:
+        """``{class: [(video, start, end, score)]}`` from ``[dict(video_name, proposal_list)]``; class-agnostic
+        detections are combined with ``external_scores`` (see class doc)."""
+        scores = self.load_external_scores() if self.external_scores else None
+        dets: dict[str, list] = {}
+        for r in results:
+            vid = r['video_name']
+            top = None
+            if scores is not None:
+                video_scores = scores.get(vid, scores.get(vid[2:] if vid.startswith('v_') else 'v_' + vid))
+                if video_scores is None:
+                    raise ValueError(f"{self.external_scores}: no class scores for video '{vid}'")
+                top = sorted(video_scores.items(), key=lambda kv: -kv[1])[:self.topk_classes]
+            for p in r['proposal_list']:
+                s, e = p['segment']
+                if top is not None:
+                    for cls, cls_score in top:
+                        dets.setdefault(cls, []).append((vid, s, e, p['score'] * cls_score))
+                elif 'label' in p:
+                    label = self.classes[p['label']] if isinstance(p['label'], int) else p['label']
+                    dets.setdefault(label, []).append((vid, s, e, p['score']))
+                else:
+                    raise ValueError(f"results of '{vid}' have no labels: set external_scores on the dataset to "
+                                     'label class-agnostic proposals')
+        return dets
+
+    def evaluate(self, results: Sequence[dict], metrics: str | Sequence[str] = 'thumos14') -> dict:
+        """Detection mAP: ``thumos14`` (tIoU 0.3:0.1:0.7) or ``activitynet`` (0.5:0.05:0.95).
+
+        Returns ``{'mAP@0.30': ..., 'average_mAP': ..., 'table': str}``.
+        """
+        from mmaction.evaluation.temporal import detection_metrics
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if len(metrics) != 1:
+            raise ValueError(f"TADFeatureDataset.evaluate: one metric at a time, got {metrics}")
+        return detection_metrics(self.ground_truth(), self.label_detections(results), metrics[0])
+
+    def load_results(self, path: str) -> list[dict]:
+        """Read an ActivityNet-format result JSON (this dataset's ``dump_results``, ``ActivityNetDataset``'s
+        class-agnostic proposals, or another toolkit's) back into ``[dict(video_name, proposal_list)]`` in
+        dataset order; result files may drop the ``v_`` prefix of the annotation's video ids."""
+        data = _read_json(path)
+        if not isinstance(data.get('results'), dict):
+            raise ValueError(f"{path}: expected a top-level 'results' object of videos")
+        body = data['results']
+        out = []
+        for info in self.video_infos:
+            name = info['video_name']
+            props = body.get(name, body.get(name[2:] if name.startswith('v_') else None, []))
+            out.append(dict(video_name=name, proposal_list=props))
+        return out
+
+    def dump_results(self, results: Sequence[dict], out: str) -> None:
+        """Write ``{"results": {video: [{label, score, segment}]}}`` atomically (ActivityNet JSON format)."""
+        body = {}
+        for r in results:
+            body[r['video_name']] = [dict(label=(self.classes[p['label']] if isinstance(p.get('label'), int)
+                                                 else p.get('label')), score=float(p['score']),
+                                          segment=[float(p['segment'][0]), float(p['segment'][1])])
+                                     for p in r['proposal_list']]
+        with atomic_open(out, 'w') as f:
+            json.dump({'version': 'mmaction', 'results': body, 'external_data': {}}, f)
