@@ -144,6 +144,25 @@ def test_actionformer_thumos14_paper_configuration():
     assert points[-1].tolist() == [71 * 32, 64, 10000, 32]
 
 
+def test_actionformer_activitynet_paper_configuration():
+    """ActivityNet-1.3 (TSP): 512-d features resized to 192 steps, width 256, window 7 and global attention on
+    the last level, absolute position encoding; class-agnostic."""
+    from mmaction.utils.config import load_config
+    cfg = load_config(os.path.join(REPO, 'configs', 'localization', 'actionformer',
+                                   'actionformer_tsp_activitynet_feature.py'))
+    torch.manual_seed(0)
+    model = build_localizer(cfg.model).eval()
+    assert model.branch[-1].attn.half_window == -1 and model.pos_embed.shape == (1, 256, 192)
+    x, mask = pad_batch(torch.randn(2, 512, 192), None, 32)
+    with torch.no_grad():
+        _, logits, offsets, _, sizes = model._forward(x, mask)
+    assert sizes == [192, 96, 48, 24, 12, 6] and logits.shape == (2, 378, 1)
+    # position encoding matters: a shifted input gives different logits on the same content
+    with torch.no_grad():
+        shifted = model._forward(torch.roll(x, 32, -1), mask)[1]
+    assert not torch.allclose(shifted[0, 32:64], logits[0, :32], atol=1e-4)
+
+
 # ----- data ---------------------------------------------------------------------------------------------------
 def _write_thumos_like(tmp_path, fmt='actionformer'):
     feats = tmp_path / 'feats'
@@ -188,9 +207,20 @@ def test_tad_dataset_formats_windowing_and_padding(tmp_path, fmt):
     resized = TADFeatureDataset(ann, feats, resize_len=16, max_seq_len=16, test_mode=True,
                                 subset='validation' if fmt == 'actionformer' else None)
     r = resized[1]
-    # 14 s resampled to 16 steps: a step spans 14/16 s and sits at its centre -> 1 s is step 1/0.875 - 0.5
-    assert r['raw_feature'].shape == (4, 16) and r['img_meta']['feat_stride'] == pytest.approx(14 * 30 / 16)
-    assert_allclose(r['gt_segments'][0].numpy(), [1 / 0.875 - 0.5, 2 / 0.875 - 0.5], rtol=1e-5)
+    # 30 features (stride 4, 16 frames) cover 29 * 4 + 16 = 132 frames; 16 steps of 8.25 frames each, a step
+    # sits at its centre -> 1 s (frame 30) is step 30 / 8.25 - 0.5
+    assert r['raw_feature'].shape == (4, 16) and r['img_meta']['feat_stride'] == pytest.approx(132 / 16)
+    assert_allclose(r['gt_segments'][0].numpy(), [30 / 8.25 - 0.5, 60 / 8.25 - 0.5], rtol=1e-5)
+
+
+def test_tad_dataset_class_agnostic_training(tmp_path):
+    ann, feats = _write_thumos_like(tmp_path, 'actionformer')
+    ds = TADFeatureDataset(ann, feats, subset='validation', agnostic=True, feat_stride=4, num_frames=16,
+                           max_seq_len=64, test_mode=True)
+    assert ds.classes == ['action'] and ds[0]['gt_labels'].tolist() == [0, 0]
+    assert {c: len(v) for c, v in ds.ground_truth().items()} == {'action': 3}
+    # the class list spans every subset (the training-only video_c has no labels, so it is the two classes)
+    assert TADFeatureDataset(ann, feats, subset='training').classes == ['Run', 'Jump']
 
 
 def test_tad_dataset_errors_name_the_file(tmp_path):
@@ -245,15 +275,15 @@ def test_dataset_evaluate_with_external_scores_and_result_files(tmp_path):
     assert ds.evaluate(results, 'thumos14')['average_mAP'] == pytest.approx(1.0)
     ds.dump_results(results, str(tmp_path / 'r.json'))
     assert ds.load_results(str(tmp_path / 'r.json'))[0]['proposal_list'][0]['label'] == 'Jump'
-    # class-agnostic proposals + video-level scores: each proposal -> top-2 classes, score products
-    (tmp_path / 'cls.json').write_text(json.dumps({'video_a': {'Jump': 0.9, 'Run': 0.6},
-                                                   'video_b': {'Jump': 0.1, 'Run': 0.8}}))
+    # class-agnostic proposals + video-level scores: each proposal -> top-2 classes, sqrt(score product);
+    # scores as {class: score} or as a list in class order (CUHK layout)
+    (tmp_path / 'cls.json').write_text(json.dumps({'results': {'video_a': {'Jump': 0.9, 'Run': 0.6},
+                                                               'video_b': [0.1, 0.8]}}))
     ext = TADFeatureDataset(ann, feats, test_mode=True, external_scores=str(tmp_path / 'cls.json'))
     agnostic = [dict(video_name=r['video_name'], proposal_list=[dict(score=p['score'], segment=p['segment'])
                                                                 for p in r['proposal_list']]) for r in results]
     dets = ext.label_detections(agnostic)
-    assert sorted(dets['Jump']) == sorted([('video_a', 2.0, 6.0, 0.9 * 0.9), ('video_a', 8.0, 9.0, 0.8 * 0.9),
-                                           ('video_b', 1.0, 2.0, 0.7 * 0.1)])
+    assert_allclose([d[3] for d in sorted(dets['Jump'])], np.sqrt([0.9 * 0.9, 0.8 * 0.9, 0.7 * 0.1]))
     # Jump: [2, 6] .81 TP, [8, 9] .72 FP -> AP 1; Run: [8, 9] .48, [2, 6] .54 FP first, [1, 2] .56 TP
     # -> Run ranking .56 TP, .54 FP, .48 TP: AP = 1/2 * 1 + 1/2 * 2/3
     assert ext.evaluate(agnostic, 'thumos14')['average_mAP'] == pytest.approx((1 + 0.5 + 1 / 3) / 2)

@@ -14,8 +14,9 @@ Features: ``<data_prefix>/<video>.npy`` (``(T, C)``; ``.csv`` also read), featur
 Training items (``test_mode=False``): sequences longer than ``max_seq_len`` are randomly cropped to
 ``max_seq_len`` steps (a GT segment is kept if at least ``trunc_thresh`` of it lies in the window, clipped to it);
 every item is zero-padded to ``max_seq_len`` so batches stack, ``valid_len`` tells the real length.
-``resize_len`` instead resamples every video to a fixed length (ActivityNet-1.3: 192 steps), so a step spans
-``duration / resize_len`` seconds. Test items hold the whole (resized) sequence.
+``resize_len`` instead resamples every video to a fixed length (ActivityNet-1.3: 192 steps); a step then spans
+``((T - 1) * feat_stride + num_frames) / resize_len`` frames of the ``T`` stored features (the span they cover),
+as in ActionFormer. Test items hold the whole (resized) sequence.
 
 ``dataset[i]`` = ``dict(raw_feature=(C, L) float32, valid_len=LongTensor[], gt_segments=(G, 2) steps,
 gt_labels=(G,) long, img_meta=dict(video_name, duration, fps, feat_stride, feat_num_frames, window_start))``.
@@ -53,8 +54,10 @@ class TADFeatureDataset(torch.utils.data.Dataset):
 
     Args:
         ann_file: annotation JSON (see module doc). data_prefix: folder of the feature files.
-        classes: class names in label-index order, or a text file with one per line (default: the labels in
-            order of first appearance in ``ann_file``, or ``label_id`` order when every annotation has one).
+        feat_prefix: prepended to the video id to name its feature file (ActivityNet TSP features: ``'v_'``).
+        classes: class names in label-index order, or a text file with one per line (default: the labels of all
+            subsets in order of first appearance in ``ann_file``, or ``label_id`` order when every annotation
+            has one).
         subset: keep only videos whose ``subset`` matches (case-insensitive; e.g. ``'validation'``).
         feat_stride / num_frames: frames between features and frames per feature window.
         default_fps: fps of videos whose annotation has none.
@@ -62,20 +65,24 @@ class TADFeatureDataset(torch.utils.data.Dataset):
             (``crop_ratio=(a, b)`` draws the window length in ``[a, b] * max_seq_len``).
         resize_len: resample every video to this many steps (ActivityNet); ``None`` keeps the stored length.
         downsample_rate: keep every n-th feature (the stride grows accordingly).
-        external_scores: JSON ``{video: {class: score}}`` (or ``{"results": {...}}``) of a video-level
-            classifier: class-agnostic detections (one class) are re-labelled with the ``topk_classes``
-            best classes, ``score = detection score * class score`` (the ActivityNet protocol of the papers).
+        external_scores: JSON ``{video: {class: score}}`` or ``{video: [score per class of `classes`]}``
+            (optionally under ``"results"``, the layout of the CUHK ActivityNet-1.3 classifier scores) of a
+            video-level classifier: class-agnostic detections are re-labelled with the ``topk_classes`` best
+            classes, ``score = sqrt(detection score * class score)`` (the ActivityNet protocol of the papers).
+        agnostic: train a class-agnostic detector: every segment is class 0 (``classes`` is then ``['action']``
+            unless given); the ActivityNet detectors are trained so and labelled by ``external_scores``.
         test_mode: return whole sequences, no cropping.
     """
 
-    def __init__(self, ann_file: str, data_prefix: str, classes: Sequence[str] | str | None = None,
+    def __init__(self, ann_file: str, data_prefix: str, feat_prefix: str = '', classes: Sequence[str] | str | None = None,
                  subset: str | None = None, feat_stride: float = 4, num_frames: float = 16,
                  default_fps: float | None = None, max_seq_len: int = 2304, trunc_thresh: float = 0.5,
                  crop_ratio: Sequence[float] | None = None, resize_len: int | None = None,
                  downsample_rate: int = 1, external_scores: str | None = None, topk_classes: int = 2,
-                 test_mode: bool = False, pipeline=None, **kwargs):
+                 agnostic: bool = False, test_mode: bool = False, pipeline=None, **kwargs):
         self.ann_file = ann_file
         self.data_prefix = data_prefix
+        self.feat_prefix = feat_prefix
         self.subset = subset
         self.feat_stride = float(feat_stride)
         self.num_frames = float(num_frames)
@@ -88,12 +95,13 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         self.test_mode = test_mode
         self.external_scores = external_scores
         self.topk_classes = topk_classes
+        self.agnostic = agnostic
         self.video_infos, found = self.load_annotations()
         if isinstance(classes, str):
             classes = [c.strip() for c in read_text(classes).splitlines() if c.strip()]
-        self.classes = list(classes) if classes is not None else found
+        self.classes = list(classes) if classes is not None else (['action'] if agnostic else found)
         self.class_index = {c: i for i, c in enumerate(self.classes)}
-        for info in self.video_infos:
+        for info in ([] if agnostic else self.video_infos):
             for ann in info['annotations']:
                 if ann['label'] not in self.class_index:
                     raise ValueError(f"{ann_file}: video '{info['video_name']}' has label {ann['label']!r} which "
@@ -108,8 +116,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         for name, video in database.items():
             if not isinstance(video, dict) or 'annotations' not in video:
                 raise ValueError(f"{self.ann_file}: video '{name}' lacks key 'annotations'")
-            if self.subset is not None and str(video.get('subset', self.subset)).lower() != self.subset.lower():
-                continue
+            in_subset = self.subset is None or str(video.get('subset', self.subset)).lower() == self.subset.lower()
             duration = video.get('duration', video.get('duration_second'))
             if duration is None:
                 raise ValueError(f"{self.ann_file}: video '{name}' lacks key 'duration' (or 'duration_second')")
@@ -129,7 +136,8 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                 if 'label_id' in ann:
                     by_id[label] = int(ann['label_id'])
                 anns.append(dict(segment=seg, label=label))
-            infos.append(dict(video_name=name, duration=float(duration), fps=float(fps), annotations=anns))
+            if in_subset:
+                infos.append(dict(video_name=name, duration=float(duration), fps=float(fps), annotations=anns))
         if order and len(by_id) == len(order):
             order = sorted(order, key=lambda c: by_id[c])
         return infos, order
@@ -137,26 +145,22 @@ class TADFeatureDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.video_infos)
 
-    def timing(self, info: dict, num_steps: int) -> tuple[float, float]:
-        """``(feat_stride, num_frames)`` in frames for a video whose (resized) sequence has ``num_steps``."""
+    def load_sequence(self, info: dict) -> tuple[np.ndarray, float, float]:
+        """Features ``(T', C)`` as the model sees them and their ``(feat_stride, num_frames)`` in frames."""
+        feat = load_feature(os.path.join(self.data_prefix, self.feat_prefix + info['video_name']))
         if self.resize_len:
-            stride = info['duration'] * info['fps'] / num_steps
-            return stride, stride
-        return self.feat_stride * self.downsample_rate, self.num_frames
-
-    def load_sequence(self, info: dict) -> np.ndarray:
-        feat = load_feature(os.path.join(self.data_prefix, info['video_name']))
+            stride = ((feat.shape[0] - 1) * self.feat_stride + self.num_frames) / self.resize_len
+            return rescale_feature(feat, self.resize_len), stride, stride
         if self.downsample_rate > 1:
             feat = feat[::self.downsample_rate]
-        if self.resize_len:
-            feat = rescale_feature(feat, self.resize_len)
-        return feat
+        return feat, self.feat_stride * self.downsample_rate, self.num_frames
 
     def gt_steps(self, info: dict, stride: float, num_frames: float) -> tuple[np.ndarray, np.ndarray]:
         """GT segments in feature steps ``(G, 2)`` and their class indices ``(G,)``."""
         secs = np.array([a['segment'] for a in info['annotations']], dtype=np.float64).reshape(-1, 2)
         steps = (secs * info['fps'] - 0.5 * num_frames) / stride
-        labels = np.array([self.class_index[a['label']] for a in info['annotations']], dtype=np.int64)
+        labels = np.array([0 if self.agnostic else self.class_index[a['label']] for a in info['annotations']],
+                          dtype=np.int64)
         return steps, labels
 
     def crop(self, feat: np.ndarray, segs: np.ndarray, labels: np.ndarray, rng: np.random.Generator
@@ -179,8 +183,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, idx: int) -> dict:
         info = self.video_infos[idx]
-        feat = self.load_sequence(info)
-        stride, num_frames = self.timing(info, feat.shape[0])
+        feat, stride, num_frames = self.load_sequence(info)
         segs, labels = self.gt_steps(info, stride, num_frames)
         start = 0
         if not self.test_mode:
@@ -200,13 +203,23 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         gt: dict[str, list] = {c: [] for c in self.classes}
         for info in self.video_infos:
             for a in info['annotations']:
-                gt[a['label']].append((info['video_name'], *a['segment']))
+                gt[self.classes[0] if self.agnostic else a['label']].append((info['video_name'], *a['segment']))
         return {c: rows for c, rows in gt.items() if rows}
 
     def load_external_scores(self) -> dict[str, dict[str, float]]:
         data = _read_json(self.external_scores)
         data = data.get('results', data)
-        return {str(k): {str(c): float(s) for c, s in v.items()} for k, v in data.items()}
+        out = {}
+        for vid, scores in data.items():
+            if isinstance(scores, list):
+                if len(scores) != len(self.classes):
+                    raise ValueError(f"{self.external_scores}: video '{vid}' has {len(scores)} class scores but the "
+                                     f'dataset has {len(self.classes)} classes')
+                scores = dict(zip(self.classes, scores))
+            if not isinstance(scores, dict):
+                raise ValueError(f"{self.external_scores}: video '{vid}' must map to {{class: score}} or a list")
+            out[str(vid)] = {str(c): float(s) for c, s in scores.items()}
+        return out
 
     def label_detections(self, results: Sequence[dict]) -> dict[str, list]:
         """``{class: [(video, start, end, score)]}`` from ``[dict(video_name, proposal_list)]``; class-agnostic
@@ -225,7 +238,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                 s, e = p['segment']
                 if top is not None:
                     for cls, cls_score in top:
-                        dets.setdefault(cls, []).append((vid, s, e, p['score'] * cls_score))
+                        dets.setdefault(cls, []).append((vid, s, e, float(np.sqrt(p['score'] * cls_score))))
                 elif 'label' in p:
                     label = self.classes[p['label']] if isinstance(p['label'], int) else p['label']
                     dets.setdefault(label, []).append((vid, s, e, p['score']))

@@ -21,6 +21,16 @@ from .one_stage_tad import (ChannelLayerNorm, ConvHead, LossNormalizer, MaskedCo
                             detection_losses, merge_test_cfg, pad_batch, pyramid_points, residual_branch)
 
 
+def sinusoid_encoding(length: int, channels: int) -> torch.Tensor:
+    """Transformer sine/cosine position table ``(1, C, length)``: channel ``2i`` is
+    ``sin(t / 10000^(2i / C))``, channel ``2i + 1`` the cosine of the same angle."""
+    pos = torch.arange(length, dtype=torch.float64)[:, None]
+    freq = torch.pow(10000.0, 2 * (torch.arange(channels) // 2) / channels)[None]
+    angle = pos / freq
+    table = torch.where(torch.arange(channels)[None] % 2 == 0, torch.sin(angle), torch.cos(angle))
+    return table.T[None].float()
+
+
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,
                     half_window: int) -> torch.Tensor:
     """Each query ``i`` attends to the valid keys ``j`` with ``|i - j| <= half_window``.
@@ -126,6 +136,9 @@ class ActionFormer(nn.Module):
         num_heads, window_size: attention heads and local window (steps, odd; ``-1`` for global attention);
             an int or one per pyramid level.
         mlp_ratio, drop_path: MLP width ratio and stochastic depth of the transformer blocks.
+        use_abs_pe: add a sinusoid position table (scaled by ``1 / sqrt(embed_dim)``) after the embedding; the
+            ActivityNet setting, where every video is resized to ``max_seq_len`` (longer test sequences get the
+            table linearly resampled).
         head_dim, head_layers: width and depth of the shared classification / regression heads.
         regression_ranges: per level ``(min, max)`` of the longer point-to-boundary distance (steps).
         center_sample_radius, focal_alpha, focal_gamma, label_smoothing, reg_loss_weight, init_loss_norm,
@@ -137,7 +150,7 @@ class ActionFormer(nn.Module):
     def __init__(self, feat_dim: int = 2048, num_classes: int = 20, max_seq_len: int = 2304, embed_dim: int = 512,
                  num_embed_convs: int = 2, num_stem_layers: int = 2, num_branch_layers: int = 5,
                  num_heads: int = 4, window_size: int | Sequence[int] = 19, mlp_ratio: int = 4,
-                 drop_path: float = 0.1, head_dim: int = 512, head_layers: int = 3,
+                 drop_path: float = 0.1, use_abs_pe: bool = False, head_dim: int = 512, head_layers: int = 3,
                  regression_ranges: Sequence[Sequence[float]] = ((0, 4), (4, 8), (8, 16), (16, 32), (32, 64),
                                                                  (64, 10000)),
                  center_sample_radius: float = 1.5, focal_alpha: float = 0.25, focal_gamma: float = 2.0,
@@ -170,6 +183,10 @@ class ActionFormer(nn.Module):
         self.embed = nn.ModuleList(MaskedConv1d(feat_dim if i == 0 else embed_dim, embed_dim, 3, padding=1,
                                                 bias=False) for i in range(num_embed_convs))
         self.embed_norms = nn.ModuleList(ChannelLayerNorm(embed_dim) for _ in range(num_embed_convs))
+        self.use_abs_pe = use_abs_pe
+        if use_abs_pe:
+            self.register_buffer('pos_embed', sinusoid_encoding(max_seq_len, embed_dim) / embed_dim ** 0.5,
+                                 persistent=False)
         self.stem = nn.ModuleList(TransformerBlock(embed_dim, num_heads, windows[0], 1, mlp_ratio, drop_path)
                                   for _ in range(num_stem_layers))
         self.branch = nn.ModuleList(TransformerBlock(embed_dim, num_heads, windows[i + 1], 2, mlp_ratio, drop_path)
@@ -184,6 +201,12 @@ class ActionFormer(nn.Module):
         for conv, norm in zip(self.embed, self.embed_norms):
             x, mask = conv(x, mask)
             x = F.relu(norm(x))
+        if self.use_abs_pe:
+            t = x.shape[-1]
+            pe = self.pos_embed
+            if t > pe.shape[-1]:
+                pe = F.interpolate(pe, t, mode='linear', align_corners=False)
+            x = x + pe[:, :, :t] * mask.to(x.dtype)
         for block in self.stem:
             x, mask = block(x, mask)
         feats, masks = [x], [mask]
