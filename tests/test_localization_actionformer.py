@@ -223,6 +223,19 @@ def test_tad_dataset_class_agnostic_training(tmp_path):
     assert TADFeatureDataset(ann, feats, subset='training').classes == ['Run', 'Jump']
 
 
+def test_check_features_tool(tmp_path, capsys):
+    from data_tools.thumos14.check_features import check_features, main
+    ann, feats = _write_thumos_like(tmp_path, 'actionformer')
+    report = check_features(ann, feats, feat_dim=4, feat_stride=4, num_frames=16)
+    # video_c (training) has no feature file; 14 s at 30 fps holds (420 - 16) / 4 + 1 = 102 windows:
+    # video_a has 100 (gap 2), video_b 30 (gap 72)
+    assert report['training']['missing'] == ['video_c']
+    assert report['validation']['with_features'] == 2 and report['validation']['dims'] == [4]
+    assert report['validation']['max_length_gap'] == pytest.approx(72.0)
+    assert main([ann, feats, '--feat-dim', '4']) == 1 and 'missing' in capsys.readouterr().out
+    assert check_features(ann, feats, feat_dim=8)['validation']['bad_dim'] == ['video_a (100, 4)', 'video_b (30, 4)']
+
+
 def test_tad_dataset_errors_name_the_file(tmp_path):
     bad = tmp_path / 'bad.json'
     bad.write_text(json.dumps({'database': {'v': {'annotations': [], 'fps': 30}}}))

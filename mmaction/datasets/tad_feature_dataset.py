@@ -137,7 +137,8 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                     by_id[label] = int(ann['label_id'])
                 anns.append(dict(segment=seg, label=label))
             if in_subset:
-                infos.append(dict(video_name=name, duration=float(duration), fps=float(fps), annotations=anns))
+                infos.append(dict(video_name=name, duration=float(duration), fps=float(fps), annotations=anns,
+                                  subset=str(video.get('subset', 'all')).lower()))
         if order and len(by_id) == len(order):
             order = sorted(order, key=lambda c: by_id[c])
         return infos, order
