@@ -17,18 +17,9 @@ import torch.nn.functional as F
 
 from mmaction.registry import LOCALIZERS
 
-from .one_stage_tad import (ChannelLayerNorm, ConvHead, LossNormalizer, MaskedConv1d, Scale, decode_detections,
-                            detection_losses, merge_test_cfg, pad_batch, pyramid_points, residual_branch)
-
-
-def sinusoid_encoding(length: int, channels: int) -> torch.Tensor:
-    """Transformer sine/cosine position table ``(1, C, length)``: channel ``2i`` is
-    ``sin(t / 10000^(2i / C))``, channel ``2i + 1`` the cosine of the same angle."""
-    pos = torch.arange(length, dtype=torch.float64)[:, None]
-    freq = torch.pow(10000.0, 2 * (torch.arange(channels) // 2) / channels)[None]
-    angle = pos / freq
-    table = torch.where(torch.arange(channels)[None] % 2 == 0, torch.sin(angle), torch.cos(angle))
-    return table.T[None].float()
+from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
+                            decode_detections, detection_losses, merge_test_cfg, pad_batch, pyramid_points,
+                            residual_branch)
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,
@@ -114,7 +105,7 @@ class TransformerBlock(nn.Module):
         self.drop_mlp = residual_branch(channels, drop_path)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out, out_mask = self.attn(self.ln1(x), mask)
+        out, out_mask = self.attn(self.ln1(x) * mask.to(x.dtype), mask)
         m = out_mask.to(x.dtype)
         out = self.skip(x) * m + self.drop_attn(out)
         out = out + self.drop_mlp(self.mlp(self.ln2(out)) * m)
@@ -180,13 +171,7 @@ class ActionFormer(nn.Module):
         self.class_names = list(class_names) if class_names is not None else None
         self.test_cfg = merge_test_cfg(test_cfg)
 
-        self.embed = nn.ModuleList(MaskedConv1d(feat_dim if i == 0 else embed_dim, embed_dim, 3, padding=1,
-                                                bias=False) for i in range(num_embed_convs))
-        self.embed_norms = nn.ModuleList(ChannelLayerNorm(embed_dim) for _ in range(num_embed_convs))
-        self.use_abs_pe = use_abs_pe
-        if use_abs_pe:
-            self.register_buffer('pos_embed', sinusoid_encoding(max_seq_len, embed_dim) / embed_dim ** 0.5,
-                                 persistent=False)
+        self.embed = ConvEmbedding(feat_dim, embed_dim, num_embed_convs, use_abs_pe, max_seq_len)
         self.stem = nn.ModuleList(TransformerBlock(embed_dim, num_heads, windows[0], 1, mlp_ratio, drop_path)
                                   for _ in range(num_stem_layers))
         self.branch = nn.ModuleList(TransformerBlock(embed_dim, num_heads, windows[i + 1], 2, mlp_ratio, drop_path)
@@ -198,15 +183,7 @@ class ActionFormer(nn.Module):
 
     def pyramid(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)`` and masks."""
-        for conv, norm in zip(self.embed, self.embed_norms):
-            x, mask = conv(x, mask)
-            x = F.relu(norm(x))
-        if self.use_abs_pe:
-            t = x.shape[-1]
-            pe = self.pos_embed
-            if t > pe.shape[-1]:
-                pe = F.interpolate(pe, t, mode='linear', align_corners=False)
-            x = x + pe[:, :, :t] * mask.to(x.dtype)
+        x, mask = self.embed(x, mask)
         for block in self.stem:
             x, mask = block(x, mask)
         feats, masks = [x], [mask]
@@ -214,7 +191,7 @@ class ActionFormer(nn.Module):
             x, mask = block(x, mask)
             feats.append(x)
             masks.append(mask)
-        return [norm(f) for norm, f in zip(self.neck_norms, feats)], masks
+        return [norm(f) * m.to(f.dtype) for norm, f, m in zip(self.neck_norms, feats, masks)], masks
 
     def _forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                                      torch.Tensor, list[int]]:

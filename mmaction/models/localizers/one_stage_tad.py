@@ -86,9 +86,51 @@ class ConvHead(nn.Module):
             nn.init.constant_(self.out.bias, -torch.log(torch.tensor((1 - prior_prob) / prior_prob)).item())
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # LayerNorm maps padding to its bias; zero it so the k3 convs see the same border as an unpadded input
+        m = mask.to(x.dtype)
+        x = x * m
         for conv, norm in zip(self.convs, self.norms):
-            x = F.relu(norm(conv(x, mask)[0]))
+            x = F.relu(norm(conv(x, mask)[0])) * m
         return self.out(x, mask)[0]
+
+
+def sinusoid_encoding(length: int, channels: int) -> torch.Tensor:
+    """Transformer sine/cosine position table ``(1, C, length)``: channel ``2i`` is
+    ``sin(t / 10000^(2i / C))``, channel ``2i + 1`` the cosine of the same angle."""
+    pos = torch.arange(length, dtype=torch.float64)[:, None]
+    freq = torch.pow(10000.0, 2 * (torch.arange(channels) // 2) / channels)[None]
+    angle = pos / freq
+    table = torch.where(torch.arange(channels)[None] % 2 == 0, torch.sin(angle), torch.cos(angle))
+    return table.T[None].float()
+
+
+class ConvEmbedding(nn.Module):
+    """Input projection: ``num_convs`` x [masked conv k3 (no bias), LN, ReLU] ``(B, C, T) -> (B, E, T)``, then
+    optionally a sinusoid position table scaled by ``1 / sqrt(E)`` (resampled when the sequence is longer than
+    ``max_len``, i.e. at test time)."""
+
+    def __init__(self, in_channels: int, channels: int, num_convs: int = 2, use_abs_pe: bool = False,
+                 max_len: int = 2304):
+        super().__init__()
+        self.convs = nn.ModuleList(MaskedConv1d(in_channels if i == 0 else channels, channels, 3, padding=1,
+                                                bias=False) for i in range(num_convs))
+        self.norms = nn.ModuleList(ChannelLayerNorm(channels) for _ in range(num_convs))
+        self.use_abs_pe = use_abs_pe
+        if use_abs_pe:
+            self.register_buffer('pos_embed', sinusoid_encoding(max_len, channels) / channels ** 0.5,
+                                 persistent=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        for conv, norm in zip(self.convs, self.norms):
+            x, mask = conv(x, mask)
+            x = F.relu(norm(x)) * mask.to(x.dtype)
+        if self.use_abs_pe:
+            t = x.shape[-1]
+            pe = self.pos_embed
+            if t > pe.shape[-1]:
+                pe = F.interpolate(pe, t, mode='linear', align_corners=False)
+            x = x + pe[:, :, :t] * mask.to(x.dtype)
+        return x, mask
 
 
 def pyramid_points(lengths: Sequence[int], regression_ranges: Sequence[Sequence[float]],
@@ -145,16 +187,23 @@ def assign_targets(points: torch.Tensor, gt_segments: torch.Tensor, gt_labels: t
     return cls_targets, offsets
 
 
-def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25,
-                       gamma: float = 2.0) -> torch.Tensor:
-    """Summed focal loss (Lin et al. 2017): ``alpha_t * (1 - p_t)^gamma * BCE``."""
+def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor, alpha: float = 0.25, gamma: float = 2.0,
+                       reduction: str = 'sum') -> torch.Tensor:
+    """Focal loss (Lin et al. 2017): ``alpha_t * (1 - p_t)^gamma * BCE``, summed or (``'none'``) per entry."""
     p = torch.sigmoid(logits)
     ce = F.binary_cross_entropy_with_logits(logits, targets, reduction='none')
     p_t = p * targets + (1 - p) * (1 - targets)
     loss = ce * (1 - p_t) ** gamma
     if alpha >= 0:
         loss = loss * (alpha * targets + (1 - alpha) * (1 - targets))
-    return loss.sum()
+    return loss if reduction == 'none' else loss.sum()
+
+
+def offsets_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """tIoU ``(N,)`` of segments given as offsets ``(N, 2)`` (distances to start and end) from a shared point."""
+    inter = torch.minimum(pred[:, 0], target[:, 0]) + torch.minimum(pred[:, 1], target[:, 1])
+    union = pred.sum(1) + target.sum(1) - inter
+    return inter / union.clamp(min=eps)
 
 
 def diou_loss_1d(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -162,9 +211,7 @@ def diou_loss_1d(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-8) ->
     ``1 - IoU + (centre distance / enclosing length)^2``."""
     pl, pr = pred[:, 0], pred[:, 1]
     tl, tr = target[:, 0], target[:, 1]
-    inter = torch.minimum(pl, tl) + torch.minimum(pr, tr)
-    union = (pl + pr) + (tl + tr) - inter
-    iou = inter / union.clamp(min=eps)
+    iou = offsets_iou(pred, target, eps)
     enclosing = torch.maximum(pl, tl) + torch.maximum(pr, tr)
     centre_dist = 0.5 * (pr - pl - tr + tl)
     return (1 - iou + centre_dist.square() / enclosing.square().clamp(min=eps)).sum()
@@ -247,7 +294,8 @@ def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: t
     ``pre_nms_thresh``, decode, drop segments shorter than ``duration_thresh`` steps, class-wise soft-NMS,
     optional score voting, convert to seconds.
 
-    ``cls_scores`` ``(N, K)`` probabilities, ``offsets`` ``(N, 2)`` in strides, ``mask`` ``(N,)``.
+    ``cls_scores`` ``(N, K)`` probabilities, ``offsets`` ``(N, 2)`` in strides (or ``(N, K, 2)``: one pair per
+    class, TriDet's boundary heads), ``mask`` ``(N,)``.
     Returns ``[{'label', 'score', 'segment': [start_s, end_s]}]`` best first.
     """
     segs, scores, labels = [], [], []
@@ -261,7 +309,8 @@ def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: t
         if keep.numel() > cfg['pre_nms_topk']:
             keep = keep[probs[keep].topk(cfg['pre_nms_topk']).indices]
         pt_idx, cls_idx = keep // num_classes, keep % num_classes
-        pts, off = points[sl][pt_idx], offsets[sl][pt_idx]
+        pts = points[sl][pt_idx]
+        off = offsets[sl][pt_idx, cls_idx] if offsets.dim() == 3 else offsets[sl][pt_idx]
         seg = torch.stack([pts[:, 0] - off[:, 0] * pts[:, 3], pts[:, 0] + off[:, 1] * pts[:, 3]], 1)
         long_enough = (seg[:, 1] - seg[:, 0]) > cfg['duration_thresh']
         segs.append(seg[long_enough])
