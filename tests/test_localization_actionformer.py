@@ -42,20 +42,22 @@ def test_soft_nms_hand_cases():
     scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
     labels = torch.tensor([0, 0, 1, 0])
     # [1, 10] vs [0, 10]: IoU 0.9 -> Gaussian decay exp(-0.81 / 0.5); the label-1 copy is untouched
-    kept, sc, lab = batched_soft_nms(segs, scores, labels, 0.1, 0.5, 0.001, 10, 'gaussian')
+    idx, sc = batched_soft_nms(segs, scores, labels, 0.1, 0.5, 0.001, 10, 'gaussian')
+    assert idx.tolist() == [0, 2, 3, 1]
     assert_allclose(sc.numpy(), [0.9, 0.7, 0.6, 0.8 * math.exp(-0.81 / 0.5)], rtol=1e-6)
-    assert lab.tolist() == [0, 1, 0, 0] and kept[3].tolist() == [1.0, 10.0]
-    _, sc, _ = batched_soft_nms(segs, scores, labels, 0.5, 0.5, 0.001, 10, 'linear')
+    _, sc = batched_soft_nms(segs, scores, labels, 0.9, 0.5, 0.001, 10, 'linear')  # IoU 0.9 >= 0.9 decays
     assert_allclose(sc.numpy(), [0.9, 0.7, 0.6, 0.8 * 0.1], rtol=1e-5)
-    _, sc, _ = batched_soft_nms(segs, scores, labels, 0.5, 0.5, 0.001, 10, 'hard')
-    assert_allclose(sc.numpy(), [0.9, 0.7, 0.6])
-    _, sc, _ = batched_soft_nms(segs, scores, labels, 0.1, 0.5, 0.65, 2, 'gaussian')  # min_score and max_num
+    idx, sc = batched_soft_nms(segs, scores, labels, 0.5, 0.5, 0.001, 10, 'hard')
+    assert idx.tolist() == [0, 2, 3]
+    _, sc = batched_soft_nms(segs, scores, torch.zeros_like(labels), 0.5, 0.5, 0.001, 10, 'hard')  # agnostic
+    assert_allclose(sc.numpy(), [0.9, 0.6])
+    _, sc = batched_soft_nms(segs, scores, labels, 0.1, 0.5, 0.65, 2, 'gaussian')  # min_score and max_num
     assert_allclose(sc.numpy(), [0.9, 0.7])
     with pytest.raises(ValueError, match='method'):
         batched_soft_nms(segs, scores, labels, 0.1, 0.5, 0.0, 5, 'cubic')
-    # voting: [0, 10] (0.9) and [1, 10] (0.8) overlap by 0.9 >= 0.7 -> start 0.8 / 1.7
+    # voting: [0, 10] (score .9, IoU 1) and [1, 10] (.8, IoU .9) overlap by >= 0.7: weights .9 and .72
     refined = segment_voting(segs[:1], labels[:1], segs, scores, labels, 0.7)
-    assert_allclose(refined.numpy(), [[0.8 / 1.7, 10.0]], rtol=1e-6)
+    assert_allclose(refined.numpy(), [[0.72 / 1.62, 10.0]], rtol=1e-6)
 
 
 def test_center_sampling_assignment_hand_case():

@@ -188,7 +188,9 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         segs, labels = self.gt_steps(info, stride, num_frames)
         start = 0
         if not self.test_mode:
-            feat, segs, labels, start = self.crop(feat, segs, labels, np.random.default_rng())
+            feat, segs, labels, start = self.crop(feat, segs, labels,
+                                                      # from the global state, which --seed and the workers seed
+                                                      np.random.default_rng(np.random.randint(2 ** 31)))
         valid = feat.shape[0]
         if not self.test_mode and valid < self.max_seq_len:
             feat = np.concatenate([feat, np.zeros((self.max_seq_len - valid, feat.shape[1]), feat.dtype)])

@@ -27,7 +27,8 @@ model = dict(
     init_loss_norm=100,
     class_names=classes,
     test_cfg=dict(pre_nms_thresh=0.001, pre_nms_topk=2000, nms_method='gaussian', nms_sigma=0.5, iou_threshold=0.1,
-                  min_score=0.001, max_seg_num=200, duration_thresh=0.05, voting_thresh=0.7))
+                  min_score=0.001, max_seg_num=200, duration_thresh=0.05, multiclass_nms=True,
+                  voting_thresh=0.7))  # voting only runs with class-agnostic NMS
 train_cfg = None
 test_cfg = None
 dataset_type = 'TADFeatureDataset'

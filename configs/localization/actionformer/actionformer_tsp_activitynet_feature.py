@@ -28,7 +28,8 @@ model = dict(
     label_smoothing=0.1,
     reg_loss_weight=2.0,
     test_cfg=dict(pre_nms_thresh=0.001, pre_nms_topk=2000, nms_method='gaussian', nms_sigma=0.75, iou_threshold=0.1,
-                  min_score=0.001, max_seg_num=100, duration_thresh=0.001, voting_thresh=0.9))
+                  min_score=0.001, max_seg_num=100, duration_thresh=0.001, multiclass_nms=False,
+                  voting_thresh=0.9))
 train_cfg = None
 test_cfg = None
 dataset_type = 'TADFeatureDataset'

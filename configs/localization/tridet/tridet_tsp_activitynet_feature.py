@@ -32,7 +32,8 @@ model = dict(
     init_loss_norm=400,
     label_smoothing=0.1,
     test_cfg=dict(pre_nms_thresh=0.001, pre_nms_topk=2000, nms_method='gaussian', nms_sigma=0.7, iou_threshold=0.1,
-                  min_score=0.001, max_seg_num=200, duration_thresh=0.1, voting_thresh=0.95))
+                  min_score=0.001, max_seg_num=200, duration_thresh=0.1, multiclass_nms=False,
+                  voting_thresh=0.95))
 train_cfg = None
 test_cfg = None
 dataset_type = 'TADFeatureDataset'

@@ -291,8 +291,9 @@ def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: t
                       level_sizes: Sequence[int], meta: dict, cfg: dict,
                       class_names: Sequence[str] | None = None) -> list[dict]:
     """One video's detections: per level keep the ``pre_nms_topk`` (point, class) pairs scoring above
-    ``pre_nms_thresh``, decode, drop segments shorter than ``duration_thresh`` steps, class-wise soft-NMS,
-    optional score voting, convert to seconds.
+    ``pre_nms_thresh``, decode, drop segments shorter than ``duration_thresh`` steps, soft-NMS (per class with
+    ``multiclass_nms``; otherwise across classes, followed by score voting when ``voting_thresh`` > 0, as the
+    ActionFormer release does), convert to seconds.
 
     ``cls_scores`` ``(N, K)`` probabilities, ``offsets`` ``(N, 2)`` in strides (or ``(N, K, 2)``: one pair per
     class, TriDet's boundary heads), ``mask`` ``(N,)``.
@@ -317,10 +318,13 @@ def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: t
         scores.append(probs[keep][long_enough])
         labels.append(cls_idx[long_enough])
     segs, scores, labels = torch.cat(segs), torch.cat(scores), torch.cat(labels)
-    kept, kept_scores, kept_labels = batched_soft_nms(segs, scores, labels, cfg['iou_threshold'], cfg['nms_sigma'],
-                                                      cfg['min_score'], cfg['max_seg_num'], cfg['nms_method'])
-    if cfg.get('voting_thresh', 0) > 0:
-        kept = segment_voting(kept, kept_labels, segs, scores, labels, cfg['voting_thresh'])
+    groups = labels if cfg['multiclass_nms'] else torch.zeros_like(labels)
+    kept_idx, kept_scores = batched_soft_nms(segs, scores, groups, cfg['iou_threshold'], cfg['nms_sigma'],
+                                             cfg['min_score'], cfg['max_seg_num'], cfg['nms_method'])
+    kept, kept_labels = segs[kept_idx], labels[kept_idx]
+    if not cfg['multiclass_nms'] and cfg['voting_thresh'] > 0:
+        kept = segment_voting(kept, torch.zeros_like(kept_labels), segs, scores, torch.zeros_like(labels),
+                              cfg['voting_thresh'])
     seconds = steps_to_seconds(kept, meta).cpu().tolist()
     out = []
     for (s, e), score, label in zip(seconds, kept_scores.cpu().tolist(), kept_labels.cpu().tolist()):
@@ -330,7 +334,8 @@ def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: t
 
 
 DEFAULT_TEST_CFG = dict(pre_nms_thresh=0.001, pre_nms_topk=2000, duration_thresh=0.05, nms_method='gaussian',
-                        iou_threshold=0.1, nms_sigma=0.5, min_score=0.001, max_seg_num=200, voting_thresh=0.7)
+                        iou_threshold=0.1, nms_sigma=0.5, min_score=0.001, max_seg_num=200, multiclass_nms=True,
+                        voting_thresh=0.7)
 
 
 def merge_test_cfg(overrides: dict | None) -> dict:

@@ -17,12 +17,12 @@ def segment_iou_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 def batched_soft_nms(segments: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor, iou_threshold: float,
                      sigma: float, min_score: float, max_num: int,
-                     method: str = 'gaussian') -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     method: str = 'gaussian') -> tuple[torch.Tensor, torch.Tensor]:
     """Soft-NMS run independently per label, results merged by decayed score.
 
     Repeatedly select the highest remaining score; every remaining segment *of the same label* is decayed by
-    ``exp(-iou^2 / sigma)`` (``gaussian``, all overlaps), ``1 - iou`` (``linear``, iou > ``iou_threshold``) or
-    removed (``hard``, iou > ``iou_threshold``); segments whose score falls below ``min_score`` are dropped.
+    ``exp(-iou^2 / sigma)`` (``gaussian``, all overlaps), ``1 - iou`` (``linear``, iou >= ``iou_threshold``) or
+    removed (``hard``, iou >= ``iou_threshold``); segments whose score falls below ``min_score`` are dropped.
     A selected score never decays again and the remaining ones only decrease, so selection order is
     non-increasing in final score and stopping after ``max_num`` selections equals "run to the end, keep the
     top ``max_num``" (what the per-class loops of the reference implementations do).
@@ -30,7 +30,7 @@ def batched_soft_nms(segments: torch.Tensor, scores: torch.Tensor, labels: torch
     Args:
         segments: ``(N, 2)`` start, end. scores: ``(N,)``. labels: ``(N,)`` integer classes.
     Returns:
-        ``(K, 2)`` segments, ``(K,)`` decayed scores, ``(K,)`` labels, best first, ``K <= max_num``.
+        indices ``(K,)`` of the kept segments and their decayed scores ``(K,)``, best first, ``K <= max_num``.
     """
     if method not in ('gaussian', 'linear', 'hard'):
         raise ValueError(f"soft-NMS method must be 'gaussian', 'linear' or 'hard', got {method!r}")
@@ -52,24 +52,25 @@ def batched_soft_nms(segments: torch.Tensor, scores: torch.Tensor, labels: torch
         if method == 'gaussian':
             decay = torch.exp(-iou.square() / sigma)
         elif method == 'linear':
-            decay = torch.where(iou > iou_threshold, 1.0 - iou, torch.ones_like(iou))
+            decay = torch.where(iou >= iou_threshold, 1.0 - iou, torch.ones_like(iou))
         else:
-            decay = torch.where(iou > iou_threshold, torch.zeros_like(iou), torch.ones_like(iou))
+            decay = torch.where(iou >= iou_threshold, torch.zeros_like(iou), torch.ones_like(iou))
         scores = torch.where(others, scores * decay, scores)
         alive &= scores >= min_score
     idx = torch.tensor(keep, dtype=torch.long, device=segments.device)
-    return segments[idx], scores[idx], labels[idx]
+    return idx, scores[idx]
 
 
 def segment_voting(kept: torch.Tensor, kept_labels: torch.Tensor, candidates: torch.Tensor,
                    candidate_scores: torch.Tensor, candidate_labels: torch.Tensor, iou_threshold: float) -> torch.Tensor:
-    """Refine each kept segment to the score-weighted mean of the same-label candidates (pre-NMS) that overlap
-    it by tIoU >= ``iou_threshold`` (the kept segment's own candidate is among them, so the mean is defined)."""
+    """Refine each kept segment to the mean of the same-label candidates (pre-NMS) that overlap it by tIoU >=
+    ``iou_threshold``, weighted by ``score * tIoU`` (the kept segment's own candidate is among them, so the mean
+    is defined). Pass equal labels for class-agnostic voting."""
     if kept.numel() == 0:
         return kept
     iou = segment_iou_matrix(kept.float(), candidates.float())
     weights = (iou >= iou_threshold) & (kept_labels[:, None] == candidate_labels[None])
-    weights = weights.float() * candidate_scores.float()[None]
+    weights = weights.float() * candidate_scores.float()[None] * iou
     norm = weights.sum(1, keepdim=True)
     refined = weights @ candidates.float() / norm.clamp(min=1e-12)
     return torch.where(norm > 0, refined, kept.float()).to(kept.dtype)
