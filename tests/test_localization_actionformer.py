@@ -138,9 +138,13 @@ def test_actionformer_shapes_losses_and_padding_invariance():
 
 def test_actionformer_thumos14_paper_configuration():
     """The paper's THUMOS14 model: 2048-d I3D features, a 2304-step window, arch (2, 2, 5), window 19."""
+    from mmaction.utils.config import load_config
+    cfg = load_config(os.path.join(REPO, 'configs', 'localization', 'actionformer',
+                                   'actionformer_i3d_thumos14_feature.py'))
+    assert cfg.data.train.max_seq_len == 2304 and cfg.data.train.feat_stride == 4 and cfg.data.test.num_frames == 16
     torch.manual_seed(0)
-    model = ActionFormer().eval()
-    assert sum(p.numel() for p in model.parameters()) == 29251612
+    model = build_localizer(cfg.model).eval()
+    assert sum(p.numel() for p in model.parameters()) == 29251612  # the defaults are this configuration
     x, mask = pad_batch(torch.randn(1, 2048, 2304), None, 32)
     with torch.no_grad():
         points, logits, offsets, pmask, sizes = model._forward(x, mask)

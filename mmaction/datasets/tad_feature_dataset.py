@@ -74,7 +74,8 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         test_mode: return whole sequences, no cropping.
     """
 
-    def __init__(self, ann_file: str, data_prefix: str, feat_prefix: str = '', classes: Sequence[str] | str | None = None,
+    def __init__(self, ann_file: str, data_prefix: str, feat_prefix: str = '',
+                 classes: Sequence[str] | str | None = None,
                  subset: str | None = None, feat_stride: float = 4, num_frames: float = 16,
                  default_fps: float | None = None, max_seq_len: int = 2304, trunc_thresh: float = 0.5,
                  crop_ratio: Sequence[float] | None = None, resize_len: int | None = None,

@@ -3,7 +3,8 @@
 # external video-level classifier (the CUHK ActivityNet-1.3 scores) with score sqrt(segment score * class score).
 # Unlike ActionFormer the features keep their length (training crops 768-step windows); SGP window 15.
 # Annotations: ActionFormer's anet1.3_tsp_filtered.json (the 'database' layout) or mmaction2's flat layout;
-# features: one (T, 512) .npy per video named v_<id>.npy (feat_prefix='v_' when the JSON ids lack it) (stride 16 frames, 16-frame windows, 15 fps).
+# features: one (T, 512) .npy per video named v_<id>.npy (feat_prefix='v_': the JSON ids lack it), stride 16 frames,
+# 16-frame windows, 15 fps.
 #   python tools/train_localizer.py configs/localization/tridet/tridet_tsp_activitynet_feature.py
 #   python tools/test_localizer.py configs/localization/tridet/tridet_tsp_activitynet_feature.py \
 #       work_dirs/tridet_anet/latest.pth --eval activitynet
@@ -39,7 +40,8 @@ test_cfg = None
 dataset_type = 'TADFeatureDataset'
 data_root = 'data/ActivityNet/'
 # classes: the 200 ActivityNet-1.3 classes in the order of the external score lists (label_id order of the JSON)
-common = dict(ann_file=data_root + 'annotations/anet1.3_tsp_filtered.json', data_prefix=data_root + 'tsp_features', feat_prefix='v_',
+common = dict(ann_file=data_root + 'annotations/anet1.3_tsp_filtered.json', data_prefix=data_root + 'tsp_features',
+              feat_prefix='v_',
               feat_stride=16, num_frames=16, default_fps=15, max_seq_len=768)
 data = dict(
     videos_per_gpu=16,

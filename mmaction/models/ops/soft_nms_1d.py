@@ -62,7 +62,8 @@ def batched_soft_nms(segments: torch.Tensor, scores: torch.Tensor, labels: torch
 
 
 def segment_voting(kept: torch.Tensor, kept_labels: torch.Tensor, candidates: torch.Tensor,
-                   candidate_scores: torch.Tensor, candidate_labels: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+                   candidate_scores: torch.Tensor, candidate_labels: torch.Tensor,
+                   iou_threshold: float) -> torch.Tensor:
     """Refine each kept segment to the mean of the same-label candidates (pre-NMS) that overlap it by tIoU >=
     ``iou_threshold``, weighted by ``score * tIoU`` (the kept segment's own candidate is among them, so the mean
     is defined). Pass equal labels for class-agnostic voting."""
