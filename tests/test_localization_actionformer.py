@@ -209,10 +209,18 @@ def test_tad_dataset_formats_windowing_and_padding(tmp_path, fmt):
     for _ in range(5):  # random 64-step crops of video_a keep at least one GT; video_b is padded
         a = train[0]
         assert a['raw_feature'].shape == (4, 64) and int(a['valid_len']) == 64
-        assert len(a['gt_segments']) >= 1 and float(a['gt_segments'].min()) >= 0
-        assert float(a['gt_segments'].max()) <= 64 and a['img_meta']['window_start'] <= 36
+        # segments are clipped to the window widened by half a feature window (8 frames = 2 steps)
+        assert len(a['gt_segments']) >= 1 and float(a['gt_segments'].min()) >= -2
+        assert float(a['gt_segments'].max()) <= 66 and a['img_meta']['window_start'] <= 36
+        start = a['img_meta']['window_start']
+        assert_allclose(a['raw_feature'].numpy(), ds[0]['raw_feature'][:, start:start + 64].numpy())
     b = train[1]
     assert b['raw_feature'].shape == (4, 64) and int(b['valid_len']) == 30 and b['raw_feature'][:, 30:].abs().sum() == 0
+    # crop_ratio cuts a short video to that fraction of its own length: video_b's GT [1, 2] s = steps [5.5, 13]
+    half = TADFeatureDataset(ann, feats, subset='validation' if fmt == 'actionformer' else None, feat_stride=4,
+                             num_frames=16, max_seq_len=64, crop_ratio=(0.5, 0.5))[1]
+    assert int(half['valid_len']) == 15 and half['img_meta']['window_start'] <= 13
+    assert len(half['gt_segments']) == 1
     resized = TADFeatureDataset(ann, feats, resize_len=16, max_seq_len=16, test_mode=True,
                                 subset='validation' if fmt == 'actionformer' else None)
     r = resized[1]

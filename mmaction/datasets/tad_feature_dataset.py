@@ -12,7 +12,7 @@ Features: ``<data_prefix>/<video>.npy`` (``(T, C)``; ``.csv`` also read), featur
 ``t * feat_stride + num_frames / 2``. GT segments are converted to feature steps with that convention.
 
 Training items (``test_mode=False``): sequences longer than ``max_seq_len`` are randomly cropped to
-``max_seq_len`` steps (a GT segment is kept if at least ``trunc_thresh`` of it lies in the window, clipped to it);
+``max_seq_len`` steps, and with ``crop_ratio`` shorter ones to a random fraction of their length (see ``crop``);
 every item is zero-padded to ``max_seq_len`` so batches stack, ``valid_len`` tells the real length.
 ``resize_len`` instead resamples every video to a fixed length (ActivityNet-1.3: 192 steps); a step then spans
 ``((T - 1) * feat_stride + num_frames) / resize_len`` frames of the ``T`` stored features (the span they cover),
@@ -61,8 +61,8 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         subset: keep only videos whose ``subset`` matches (case-insensitive; e.g. ``'validation'``).
         feat_stride / num_frames: frames between features and frames per feature window.
         default_fps: fps of videos whose annotation has none.
-        max_seq_len: training window (steps). trunc_thresh / crop_ratio: cropping of long training videos
-            (``crop_ratio=(a, b)`` draws the window length in ``[a, b] * max_seq_len``).
+        max_seq_len: training window (steps). trunc_thresh / crop_ratio: random training windows, see ``crop``
+            (``crop_ratio=(a, b)``: a video of ``T <= max_seq_len`` steps is cut to ``[a, b] * T`` steps).
         resize_len: resample every video to this many steps (ActivityNet); ``None`` keeps the stored length.
         downsample_rate: keep every n-th feature (the stride grows accordingly).
         external_scores: JSON ``{video: {class: score}}`` or ``{video: [score per class of `classes`]}``
@@ -165,23 +165,32 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                           dtype=np.int64)
         return steps, labels
 
-    def crop(self, feat: np.ndarray, segs: np.ndarray, labels: np.ndarray, rng: np.random.Generator
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """A random training window of a long sequence (retried until it holds a GT segment)."""
+    def crop(self, feat: np.ndarray, segs: np.ndarray, labels: np.ndarray, offset: float,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """A random training window (ActionFormer's truncation): ``max_seq_len`` steps of a longer sequence, or
+        with ``crop_ratio=(a, b)`` a shorter one's ``[a, b]`` fraction. A GT segment is kept when at least
+        ``trunc_thresh`` of it overlaps the window widened by ``offset`` (half a feature window, in steps) on each
+        side, and is clipped to that; windows are redrawn (up to 200 times) until one keeps a segment."""
         t = feat.shape[0]
         length = self.max_seq_len
-        if self.crop_ratio:
-            length = min(length, int(round(rng.uniform(*self.crop_ratio) * self.max_seq_len)))
         if t <= length:
-            return feat, segs, labels, 0
-        lens = np.maximum(segs[:, 1] - segs[:, 0], 1e-6)
-        for _ in range(10):
+            if not self.crop_ratio:
+                return feat, segs, labels, 0
+            low, high = max(round(self.crop_ratio[0] * t), 1), min(round(self.crop_ratio[1] * t), t)
+            length = int(rng.integers(low, high + 1))
+            if length == t:
+                return feat, segs, labels, 0
+        lens = np.abs(segs[:, 1] - segs[:, 0])
+        for _ in range(200):
             start = int(rng.integers(0, t - length + 1))
-            clipped = np.clip(segs, start, start + length)
-            kept = (clipped[:, 1] - clipped[:, 0]) / lens >= self.trunc_thresh
-            if kept.any():
+            left = np.maximum(start - offset, segs[:, 0])
+            right = np.minimum(start + length + offset, segs[:, 1])
+            with np.errstate(divide='ignore', invalid='ignore'):
+                kept = np.clip(right - left, 0, None) / lens >= self.trunc_thresh
+            if kept.any() or len(segs) == 0:
                 break
-        return feat[start:start + length], clipped[kept] - start, labels[kept], start
+        clipped = np.stack([left[kept], right[kept]], 1) - start
+        return feat[start:start + length], clipped, labels[kept], start
 
     def __getitem__(self, idx: int) -> dict:
         info = self.video_infos[idx]
@@ -189,7 +198,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         segs, labels = self.gt_steps(info, stride, num_frames)
         start = 0
         if not self.test_mode:
-            feat, segs, labels, start = self.crop(feat, segs, labels,
+            feat, segs, labels, start = self.crop(feat, segs, labels, 0.5 * num_frames / stride,
                                                       # from the global state, which --seed and the workers seed
                                                       np.random.default_rng(np.random.randint(2 ** 31)))
         valid = feat.shape[0]
