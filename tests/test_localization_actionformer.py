@@ -296,6 +296,18 @@ def test_detection_map_hand_computed_fixture():
         detection_metrics(gt, dets, 'coco')
 
 
+def test_dataset_evaluate_on_the_mmaction2_activitynet_fixture(samples_dir):
+    """The real ActivityNet fixture (gt.json: ids with 'v_', results without) through the dataset's result reader
+    gives the numbers mmaction2's test suite asserts for these files."""
+    d = os.path.join(samples_dir, 'tests', 'data', 'eval_localization')
+    ds = TADFeatureDataset(os.path.join(d, 'gt.json'), d, default_fps=30, test_mode=True)
+    metrics = ds.evaluate(ds.load_results(os.path.join(d, 'result.json')), 'activitynet')
+    assert_allclose([metrics[f'mAP@{t:.2f}'] for t in np.linspace(0.5, 0.95, 10)],
+                    [0.71428571, 0.71428571, 0.71428571, 0.6875, 0.6875, 0.59722222, 0.52083333, 0.52083333,
+                     0.52083333, 0.5], atol=1e-7)
+    assert metrics['average_mAP'] == pytest.approx(0.6177579365079365, abs=1e-9)
+
+
 def test_dataset_evaluate_with_external_scores_and_result_files(tmp_path):
     ann, feats = _write_thumos_like(tmp_path, 'mmaction2')
     ds = TADFeatureDataset(ann, feats, test_mode=True)
