@@ -343,7 +343,8 @@ def test_toy_config_builds_and_matches_toy_classes():
     assert model.num_classes == 4 and model.max_seq_len == 64
 
 
-def test_demo_accepts_actionformer(tmp_path):
+@pytest.mark.parametrize('detector', ['ActionFormer', 'TriDet'])
+def test_demo_accepts_one_stage_detectors(tmp_path, detector):
     from test_extract_features import FPS, TSN2D_CFG, toy_untrimmed_frames
 
     from mmaction.apis.inference import init_recognizer
@@ -352,6 +353,9 @@ def test_demo_accepts_actionformer(tmp_path):
     from mmaction.utils.visualization import write_video
     (tmp_path / 'tsn2d.py').write_text(TSN2D_CFG)
     cfg = dict(TINY, feat_dim=64, class_names=['a', 'b', 'c'])
+    if detector == 'TriDet':
+        cfg = {k: v for k, v in cfg.items() if k not in ('num_heads', 'window_size')}
+        cfg.update(type='TriDet', sgp_mlp_dim=32, num_bins=4)
     (tmp_path / 'af.py').write_text(f'model = {cfg!r}\n')
     torch.manual_seed(0)
     save_checkpoint(init_recognizer(str(tmp_path / 'tsn2d.py')), str(tmp_path / 'tsn2d.pth'), meta=dict(epoch=1))
