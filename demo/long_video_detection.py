@@ -10,6 +10,8 @@ Prints one line per segment (``start_s end_s score [label label_score]``, best s
 ``{"video", "feature_info": {fps, stride, window, ...}, "segments": [...]}``; the CSV one row per segment.
 Labels come from the recognizer's classifier on the segment's mean feature (see
 ``mmaction/apis/inference_localizer.py``); without ``--label-map`` segments are class-agnostic proposals.
+One-stage detectors (``--localizer-config configs/localization/actionformer/...`` or ``tridet/...``, trained on
+features of the same recognizer) label the segments themselves: the detector's classes and class scores.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('video')
     p.add_argument('--recognizer-config', required=True, help='feature extractor (TSN2D/TSN3D) config')
     p.add_argument('--recognizer-ckpt', default=None, help='feature extractor checkpoint')
-    p.add_argument('--localizer-config', required=True, help='BMN/BSN config')
+    p.add_argument('--localizer-config', required=True, help='BMN/BSN/ActionFormer/TriDet config')
     p.add_argument('--localizer-ckpt', default=None, help='localizer checkpoint')
     p.add_argument('--label-map', default=None, help='class names of the recognizer, one per line')
     p.add_argument('--clip-len', type=int, default=16, help='feature window in frames')

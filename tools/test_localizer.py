@@ -1,7 +1,8 @@
 """Test a temporal localizer.
 
 Feature localizers (BMN/BSN, ActivityNetDataset): writes ``{"results": {video: [{score, segment}]}}`` to ``--out``
-(.json) and prints AR@1/5/10/100 and AUC with ``--eval AR@AN``.
+(.json) and prints AR@1/5/10/100 and AUC with ``--eval AR@AN``. One-stage detectors (ActionFormer, TriDet on a
+TADFeatureDataset) write labelled segments and print detection mAP with ``--eval thumos14|activitynet``.
 SSN (``model.type='SSN2D'``): runs the network over ``data.test`` (segmental consensus rewritten into
 ``STPPReorganized``), writes the localizer pickle (``--out`` .pkl, §2.6) and with ``--eval thumos14|activitynet``
 prints the original "Temporal detection performance" table.
@@ -90,8 +91,9 @@ def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) 
         if metrics:
             print(metrics['table'])
         return
-    if args.eval not in (None, 'AR@AN'):
-        raise SystemExit(f'--eval {args.eval} needs SSN outputs; feature localizers report --eval AR@AN')
+    if args.eval not in (None, 'AR@AN') and cfg.data.test.get('type') != 'TADFeatureDataset':
+        raise SystemExit(f'--eval {args.eval} needs SSN outputs or a TADFeatureDataset (ActionFormer/TriDet); '
+                         'proposal generators report --eval AR@AN')
     metrics = test_feature_localizer(cfg, args.checkpoint, args.out, args.eval, **kwargs)
     if args.out and is_main:
         print(f'proposals written to {args.out}')

@@ -16,6 +16,7 @@ sequence spans frames ``[(window - stride) / 2, T * stride + (window - stride) /
 
 Labels: the proposal generators (BMN/BSN) are class-agnostic; :func:`detect_actions` labels each segment
 with the recognizer's own classifier applied to the mean backbone feature of the windows centred inside it.
+The one-stage detectors (ActionFormer, TriDet) classify segments themselves; their labels are kept.
 """
 from __future__ import annotations
 
@@ -124,7 +125,9 @@ def inference_localizer(model: nn.Module, features: str | np.ndarray, info: dict
     if not proposals:
         return []
     times = segment_times(np.array([p['segment'] for p in proposals]), info, feats.shape[0], duration)
-    segments = [dict(start_s=float(s), end_s=float(e), score=float(p['score']))
+    # One-stage detectors (ActionFormer, TriDet) label their segments; their score is the class score.
+    segments = [dict(start_s=float(s), end_s=float(e), score=float(p['score']),
+                     **({'label': p['label'], 'label_score': float(p['score'])} if 'label' in p else {}))
                 for (s, e), p in zip(times, proposals) if e > s]
     segments.sort(key=lambda d: -d['score'])
     return segments[:top_k] if top_k else segments
@@ -168,7 +171,8 @@ def detect_actions(recognizer: nn.Module, localizer: nn.Module, video: str, wind
     from mmaction.apis.inference import class_names
     feats, info = extract_video_features(recognizer, video, window, stride, fps, batch_size=batch_size)
     segments = inference_localizer(localizer, feats, info, top_k=top_k)
-    if label_map is not None or getattr(recognizer, 'CLASSES', None):
+    detector_labels = any('label' in seg for seg in segments)
+    if not detector_labels and (label_map is not None or getattr(recognizer, 'CLASSES', None)):
         names = class_names(recognizer, label_map, recognizer.cls_head.fc_cls.out_features)
         segments = label_segments(recognizer, feats, info, segments, names)
     return segments, info

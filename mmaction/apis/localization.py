@@ -12,7 +12,7 @@ from mmaction.registry import DATASETS, ConfigError, build_from_cfg
 def build_localization_dataset(cfg: dict, where: str) -> Any:
     # The localization datasets register on import; importing them here keeps the tools independent of the
     # order in which mmaction.datasets imports its modules.
-    from mmaction.datasets import activitynet_dataset, ssn_dataset  # noqa: F401
+    from mmaction.datasets import activitynet_dataset, ssn_dataset, tad_feature_dataset  # noqa: F401
     return build_from_cfg(cfg, DATASETS, where=where)
 
 
@@ -56,7 +56,8 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
                            device: torch.device | None = None, trust: bool = False, distributed: bool = False,
                            tmpdir: str | None = None) -> dict:
     """Load ``checkpoint`` into ``cfg.model``, localize every video of ``cfg.data.test``, write the
-    ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set).
+    ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set; detection mAP with
+    ``thumos14``/``activitynet`` for the one-stage detectors on ``TADFeatureDataset``).
 
     ``distributed``: each rank of the process group runs videos ``rank::world``; rank 0 gathers them in dataset
     order (through ``tmpdir`` when given), writes and evaluates; the other ranks return ``{}``."""
@@ -79,6 +80,8 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
 
 
 def format_ar_an(metrics: dict) -> str:
+    if 'table' in metrics:  # detection mAP (TADFeatureDataset.evaluate) comes with its table
+        return metrics['table']
     from mmaction.evaluation.temporal import format_table
     keys = ['AR@1', 'AR@5', 'AR@10', 'AR@100', 'auc']
     return format_table([keys, [f'{100 * metrics[k]:.2f}' if k != 'auc' else f'{metrics[k]:.2f}' for k in keys]],

@@ -327,3 +327,22 @@ def detection_table(mean_ap: np.ndarray, thresholds: Sequence[float], dataset: s
     header = ['IoU thresh'] + [f'{t:.2f}' for t in thresholds] + ['Average']
     values = ['mean AP'] + [f'{v:.4f}' for v in mean_ap] + [f'{float(np.mean(mean_ap)):.4f}']
     return format_table([header, values], title=f'Temporal detection performance ({dataset})')
+
+
+DETECTION_PROTOCOLS = {'thumos14': THUMOS14_IOUS, 'activitynet': ACTIVITYNET_IOUS}
+
+
+def detection_metrics(ground_truths: Mapping, detections: Mapping, protocol: str = 'thumos14') -> dict:
+    """mAP at each tIoU of ``protocol`` (``thumos14``: 0.3:0.1:0.7, ``activitynet``: 0.5:0.05:0.95), their mean
+    (``average_mAP``, the number the one-stage detector papers report) and the printed table.
+
+    ``ground_truths`` / ``detections`` as in :func:`detection_map`.
+    """
+    if protocol not in DETECTION_PROTOCOLS:
+        raise ValueError(f'detection metric must be one of {sorted(DETECTION_PROTOCOLS)}, got {protocol!r}')
+    thresholds = DETECTION_PROTOCOLS[protocol]
+    _, mean_ap = detection_map(ground_truths, detections, thresholds)
+    out = {f'mAP@{t:.2f}': float(m) for t, m in zip(thresholds, mean_ap)}
+    out['average_mAP'] = float(mean_ap.mean())
+    out['table'] = detection_table(mean_ap, thresholds, protocol)
+    return out
