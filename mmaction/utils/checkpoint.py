@@ -1,15 +1,18 @@
 """Checkpoint reading and writing.
 
 Checkpoints keep the original container ``{'meta', 'state_dict', 'optimizer'}`` with unprefixed keys.
-Files are loaded with ``torch.load(weights_only=True)``: a checkpoint is a pickle, and a full unpickle
-of a downloaded file can run arbitrary code. Only numpy arrays and plain containers are allowed in
-addition to tensors; anything else needs ``trust=True`` (``--trust-checkpoint`` in the tools).
+A checkpoint is a pickle, and a full unpickle of a downloaded file can run arbitrary code, so files are read
+by ``torch.load`` through :class:`mmaction.utils.io.SafeUnpickler` (the loader result and proposal pickles use
+too): torch's ``weights_only`` allow-list for tensors, numpy arrays of plain numeric dtypes, plain containers,
+OpenMMLab objects (mmengine's ``message_hub`` buffers...) as inert placeholders, and a size budget against the
+file size. Anything else needs ``trust=True`` (``--trust-checkpoint`` in the tools), the only path that
+unpickles fully. mmaction2/mmengine checkpoints (``meta``, ``state_dict``, ``message_hub``, ``optimizer``,
+``param_schedulers``) load this way; their weights come out as they were saved.
 """
 from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -18,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .io import atomic_open
+from .io import CheckpointPickleModule, PickleLoadError, atomic_open
 
 # The original model-zoo names (torchvision's legacy ImageNet weights and mmcv's open-mmlab list).
 MODELZOO_URLS = {
@@ -39,19 +42,6 @@ MMACTION_MODEL_URL = 'https://open-mmlab.s3.ap-northeast-2.amazonaws.com/mmactio
 
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be found, read or matched to the model."""
-
-
-def _numpy_safe_globals() -> list:
-    names = []
-    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
-        try:
-            mod = __import__(mod_name, fromlist=['_reconstruct'])
-            names += [mod._reconstruct, mod.scalar]
-        except (ImportError, AttributeError):
-            pass
-    names += [np.ndarray, np.dtype]
-    names += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
-    return names
 
 
 def cache_dir() -> str:
@@ -93,27 +83,30 @@ def resolve_checkpoint(filename: str) -> str:
 
 
 def load_file(filename: str, map_location: Any = 'cpu', trust: bool = False) -> Any:
-    """``torch.load`` a checkpoint safely (tensors, numpy arrays, containers only unless ``trust``)."""
+    """``torch.load`` a checkpoint safely (see the module docstring); ``trust`` unpickles fully."""
     path = resolve_checkpoint(filename)
     if trust:
         return torch.load(path, map_location=map_location, weights_only=False)
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            return torch.load(path, map_location=map_location, weights_only=True)
+        # pickle_module replaces torch's unpickler by the safe one; weights_only=True would ignore it.
+        return torch.load(path, map_location=map_location, weights_only=False,
+                          pickle_module=CheckpointPickleModule(path, os.path.getsize(path)))
+    except PickleLoadError as err:
+        raise CheckpointError(f'{err}. If you trust this file, pass --trust-checkpoint (or trust=True).') from None
     except Exception as err:  # noqa: BLE001 - turned into a precise message
-        text = str(err)
-        if 'weights_only' in text or 'Unsupported global' in text or 'UnpicklingError' in type(err).__name__:
-            found = re.search(r'GLOBAL ([\w.]+)', text)
-            what = f' (it holds {found.group(1)})' if found else ''
-            raise CheckpointError(
-                f'{path}: refused to load{what}: only tensors, numpy arrays and plain containers are loaded by '
-                f'default, because unpickling other objects can run arbitrary code. If you trust this file, '
-                f'pass --trust-checkpoint (or trust=True).') from err
-        raise CheckpointError(f'{path}: cannot read checkpoint: {err}') from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise CheckpointError(f'{path}: cannot read checkpoint ({type(err).__name__}: {first}); the file is '
+                              f'truncated, corrupt or not a torch checkpoint') from err
 
 
-def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>') -> 'OrderedDict[str, torch.Tensor]':
-    """Accept a raw state dict or ``{'state_dict': ...}`` / ``{'model': ...}``; strip ``module.`` prefixes."""
+def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>',
+                   prefix: str | None = None) -> 'OrderedDict[str, torch.Tensor]':
+    """Accept a raw state dict or ``{'state_dict': ...}`` / ``{'model': ...}``; strip ``module.`` prefixes.
+
+    ``prefix`` (e.g. ``'backbone.'``) keeps only the keys under it, without it: the backbone of an mmaction2
+    recognizer checkpoint (whose keys are ``backbone.*``, ``cls_head.*``), as mmaction2's
+    ``init_cfg=dict(type='Pretrained', prefix='backbone.')`` does.
+    """
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         state = checkpoint['state_dict']
     elif isinstance(checkpoint, dict) and 'model' in checkpoint and isinstance(checkpoint['model'], dict):
@@ -128,6 +121,13 @@ def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>') -> 'OrderedD
         while key.startswith('module.'):
             key = key[len('module.'):]
         out[key] = value
+    if prefix:
+        selected = OrderedDict((k[len(prefix):], v) for k, v in out.items() if k.startswith(prefix))
+        if not selected:
+            tops = sorted({k.split('.')[0] + '.' for k in out})
+            raise CheckpointError(f"{filename}: no key starts with '{prefix}' (the checkpoint's top-level names: "
+                                  f"{', '.join(tops[:10])})")
+        out = selected
     return out
 
 
@@ -173,10 +173,11 @@ def load_state_dict(model: nn.Module, state: dict, strict: bool = False, logger:
 
 
 def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu', strict: bool = False,
-                    logger: logging.Logger | None = None, trust: bool = False) -> dict:
-    """Load weights from a file/URL into ``model`` (original ``mmcv.runner.load_checkpoint`` semantics)."""
+                    logger: logging.Logger | None = None, trust: bool = False, prefix: str | None = None) -> dict:
+    """Load weights from a file/URL into ``model`` (original ``mmcv.runner.load_checkpoint`` semantics);
+    ``prefix`` selects a sub-model's keys (see :func:`get_state_dict`)."""
     checkpoint = load_file(filename, map_location=map_location, trust=trust)
-    state = get_state_dict(checkpoint, filename)
+    state = get_state_dict(checkpoint, filename, prefix=prefix)
     load_state_dict(model, state, strict=strict, logger=logger, source=filename)
     return checkpoint if isinstance(checkpoint, dict) else {'state_dict': state}
 
