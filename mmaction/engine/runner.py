@@ -346,6 +346,9 @@ class Runner:
         batch = batch_size_of(data)
         chunks = split_batch(data, self.accumulate) if self.accumulate > 1 else [data]
         self.optimizer.zero_grad(set_to_none=True)
+        # The forward of a step that turns out non-finite has already written its batch statistics into the
+        # BatchNorm running buffers; skipping the step must undo that too, or the NaN stays in every checkpoint.
+        saved_buffers = [(b, b.detach().clone()) for b in self.model.buffers()] if self.skip_nonfinite else []
         scaler = self.amp.scaler
         totals: OrderedDict[str, float] = OrderedDict()
         for i, chunk in enumerate(chunks):
@@ -358,6 +361,9 @@ class Runner:
                     losses = self.model(**to_device(chunk, self.device))
                 loss, log_vars = parse_losses(losses)
                 if self._nonfinite(log_vars['loss']):
+                    with torch.no_grad():
+                        for buffer, saved in saved_buffers:
+                            buffer.copy_(saved)
                     return self._nonfinite_step(log_vars)
                 loss = loss * weight
                 if scaler is not None:
@@ -399,7 +405,7 @@ class Runner:
                 f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
                 f'optimizer_config.grad_clip=dict(max_norm=40, norm_type=2), and check img_norm_cfg and the labels '
                 f'(or optimizer_config.skip_nonfinite=True to skip such steps).')
-        # No optimizer step: the weights and optimizer state stay as they were before this batch.
+        # No optimizer step: the weights, buffers and optimizer state stay as they were before this batch.
         self.skipped_steps += 1
         self.optimizer.zero_grad(set_to_none=True)
         self.logger.warning(f'skipped step: non-finite loss at epoch {self.epoch + 1}, iteration '

@@ -142,6 +142,10 @@ def load_state_dict(model: nn.Module, state: dict, strict: bool = False, logger:
     Returns ``dict(missing=[...], unexpected=[...], mismatched=[(key, ckpt_shape, model_shape)])``.
     With ``strict=True`` any of those raises :class:`CheckpointError` naming the keys.
     """
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise CheckpointError(f'{source}: refusing to load non-finite tensors: {describe_nonfinite(bad)} (the '
+                              f'run that wrote it had diverged)')
     model = unwrap_model(model)
     own = model.state_dict()
     mismatched, to_load = [], OrderedDict()
@@ -182,6 +186,22 @@ def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu', 
     return checkpoint if isinstance(checkpoint, dict) else {'state_dict': state}
 
 
+def nonfinite_tensors(state: dict) -> list[tuple[str, int, int]]:
+    """``(key, non-finite count, numel)`` for every floating-point tensor of ``state`` holding NaN or inf."""
+    found = []
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()):
+            bad = int((~torch.isfinite(value.detach())).sum())
+            if bad:
+                found.append((key, bad, value.numel()))
+    return found
+
+
+def describe_nonfinite(found: list[tuple[str, int, int]]) -> str:
+    return ', '.join(f'{key} ({bad} of {numel} values NaN/inf)' for key, bad, numel in found[:10]) + \
+        (f' and {len(found) - 10} more' if len(found) > 10 else '')
+
+
 def weights_to_cpu(state: dict) -> 'OrderedDict[str, torch.Tensor]':
     return OrderedDict((k, v.detach().cpu()) for k, v in state.items())
 
@@ -193,7 +213,13 @@ def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Opti
     meta = dict(meta or {})
     meta.setdefault('mmact_version', mmact_version)
     meta.setdefault('time', time.asctime())
-    checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(unwrap_model(model).state_dict())}
+    state = weights_to_cpu(unwrap_model(model).state_dict())
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise FloatingPointError(f'refusing to save {filename}: the model holds non-finite weights or buffers: '
+                                 f'{describe_nonfinite(bad)}. Training diverged (lower optimizer.lr, use '
+                                 f'grad_clip) or a skipped step leaked into the BatchNorm statistics.')
+    checkpoint = {'meta': meta, 'state_dict': state}
     if optimizer is not None:
         checkpoint['optimizer'] = optimizer.state_dict()
     checkpoint.update(extra)

