@@ -35,7 +35,15 @@ def add_test_args(parser: argparse.ArgumentParser, out_default: str | None, out_
     parser.add_argument('--out', default=out_default, help=out_help)
     parser.add_argument('--tmpdir', default=None,
                         help='gather multi-process results through pickles in this folder (removed afterwards)')
+    add_non_strict_arg(parser)
     add_common_args(parser)
+
+
+def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
+    """``--non-strict``: test/inference tools load checkpoints strictly unless this is given."""
+    parser.add_argument('--non-strict', '--non_strict', dest='non_strict', action='store_true',
+                        help='load a checkpoint that does not match the model exactly (missing/unexpected/'
+                             'mismatched keys are reported as a warning instead of an error)')
 
 
 def check_pickle_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -75,7 +75,7 @@ def evaluate_detector(model: nn.Module, data_loader: Any, device: torch.device |
 def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', eval_types: Sequence[str] = (),
                   ann_file: str | None = None, label_file: str | None = None, exclude_file: str | None = None,
                   distributed: bool = False, trust: bool = False, tmpdir: str | None = None,
-                  logger: logging.Logger | None = None) -> tuple[list, dict] | None:
+                  logger: logging.Logger | None = None, strict: bool = True) -> tuple[list, dict] | None:
     """Test ``checkpoint`` on ``cfg.data.test``; reuse ``out`` when it exists (original behaviour).
 
     Rank 0 returns ``(results, metrics)``; other ranks ``None``.
@@ -97,7 +97,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
     else:
         device = get_device()
         model = build_detector(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
         model.to(device)
         loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
                                   shuffle=False)

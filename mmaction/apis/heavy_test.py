@@ -57,7 +57,7 @@ class ChunkedViews(nn.Module):
 def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use_softmax: bool = False,
                           batch_size: int = -1, testfile: str | None = None, distributed: bool = False,
                           device: torch.device | None = None, trust: bool = False, tmpdir: str | None = None,
-                          progress: bool = True) -> tuple[list, dict | None] | None:
+                          progress: bool = True, strict: bool = True) -> tuple[list, dict | None] | None:
     """Heavy (FCN, chunked) test of ``checkpoint`` on ``cfg.data.test``.
 
     Rank 0 returns ``(outputs, metrics)``; metrics are printed (and ``out`` written) only when ``out`` is given,
@@ -75,7 +75,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     device = device or get_device()
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     _set_fcn_testing(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
     model.to(device)
     dataset = build_dataset(cfg.data.test)
     rank, _ = get_dist_info()
