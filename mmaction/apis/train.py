@@ -57,6 +57,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     ``cudnn_benchmark``, ``resume_from``, ``load_from``, ``seed``, ``gpus``. Returns the finished runner.
     """
     from mmaction.datasets import build_dataloader, build_dataset
+
+    from .data_check import check_labels_against_head
     logger = logger or logging.getLogger('mmaction')
     for key in ('data', 'optimizer', 'total_epochs', 'work_dir'):
         if cfg.get(key) is None:
@@ -64,6 +66,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     for key in ('videos_per_gpu', 'workers_per_gpu'):
         if key not in cfg.data:
             raise ConfigError(f"config key 'data.{key}' is required for training")
+    check_labels_against_head(dataset, cfg.get('model'), logger)
     device = device or get_device()
     if cfg.get('cudnn_benchmark', False):
         torch.backends.cudnn.benchmark = True

@@ -136,6 +136,14 @@ def replaced_samples(data: Any) -> list[list[str]]:
     return out
 
 
+def short_videos(data: Any) -> list[str]:
+    """The samples of this batch whose clip repeats frames (video shorter than the sampled span), as the
+    dataset described them in ``img_meta['short_video']``."""
+    metas = data.get('img_meta') if isinstance(data, dict) else None
+    return [meta['short_video'] for meta in metas if isinstance(meta, dict) and meta.get('short_video')] \
+        if isinstance(metas, list) else []
+
+
 def remove_stale_temp_files(work_dir: str) -> list[str]:
     """Delete the temp files (``.<name>.pth.<random>.tmp``) a killed run left behind while writing a checkpoint.
     Only complete files ever carry a checkpoint's real name, so these are never needed."""
@@ -449,6 +457,22 @@ class Runner:
             self.logger.info(f'Epoch [{self.epoch + 1}]: 0 bad samples replaced this epoch')
         return {'bad_samples_replaced': len(replaced)}
 
+    def _epoch_short_videos(self, short: list[str]) -> dict:
+        """End of an epoch: one log line counting the distinct videos (all ranks) that were shorter than the
+        sampled span, so their frames were repeated. Returns the log-record entry (empty when none)."""
+        if self.world_size > 1:
+            gathered: list = [None] * self.world_size
+            torch.distributed.all_gather_object(gathered, short)
+            short = [msg for part in gathered for msg in part]
+        distinct = sorted(set(short))
+        if not distinct:
+            return {}
+        listed = '\n'.join(f'  {msg}' for msg in distinct[:20]) + (f'\n  ... and {len(distinct) - 20} more'
+                                                                    if len(distinct) > 20 else '')
+        self.logger.warning(f'Epoch [{self.epoch + 1}]: {len(distinct)} video(s) shorter than the sampled span '
+                            f'(frames repeated in their clips):\n{listed}')
+        return {'short_videos': len(distinct)}
+
     def train(self, loader: Any) -> None:
         self.model.train()
         epoch_len = len(loader)
@@ -457,11 +481,13 @@ class Runner:
         self._attach_loader_generator(loader)
         buffer: dict = defaultdict(list)
         replaced: list[list[str]] = []  # causes of each sample the dataset replaced (this rank)
+        short: list[str] = []  # samples whose clip repeated frames (this rank)
         self.inner_iter = 0
         tick = time.time()
         for data in loader:
             buffer['data_time'].append(time.time() - tick)
             replaced.extend(replaced_samples(data))
+            short.extend(short_videos(data))
             self.lr_scheduler.step(self.epoch, self.iter)
             log_vars = self.train_step(data)
             for key, value in log_vars.items():
@@ -472,7 +498,9 @@ class Runner:
             if self.monitor is not None:
                 self.monitor.update(buffer['time'][-1], buffer['data_time'][-1])
             if self.inner_iter == epoch_len:
-                self._log_train(buffer, epoch_len, self._epoch_bad_samples(loader, replaced))
+                extra = self._epoch_bad_samples(loader, replaced)
+                extra.update(self._epoch_short_videos(short))
+                self._log_train(buffer, epoch_len, extra)
                 buffer = defaultdict(list)
             elif self.inner_iter % self.log_interval == 0:
                 self._log_train(buffer, epoch_len)
