@@ -46,3 +46,57 @@ def test_nonfinite_checkpoint_refused_on_save_and_load(tmp_path):
     torch.save({'state_dict': state}, tmp_path / 'nan.pth')
     with pytest.raises(CheckpointError, match=r'nan.pth: refusing to load non-finite tensors: bn.running_var'):
         load_checkpoint(TinyRecognizer(), str(tmp_path / 'nan.pth'))
+
+
+def test_auto_resume_falls_back_past_truncated_newest_checkpoint(tmp_path, caplog):
+    import logging
+    set_random_seed(0)
+    first = make_runner(tmp_path, max_epochs=2)
+    first.run([loader()], [('train', 1)])
+    newest = tmp_path / 'epoch_2.pth'
+    newest.write_bytes(newest.read_bytes()[:1000])  # a copy cut short
+    (tmp_path / 'latest.pth').write_bytes(newest.read_bytes())
+    second = make_runner(tmp_path, max_epochs=3)
+    with caplog.at_level(logging.INFO, logger='mmaction'):
+        used = second.auto_resume(str(tmp_path))
+    assert used == str(tmp_path / 'epoch_1.pth') and second.epoch == 1
+    assert f'--auto-resume: skipping {newest}' in caplog.text and 'falling back to the previous checkpoint' \
+        in caplog.text and 'truncated, corrupt' in caplog.text
+
+
+def test_auto_resume_does_not_fall_back_past_an_unsafe_file(tmp_path):
+    from test_reliability_round2_pickles import structured_object_array
+    set_random_seed(0)
+    make_runner(tmp_path, max_epochs=1).run([loader()], [('train', 1)])
+    torch.save({'meta': {'epoch': 2, 'x': structured_object_array()}, 'state_dict': {}}, tmp_path / 'epoch_2.pth')
+    with pytest.raises(CheckpointError, match=r'epoch_2.pth: refusing'):
+        make_runner(tmp_path, max_epochs=3).auto_resume(str(tmp_path))
+
+
+def test_disk_full_while_saving_names_the_path(tmp_path, monkeypatch):
+    import contextlib
+    import errno
+
+    import mmaction.utils.checkpoint as ckpt_module
+
+    class FullDisk:
+        def __init__(self):
+            self.written = 0
+
+        def write(self, data):
+            if self.written + len(data) > 512:
+                raise OSError(errno.ENOSPC, 'No space left on device')
+            self.written += len(data)
+            return len(data)
+
+        def flush(self):
+            pass
+
+    @contextlib.contextmanager
+    def full_disk(path, mode='wb'):
+        yield FullDisk()
+    monkeypatch.setattr(ckpt_module, 'atomic_open', full_disk)
+    target = str(tmp_path / 'epoch_1.pth')
+    with pytest.raises(OSError, match=r'no space left on device: .*epoch_1.pth') as err:
+        save_checkpoint(TinyRecognizer(), target)
+    assert err.value.errno == errno.ENOSPC

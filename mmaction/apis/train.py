@@ -12,7 +12,7 @@ import torch.nn as nn
 from mmaction.engine.dist_utils import get_device
 from mmaction.engine.lr_scheduler import build_lr_scheduler
 from mmaction.engine.optimizer import build_optimizer
-from mmaction.engine.runner import Runner, find_latest_checkpoint, remove_stale_temp_files
+from mmaction.engine.runner import Runner, remove_stale_temp_files
 from mmaction.registry import ConfigError
 from mmaction.utils.config import config_text
 from mmaction.version import mmact_version
@@ -122,16 +122,15 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                     skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch)
 
     resume_from = cfg.get('resume_from')
-    if auto_resume and resume_from is None:
-        resume_from = find_latest_checkpoint(cfg.work_dir) if os.path.isdir(cfg.work_dir) else None
-        if os.path.isdir(cfg.work_dir) and runner.rank == 0:
+    resumed = None
+    if auto_resume and resume_from is None and os.path.isdir(cfg.work_dir):
+        if runner.rank == 0:
             for path in remove_stale_temp_files(cfg.work_dir):
                 logger.info(f'--auto-resume: removed {path} (a checkpoint write cut short by a crash)')
-        if resume_from:
-            logger.info(f'--auto-resume: found {resume_from}')
-    if resume_from:
+        resumed = runner.auto_resume(cfg.work_dir, trust=trust_checkpoint)
+    if resumed is None and resume_from:
         runner.resume(resume_from, trust=trust_checkpoint)
-    elif cfg.get('load_from'):
+    elif resumed is None and cfg.get('load_from'):
         runner.load_weights(cfg.load_from, trust=trust_checkpoint)
     runner.run(loaders, workflow)
     return runner

@@ -108,6 +108,18 @@ def to_device(data: Any, device: torch.device) -> Any:
     return data
 
 
+def checkpoints_newest_first(work_dir: str) -> list[str]:
+    """``epoch_N.pth`` files of ``work_dir`` from the highest N down, then ``latest.pth``."""
+    found = []
+    for path in glob.glob(os.path.join(work_dir, 'epoch_*.pth')):
+        match = re.fullmatch(r'epoch_(\d+)\.pth', os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    paths = [p for _, p in sorted(found, reverse=True)]
+    latest = os.path.join(work_dir, 'latest.pth')
+    return paths + ([latest] if os.path.isfile(latest) else [])
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """Newest checkpoint in ``work_dir``: the highest ``epoch_N.pth``, else ``latest.pth``.
 
@@ -620,6 +632,21 @@ class Runner:
             # Applied to the train loader's generator when the first resumed epoch starts.
             self._pending_loader_state = meta['rng'].get('loader')
         self.logger.info(f'resumed from {filename}: epoch {self.epoch}, iter {self.iter}')
+
+    def auto_resume(self, work_dir: str, trust: bool = False) -> str | None:
+        """``--auto-resume``: resume from the newest complete checkpoint of ``work_dir``. A truncated or corrupt
+        one (a copy cut short, a disk that filled up) is skipped with a log line naming it; a file refused as
+        unsafe still stops the run. Returns the checkpoint used (``None``: none found, start fresh)."""
+        from mmaction.utils.checkpoint import CheckpointUnreadableError
+        for path in checkpoints_newest_first(work_dir):
+            try:
+                self.resume(path, trust=trust)
+            except CheckpointUnreadableError as err:
+                self.logger.warning(f'--auto-resume: skipping {path}: {err}; falling back to the previous checkpoint')
+                continue
+            self.logger.info(f'--auto-resume: resumed from {path}')
+            return path
+        return None
 
     def load_weights(self, filename: str, trust: bool = False) -> None:
         """``load_from``: weights only (non-strict, mismatches reported); training starts at epoch 1."""

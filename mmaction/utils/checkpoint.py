@@ -11,6 +11,7 @@ unpickles fully. mmaction2/mmengine checkpoints (``meta``, ``state_dict``, ``mes
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -42,6 +43,28 @@ MMACTION_MODEL_URL = 'https://open-mmlab.s3.ap-northeast-2.amazonaws.com/mmactio
 
 class CheckpointError(RuntimeError):
     """A checkpoint cannot be found, read or matched to the model."""
+
+
+class CheckpointUnreadableError(CheckpointError):
+    """The file is truncated or corrupt (as opposed to refused as unsafe): ``--auto-resume`` may fall back."""
+
+
+class _WriteErrors:
+    """A file wrapper that remembers the ``OSError`` of a failed write: torch's zip writer turns it into
+    ``RuntimeError: [enforce fail at inline_container.cc]`` without the cause."""
+
+    def __init__(self, f: Any):
+        self.f, self.error = f, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.f, name)
 
 
 def cache_dir() -> str:
@@ -95,8 +118,8 @@ def load_file(filename: str, map_location: Any = 'cpu', trust: bool = False) -> 
         raise CheckpointError(f'{err}. If you trust this file, pass --trust-checkpoint (or trust=True).') from None
     except Exception as err:  # noqa: BLE001 - turned into a precise message
         first = str(err).strip().splitlines()[0] if str(err).strip() else ''
-        raise CheckpointError(f'{path}: cannot read checkpoint ({type(err).__name__}: {first}); the file is '
-                              f'truncated, corrupt or not a torch checkpoint') from err
+        raise CheckpointUnreadableError(f'{path}: cannot read checkpoint ({type(err).__name__}: {first}); the file '
+                                        f'is truncated, corrupt or not a torch checkpoint') from err
 
 
 def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>',
@@ -223,5 +246,18 @@ def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Opti
     if optimizer is not None:
         checkpoint['optimizer'] = optimizer.state_dict()
     checkpoint.update(extra)
-    with atomic_open(filename, 'wb') as f:
-        torch.save(checkpoint, f)
+    try:
+        with atomic_open(filename, 'wb') as f:
+            writer = _WriteErrors(f)
+            try:
+                torch.save(checkpoint, writer)
+            except (RuntimeError, OSError) as err:
+                cause = writer.error or (err if isinstance(err, OSError) else None)
+                if cause is not None:
+                    raise cause from None
+                raise
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on device: {filename} (the previous checkpoints are '
+                                        f'intact; free space or point work_dir elsewhere)') from None
+        raise OSError(err.errno, f'cannot write checkpoint {filename}: {err.strerror or err}') from None
