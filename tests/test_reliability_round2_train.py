@@ -100,3 +100,53 @@ def test_disk_full_while_saving_names_the_path(tmp_path, monkeypatch):
     with pytest.raises(OSError, match=r'no space left on device: .*epoch_1.pth') as err:
         save_checkpoint(TinyRecognizer(), target)
     assert err.value.errno == errno.ENOSPC
+
+
+def test_collective_timeout_defaults_to_ten_minutes(monkeypatch):
+    import datetime
+
+    import torch.distributed as dist
+
+    from mmaction.engine import dist_utils
+    seen = {}
+    monkeypatch.setattr(dist, 'is_initialized', lambda: False)
+    monkeypatch.setattr(dist, 'init_process_group', lambda **kw: seen.update(kw))
+    for key, value in dict(RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT='1').items():
+        monkeypatch.setenv(key, value)
+    dist_utils.init_dist('pytorch')
+    assert seen['timeout'] == datetime.timedelta(minutes=10) == dist_utils.DEFAULT_COLLECTIVE_TIMEOUT
+    dist_utils.init_dist('pytorch', timeout=datetime.timedelta(seconds=30))
+    assert seen['timeout'] == datetime.timedelta(seconds=30)
+
+
+def test_watchdog_logs_a_stalled_rank_once(caplog):
+    import logging
+    import time
+
+    import torch.distributed as dist
+
+    from mmaction.engine.dist_utils import RankWatchdog
+    now = [0.0]
+    store = dist.HashStore()
+    logger = logging.getLogger('mmaction')
+    ranks = [RankWatchdog(30, logger, store=store, rank=r, world_size=2, clock=lambda: now[0]) for r in (0, 1)]
+    with caplog.at_level(logging.WARNING, logger='mmaction'):
+        for step in range(5):  # rank 0 keeps reporting every 10 s, rank 1 stops after its first report
+            ranks[0].beat(f'epoch 1, iteration {step + 1}')
+            if step == 0:
+                ranks[1].beat('epoch 1, iteration 1')
+            assert ranks[0].check() == ([1] if step >= 3 else [])
+            now[0] += 10
+    lines = [r.getMessage() for r in caplog.records if 'watchdog' in r.getMessage()]
+    assert lines == ['watchdog: rank 1 has not reported for 30 s (last: epoch 1, iteration 1); the other ranks '
+                     'wait for it in the next collective, which fails after the collective timeout '
+                     '(dist_params.timeout / --dist-timeout)']
+    ranks[1].beat('epoch 1, iteration 2', force=True)  # it recovers: no longer stalled
+    assert ranks[0].check() == []
+    # the thread: a real clock and a short interval
+    live = RankWatchdog(0.2, logger, store=dist.HashStore(), rank=0, world_size=2).start()
+    live.beat('epoch 1, iteration 1')
+    with caplog.at_level(logging.WARNING, logger='mmaction'):
+        time.sleep(0.6)
+    live.stop()
+    assert 'watchdog: rank 1 has not reported' in caplog.text

@@ -89,7 +89,7 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
     parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
     parser.add_argument('--dist-timeout', '--dist_timeout', dest='dist_timeout', type=float, default=None,
                         help='seconds a collective may wait for the other ranks before failing '
-                             '(overrides dist_params.timeout; torch default 30 min for gloo, 10 min for nccl)')
+                             '(overrides dist_params.timeout; default 10 min)')
     parser.add_argument('--check-data', '--check_data', dest='check_data', action='store_true',
                         help='do not train: open every video / count every frame folder of data.train and data.val, '
                              'print a report (OK / missing / short / undecodable with paths and list lines) and '

@@ -119,7 +119,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                     grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
                     timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
-                    skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch)
+                    skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch,
+                    watchdog_seconds=cfg.get('watchdog_seconds', 120.0))
 
     resume_from = cfg.get('resume_from')
     resumed = None

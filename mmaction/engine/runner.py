@@ -30,7 +30,7 @@ from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
 from mmaction.utils.io import atomic_open, stale_atomic_temps
 from mmaction.utils.tb_logger import TrainingMonitor
 
-from .dist_utils import all_reduce_mean, get_dist_info
+from .dist_utils import RankWatchdog, all_reduce_mean, get_dist_info
 from .lr_scheduler import LrScheduler
 
 
@@ -251,7 +251,8 @@ class Runner:
                  loss_scale: float | str = 'dynamic', log_interval: int = 20, checkpoint_interval: int = 1,
                  timestamp: str | None = None, meta: dict | None = None,
                  evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1,
-                 log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False):
+                 log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False,
+                 watchdog_seconds: float = 120.0):
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
             raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
         for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
@@ -288,6 +289,11 @@ class Runner:
         self.auto_scale_batch = bool(auto_scale_batch)
         self.accumulate = 1
         self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
+        # Multi-process runs: rank 0 logs a line when a rank has not reported for this long (0: off).
+        if isinstance(watchdog_seconds, bool) or not isinstance(watchdog_seconds, (int, float)) or watchdog_seconds < 0:
+            raise ConfigError(f"config 'watchdog_seconds' must be a number of seconds >= 0, got {watchdog_seconds!r}")
+        self.watchdog_seconds = float(watchdog_seconds)
+        self.watchdog: RankWatchdog | None = None
         # The train loader's shuffle generator (a seeded DataLoader): its state goes into checkpoints so a resumed
         # run draws the same sample order and worker seeds as an uninterrupted one.
         self._loader_generator: torch.Generator | None = None
@@ -500,6 +506,8 @@ class Runner:
             buffer['data_time'].append(time.time() - tick)
             replaced.extend(replaced_samples(data))
             short.extend(short_videos(data))
+            if self.watchdog is not None:
+                self.watchdog.beat(f'epoch {self.epoch + 1}, iteration {self.inner_iter + 1}')
             self.lr_scheduler.step(self.epoch, self.iter)
             log_vars = self.train_step(data)
             for key, value in log_vars.items():
@@ -575,11 +583,15 @@ class Runner:
         if self.rank == 0:
             self.monitor = TrainingMonitor.from_config(self.log_config, self.work_dir,
                                                        max_iters=self.max_epochs * train_len, logger=self.logger)
+        if self.world_size > 1 and self.watchdog_seconds > 0:
+            self.watchdog = RankWatchdog(self.watchdog_seconds, self.logger).start()
         try:
             self._run_phases(data_loaders, workflow)
         finally:
             if self.monitor is not None:
                 self.monitor.close()
+            if self.watchdog is not None:
+                self.watchdog.stop()
 
     def _run_phases(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
         self.logger.info(f'Start running, work_dir: {self.work_dir}, workflow: {list(workflow)}, '

@@ -108,7 +108,7 @@ class DictAction(argparse.Action):
 
 # Top-level keys the code reads besides the original ones: a --cfg-options that adds them is not a typo.
 _KNOWN_OPTIONAL = {'fp16', 'seed', 'auto_scale_batch', 'label_map', 'train_cfg', 'test_cfg', 'gpus', 'evaluation',
-                   'img_norm_cfg', 'opencv_num_threads', 'tf32'}
+                   'img_norm_cfg', 'opencv_num_threads', 'tf32', 'watchdog_seconds'}
 
 
 def warn_unknown_options(cfg: Config, cfg_options: dict, path: str) -> list[str]:
