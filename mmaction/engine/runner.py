@@ -651,12 +651,12 @@ class Runner:
         unsafe still stops the run. Returns the checkpoint used (``None``: none found, start fresh)."""
         from mmaction.utils.checkpoint import CheckpointUnreadableError
         for path in checkpoints_newest_first(work_dir):
+            self.logger.info(f'--auto-resume: found {path}')
             try:
                 self.resume(path, trust=trust)
             except CheckpointUnreadableError as err:
                 self.logger.warning(f'--auto-resume: skipping {path}: {err}; falling back to the previous checkpoint')
                 continue
-            self.logger.info(f'--auto-resume: resumed from {path}')
             return path
         return None
 
