@@ -9,6 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -92,20 +93,34 @@ def test_zero_byte_jpeg_names_the_file(frames):
         dataset[0]
 
 
+class MeanModel(torch.nn.Module):
+    """One weight and a loss on the clip's mean: the trainer's bookkeeping without a network's cost."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, img_group_0=None, gt_label=None, return_loss=True, **kwargs):
+        return dict(loss_x=(self.w * img_group_0.mean() - 1).pow(2).sum())
+
+
 def test_short_videos_counted_once_per_epoch(frames, tmp_path, caplog):
-    from mmaction.apis import set_random_seed
-    from mmaction.apis.train import train_network
-    from mmaction.models import build_recognizer
+    from mmaction.datasets import build_dataloader
+    from mmaction.engine import Runner, build_lr_scheduler, build_optimizer
     root, config = frames
-    # video_1 has 3 frames but the list promises 3; with 5 segments every clip repeats frames
+    # both videos have 3 frames; 5 segments per clip repeat frames in every clip
     (root / 'list.txt').write_text('video_0 3 0\nvideo_1 3 1\n')
-    cfg = load_config(str(config), {'data.train.num_segments': 5, 'total_epochs': 2, 'data.videos_per_gpu': 1})
-    cfg.work_dir = str(tmp_path / 'work')
-    set_random_seed(0)
+    cfg = load_config(str(config), {'data.train.num_segments': 5})
+    dataset = build_dataset(cfg.data.train)
+    model = MeanModel()
+    optimizer = build_optimizer(model, dict(type='SGD', lr=0.01))
+    runner = Runner(model, optimizer, build_lr_scheduler(optimizer, dict(policy='step', step=[5])),
+                    str(tmp_path / 'work'), max_epochs=2, log_interval=1)
     with caplog.at_level(logging.WARNING, logger='mmaction'):
-        train_network(build_recognizer(cfg.model), build_dataset(cfg.data.train), cfg,
-                      logger=logging.getLogger('mmaction'))
+        runner.run([build_dataloader(dataset, 1, 0, num_gpus=1, dist=False, shuffle=True)], [('train', 1)])
     lines = [r.getMessage() for r in caplog.records if 'shorter than the sampled span' in r.getMessage()]
     assert len(lines) == 2  # once per epoch, not once per sample
     assert lines[0].startswith('Epoch [1]: 2 video(s) shorter than the sampled span') and 'video_1' in lines[0]
-    assert '3 frames, the clip samples 5' in lines[0]
+    assert 'list.txt:2): 3 frames, the clip samples 5' in lines[0]
+    # a long enough video is not reported
+    assert dataset._short_video(0, dict(frame_inds=np.array([1, 2, 3]), total_frames=3)) is None

@@ -73,6 +73,7 @@ def _load_tool_any(rel):
     return module
 
 
+@pytest.mark.filterwarnings('ignore:.*encountered in divide:RuntimeWarning')
 def test_test_tool_nan_scores_name_first_video_and_write_nothing(tiny, tmp_path):
     root, configs = tiny
     out = tmp_path / 'r.pkl'
@@ -120,3 +121,28 @@ def test_inference_api_loads_strictly(tiny):
         init_recognizer(str(configs[3]), str(root / 'tsn_4.pth'))
     model = init_recognizer(str(configs[3]), str(root / 'tsn_4.pth'), strict=False)
     assert model.cls_head.fc_cls.weight.shape == (3, 128)
+
+
+def test_nan_detection_scores_are_an_error():
+    from mmaction.evaluation.ava import average_precision
+    from mmaction.evaluation.temporal import average_precision_at_temporal_iou
+    with pytest.raises(ValueError, match=r'1 of 2 detection scores are NaN/inf \(first: detection 1\)'):
+        average_precision(np.array([0.5, np.nan]), np.array([1, 0]), 1)
+    prediction = np.array([[0.0, 1.0, np.nan]])  # (t_start, t_end, score)
+    with pytest.raises(ValueError, match=r'1 of 1 detection/proposal scores are NaN/inf'):
+        average_precision_at_temporal_iou({'v': np.array([[0.0, 1.0]])}, prediction, ['v'], [0.5])
+
+
+def test_test_tool_and_inference_refuse_a_crafted_checkpoint(tiny, tmp_path):
+    from test_reliability_round2_pickles import structured_object_array
+
+    from mmaction.apis import init_recognizer
+    root, configs = tiny
+    ckpt = torch.load(root / 'tsn_3.pth', weights_only=True)
+    ckpt['meta']['note'] = structured_object_array()
+    torch.save(ckpt, tmp_path / 'crafted.pth')
+    with pytest.raises(CheckpointError, match=r'crafted.pth: refusing to unpickle a numpy array of dtype'):
+        _load_tool('test_recognizer').main([str(configs[3]), str(tmp_path / 'crafted.pth'),
+                                            '--out', str(tmp_path / 'r.pkl')])
+    with pytest.raises(CheckpointError, match=r'crafted.pth: refusing'):
+        init_recognizer(str(configs[3]), str(tmp_path / 'crafted.pth'))
