@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from mmaction.utils.checkpoint import CheckpointError, load_checkpoint, load_file
-from mmaction.utils.io import InertObject, PickleLoadError, dump_pickle, load_pickle, loads_pickle
+from mmaction.utils.io import InertObject, PickleLoadError, load_pickle, loads_pickle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's array rebuild function, wherever numpy keeps it
@@ -116,6 +116,11 @@ def test_checkpoint_tensor_class_cannot_allocate_from_a_number(tmp_path):
     path = tmp_path / 'tensor_bomb.pth'
     torch.save({'state_dict': {'w': Reduce(torch.Tensor, (10 ** 9,))}}, path)
     with pytest.raises(CheckpointError, match=r'tensor_bomb.pth: refusing to call torch.*Tensor'):
+        load_file(str(path))
+    # ... also not through the rebuild helper that calls its first argument
+    torch.save({'w': Reduce(torch._tensor._rebuild_from_type_v2, (torch.Tensor, torch.Tensor, (10 ** 9,), {}))},
+               path)
+    with pytest.raises(CheckpointError, match=r'tensor_bomb.pth: refusing torch._tensor._rebuild_from_type_v2'):
         load_file(str(path))
 
 

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 

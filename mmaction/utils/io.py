@@ -350,8 +350,18 @@ def _safe_callables(unpickler: SafeUnpickler) -> dict[str, Callable]:
         'numpy._core.numeric._frombuffer': frombuffer,
         'collections.OrderedDict': ordered_dict, 'collections.defaultdict': default_dict,
     })
+    def rebuild_from_type(func: Any, new_type: Any, args: Any, state: Any) -> Any:
+        # torch calls func(*args) inside: func must be a tensor rebuild function, the type a plain tensor
+        import torch
+        if func not in _torch_callables() or new_type not in (torch.Tensor, torch.nn.Parameter) or \
+                not isinstance(args, tuple) or not isinstance(state, (dict, type(None))):
+            raise PickleLoadError(f'{source}: refusing torch._tensor._rebuild_from_type_v2({_name_of(func)}, '
+                                  f'{_name_of(new_type)}) while unpickling')
+        return torch._tensor._rebuild_from_type_v2(func, new_type, args, state)
+
     if unpickler.torch_names:
         names['builtins.getattr'] = get_attribute
+        names['torch._tensor._rebuild_from_type_v2'] = rebuild_from_type
     return names
 
 
@@ -404,13 +414,22 @@ def _torch_names() -> dict[str, Any]:
     return _TORCH_NAMES
 
 
+_TORCH_CALLABLES: list | None = None
+
+
 def _torch_callables() -> list:
-    """What a checkpoint may call: the rebuild functions and small value types, never a tensor or storage class
-    (``torch.Tensor(10**9)`` would allocate from a number in the file)."""
-    import torch
-    values = _torch_names().values()
-    return [v for v in values if callable(v) and not isinstance(v, type) and not isinstance(v, torch.dtype)
-            and type(v).__name__ != 'StorageType'] + [torch.Size, torch.device]
+    """What a checkpoint may call: the rebuild functions of plain tensors and parameters (their storage comes from
+    the file's records, whose sizes torch checks) and small value types. Never a tensor or storage class
+    (``torch.Tensor(10**9)`` allocates from a number in the file), nor the quantized/sparse/nested/meta rebuilds,
+    which also allocate from sizes in the file: such checkpoints need ``--trust-checkpoint``."""
+    global _TORCH_CALLABLES
+    if _TORCH_CALLABLES is None:
+        import torch
+        from torch import _utils
+        _TORCH_CALLABLES = [_utils._rebuild_tensor, _utils._rebuild_tensor_v2, _utils._rebuild_tensor_v3,
+                            _utils._rebuild_parameter, _utils._rebuild_parameter_with_state,
+                            torch.serialization._get_layout, torch.Size, torch.device]
+    return _TORCH_CALLABLES
 
 
 def load_pickle(path: str | os.PathLike) -> Any:
