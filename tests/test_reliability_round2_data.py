@@ -65,6 +65,15 @@ def test_head_class_count_differs_from_labels_warns(frames, caplog):
         check_labels_against_head(build_dataset(cfg.data.train), cfg.model, logging.getLogger('mmaction'))
     assert 'cls_head.num_classes=101 but the labels of data.train' in caplog.text and 'span 0..1 (2 classes)' \
         in caplog.text
+    # a config without cls_head.num_classes: the built head's 101-way default is what counts
+    from mmaction.models import build_recognizer
+    cfg = load_config(str(config))
+    del cfg.model.cls_head['num_classes']
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        check_labels_against_head(build_dataset(cfg.data.train), cfg.model, logging.getLogger('mmaction'),
+                                  model=build_recognizer(cfg.model))
+    assert 'cls_head.num_classes=101 but the labels' in caplog.text
 
 
 def test_cfg_options_typos_missing_equals_and_spaces(frames, caplog, capsys):

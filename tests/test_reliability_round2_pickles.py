@@ -12,8 +12,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmaction.utils.checkpoint import CheckpointError, load_checkpoint, load_file
-from mmaction.utils.io import InertObject, PickleLoadError, load_pickle, loads_pickle
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_ava_dataset import _ds as build_ava_dataset, ava_root  # noqa: E402,F401 (ava_root: a fixture)
+
+from mmaction.utils.checkpoint import CheckpointError, load_checkpoint, load_file  # noqa: E402
+from mmaction.utils.io import InertObject, PickleLoadError, load_pickle, loads_pickle  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's array rebuild function, wherever numpy keeps it
@@ -247,3 +251,10 @@ def test_proposal_and_localizer_pickles_refuse(tmp_path):
     (tmp_path / 'cfg.py').write_text('data = dict()\n')
     with pytest.raises(PickleLoadError, match=r'ssn_out.pkl: refusing bytearray'):
         _tool('tools/eval_localize_results.py').main([str(tmp_path / 'cfg.py'), str(out)])
+
+
+def test_ava_dataset_refuses_crafted_proposal_pickle(ava_root):  # noqa: F811 (the fixture)
+    crafted = ava_root / 'crafted_proposals.pkl'
+    crafted.write_bytes(pickle.dumps({'0f39OWEqJ24,0902': structured_object_array()}, protocol=2))
+    with pytest.raises(PickleLoadError, match='crafted_proposals.pkl: refusing'):
+        build_ava_dataset(ava_root, proposal_file=str(crafted))

@@ -182,11 +182,14 @@ def label_problems(dataset: Any, num_classes: int) -> list[SampleProblem]:
     return problems
 
 
-def check_labels_against_head(dataset: Any, model_cfg: Any, logger: Any, split: str = 'train') -> None:
+def check_labels_against_head(dataset: Any, model_cfg: Any, logger: Any, split: str = 'train',
+                              model: Any = None) -> None:
     """Before training: labels out of the head's range are an error (file:line); a head whose class count
-    differs from the labels seen (a config without ``cls_head.num_classes`` falls back to a 101-way default) is
-    a warning."""
-    num_classes = head_num_classes(model_cfg)
+    differs from the labels seen (a config without ``cls_head.num_classes`` gets the head's 101-way default) is
+    a warning. The built ``model``'s ``cls_head.num_classes`` wins over the config's when given."""
+    head = getattr(getattr(model, 'module', model), 'cls_head', None)
+    built = getattr(head, 'num_classes', None)
+    num_classes = built if isinstance(built, int) and not isinstance(built, bool) else head_num_classes(model_cfg)
     labels = _labels(dataset)
     if num_classes is None or labels is None:
         return

@@ -66,7 +66,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     for key in ('videos_per_gpu', 'workers_per_gpu'):
         if key not in cfg.data:
             raise ConfigError(f"config key 'data.{key}' is required for training")
-    check_labels_against_head(dataset, cfg.get('model'), logger)
+    check_labels_against_head(dataset, cfg.get('model'), logger, model=model)
     device = device or get_device()
     if cfg.get('cudnn_benchmark', False):
         torch.backends.cudnn.benchmark = True
