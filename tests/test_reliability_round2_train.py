@@ -131,21 +131,24 @@ def test_watchdog_logs_a_stalled_rank_once(caplog):
     logger = logging.getLogger('mmaction')
     ranks = [RankWatchdog(30, logger, store=store, rank=r, world_size=2, clock=lambda: now[0]) for r in (0, 1)]
     with caplog.at_level(logging.WARNING, logger='mmaction'):
-        for step in range(5):  # rank 0 keeps reporting every 10 s, rank 1 stops after its first report
-            ranks[0].beat(f'epoch 1, iteration {step + 1}')
+        for step in range(5):  # rank 0 reports every 10 s, rank 1 stops after its first report
+            ranks[0].beat(step, f'epoch 1, iteration {step + 1}')
             if step == 0:
-                ranks[1].beat('epoch 1, iteration 1')
+                ranks[1].beat(0, 'epoch 1, iteration 1')
             assert ranks[0].check() == ([1] if step >= 3 else [])
             now[0] += 10
     lines = [r.getMessage() for r in caplog.records if 'watchdog' in r.getMessage()]
-    assert lines == ['watchdog: rank 1 has not reported for 30 s (last: epoch 1, iteration 1); the other ranks '
-                     'wait for it in the next collective, which fails after the collective timeout '
+    assert lines == ['watchdog: rank 1 has not reported for 30 s (last: epoch 1, iteration 1; other ranks are '
+                     'further); they wait for it in the next collective, which fails after the collective timeout '
                      '(dist_params.timeout / --dist-timeout)']
-    ranks[1].beat('epoch 1, iteration 2', force=True)  # it recovers: no longer stalled
+    ranks[1].beat(5, 'epoch 1, iteration 6')  # it catches up: no longer stalled
     assert ranks[0].check() == []
-    # the thread: a real clock and a short interval
+    now[0] += 100  # every rank silent together (validation, a checkpoint save): nobody is behind
+    ranks[0].beat(5, 'epoch 1, iteration 6')
+    assert ranks[0].check() == [] and ranks[0].check() == []
+    # the thread: a real clock and a short interval; rank 1 never reports
     live = RankWatchdog(0.2, logger, store=dist.HashStore(), rank=0, world_size=2).start()
-    live.beat('epoch 1, iteration 1')
+    live.beat(3, 'epoch 1, iteration 4')
     with caplog.at_level(logging.WARNING, logger='mmaction'):
         time.sleep(0.6)
     live.stop()

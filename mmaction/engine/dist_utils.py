@@ -85,9 +85,11 @@ def init_dist(launcher: str = 'pytorch', backend: str | None = None, **kwargs: A
 
 
 class RankWatchdog:
-    """Every rank reports its progress (a counter) to the process group's store; a thread on rank 0 logs one
-    line when a rank has not reported for ``seconds``, naming it and its last progress, long before the
-    collective timeout ends the job. Rank 0 times the reports with its own clock (no cross-host skew).
+    """Every rank reports its progress (an iteration counter) to the process group's store; a thread on rank 0
+    logs one line when a rank is behind the furthest one and has not reported for ``seconds``, naming it and its
+    last progress, long before the collective timeout ends the job. The ranks that wait for it in a collective
+    are not reported, and neither is a phase all ranks spend without reporting (validation, a checkpoint save).
+    Rank 0 times the reports with its own clock (no cross-host skew).
 
     ``store``: a ``torch.distributed.Store`` (the default group's when ``None``)."""
 
@@ -99,37 +101,39 @@ class RankWatchdog:
             store = dist.distributed_c10d._get_default_store()
         self.seconds, self.logger, self.store, self.rank, self.world = float(seconds), logger, store, rank, world_size
         self.clock = clock
-        self._last_beat = -float('inf')
         self._seen: dict[int, tuple[str, float]] = {}  # rank -> (last report, when rank 0 first saw it)
         self._warned: set[int] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def beat(self, progress: str, force: bool = False) -> None:
-        """Report this rank's progress (throttled to one store write a second)."""
-        now = self.clock()
-        if force or now - self._last_beat >= 1.0:
-            self.store.set(f'mmaction_watchdog/{self.rank}', progress)
-            self._last_beat = now
+    def beat(self, counter: int, text: str) -> None:
+        """Report this rank's progress: ``counter`` orders the ranks, ``text`` is what the log line shows.
+        One small store write (every iteration: throttling would hide which rank is behind)."""
+        self.store.set(f'mmaction_watchdog/{self.rank}', f'{int(counter)}|{text}')
 
     def check(self) -> list[int]:
         """Rank 0: log a line for each rank silent for ``seconds`` (once per stall). Returns those ranks."""
         now, stalled = self.clock(), []
+        reports = {}
         for r in range(self.world):
             key = f'mmaction_watchdog/{r}'
-            report = self.store.get(key).decode() if self.store.check([key]) else '(not started)'
+            reports[r] = self.store.get(key).decode() if self.store.check([key]) else '-1|(not started)'
+        counters = {r: int(report.split('|', 1)[0]) for r, report in reports.items()}
+        furthest = max(counters.values())
+        for r, report in reports.items():
             last, since = self._seen.get(r, (None, now))
             if report != last:
                 self._seen[r] = (report, now)
                 self._warned.discard(r)
                 continue
-            if now - since >= self.seconds:
+            if counters[r] < furthest and now - since >= self.seconds:
                 stalled.append(r)
                 if r not in self._warned:
                     self._warned.add(r)
-                    self.logger.warning(f'watchdog: rank {r} has not reported for {now - since:.0f} s (last: '
-                                        f'{report}); the other ranks wait for it in the next collective, which fails '
-                                        f'after the collective timeout (dist_params.timeout / --dist-timeout)')
+                    self.logger.warning(f"watchdog: rank {r} has not reported for {now - since:.0f} s (last: "
+                                        f"{report.split('|', 1)[1]}; other ranks are further); they wait for it "
+                                        f"in the next collective, which fails after the collective timeout "
+                                        f"(dist_params.timeout / --dist-timeout)")
         return stalled
 
     def start(self) -> 'RankWatchdog':

@@ -507,7 +507,7 @@ class Runner:
             replaced.extend(replaced_samples(data))
             short.extend(short_videos(data))
             if self.watchdog is not None:
-                self.watchdog.beat(f'epoch {self.epoch + 1}, iteration {self.inner_iter + 1}')
+                self.watchdog.beat(self.iter, f'epoch {self.epoch + 1}, iteration {self.inner_iter + 1}')
             self.lr_scheduler.step(self.epoch, self.iter)
             log_vars = self.train_step(data)
             for key, value in log_vars.items():
