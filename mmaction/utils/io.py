@@ -184,6 +184,9 @@ class SafeUnpickler(pickle._Unpickler):  # the Python unpickler: its opcodes can
         module = {'numpy.core.multiarray': 'numpy._core.multiarray', 'numpy.core.numeric': 'numpy._core.numeric',
                   '__builtin__': 'builtins', 'copy_reg': 'copyreg'}.get(module, module)
         full = f'{module}.{name}'
+        if not name.isidentifier() or not all(part.isidentifier() for part in module.split('.')):
+            # not a name any pickler writes: a truncated or corrupt file, not a hostile one
+            raise pickle.UnpicklingError(f'malformed global name {full!r} (truncated or corrupt data)')
         if full in self._callables:
             return self._callables[full]
         if full == 'numpy.ndarray':
