@@ -15,6 +15,8 @@ from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle, load_pickle
 
+from .test import check_out
+
 
 @torch.no_grad()
 def detection_inference(model: nn.Module, data_loader: Any, size: int, device: torch.device,
@@ -82,8 +84,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_detector
-    if not out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")

@@ -23,7 +23,7 @@ from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle
 
-from .test import _check_out, _set_fcn_testing, dataset_labels, recognition_metrics
+from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics
 
 
 class ChunkedViews(nn.Module):
@@ -65,7 +65,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_recognizer
-    _check_out(out)
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")

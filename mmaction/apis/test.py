@@ -112,7 +112,7 @@ def sample_names(dataset: Any) -> list[str] | None:
             for i, info in enumerate(infos)]
 
 
-def _check_out(out: str | None) -> None:
+def check_out(out: str | None) -> None:
     """Checked before the test pass, not after it: a long run must not end in an unwritable ``--out``."""
     import os
     if out is None:
@@ -142,7 +142,7 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     NaN/inf scores stop the run before anything is written (count and first video named)."""
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_recognizer
-    _check_out(out)
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
