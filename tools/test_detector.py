@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     run_test_tool(args, lambda cfg, distributed, logger: test_detector(
         cfg, args.checkpoint, out=args.out, eval_types=args.eval, ann_file=args.ann_file,
         label_file=args.label_file, exclude_file=args.exclude_file, distributed=distributed,
-        trust=args.trust_checkpoint, tmpdir=args.tmpdir, logger=logger))
+        trust=args.trust_checkpoint, tmpdir=args.tmpdir, logger=logger, strict=not args.non_strict))
 
 
 if __name__ == '__main__':

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
 def _test(args: argparse.Namespace, cfg: Any, distributed: bool, is_main: bool) -> None:
     """Test and print; only rank 0 gets metrics back, so only it prints the table."""
     from mmaction.apis.localization import format_ar_an, test_feature_localizer, test_ssn
-    kwargs = dict(trust=args.trust_checkpoint, distributed=distributed, tmpdir=args.tmpdir)
+    kwargs = dict(trust=args.trust_checkpoint, distributed=distributed, tmpdir=args.tmpdir, strict=not args.non_strict)
     if cfg.model.get('type') == 'SSN2D':
         if args.eval == 'AR@AN':
             raise SystemExit('SSN reports detection mAP: use --eval thumos14 or --eval activitynet')

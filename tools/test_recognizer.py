@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
 
     run_test_tool(args, lambda cfg, distributed, logger: test_recognizer(
         cfg, args.checkpoint, out=args.out, use_softmax=args.use_softmax, fcn_testing=args.fcn_testing,
-        distributed=distributed, trust=args.trust_checkpoint, tmpdir=args.tmpdir))
+        distributed=distributed, trust=args.trust_checkpoint, tmpdir=args.tmpdir,
+        strict=not args.non_strict))
 
 
 if __name__ == '__main__':

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
 
     run_test_tool(args, lambda cfg, distributed, logger: test_recognizer_heavy(
         cfg, args.checkpoint, out=args.out, use_softmax=args.use_softmax, batch_size=args.batch_size,
-        testfile=args.testfile, distributed=distributed, trust=args.trust_checkpoint, tmpdir=args.tmpdir))
+        testfile=args.testfile, distributed=distributed, trust=args.trust_checkpoint, tmpdir=args.tmpdir,
+        strict=not args.non_strict))
 
 
 if __name__ == '__main__':

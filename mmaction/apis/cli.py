@@ -226,7 +226,15 @@ def add_test_args(parser: argparse.ArgumentParser, out_default: str | None, out_
     parser.add_argument('--out', default=out_default, help=out_help)
     parser.add_argument('--tmpdir', default=None,
                         help='gather multi-process results through pickles in this folder (removed afterwards)')
+    add_non_strict_arg(parser)
     add_common_args(parser)
+
+
+def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
+    """``--non-strict``: test/inference tools load checkpoints strictly unless this is given."""
+    parser.add_argument('--non-strict', '--non_strict', dest='non_strict', action='store_true',
+                        help='load a checkpoint that does not match the model exactly (missing/unexpected/'
+                             'mismatched keys are reported as a warning instead of an error)')
 
 
 def check_pickle_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -272,7 +280,7 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
     parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
     parser.add_argument('--dist-timeout', '--dist_timeout', dest='dist_timeout', type=float, default=None,
                         help='seconds a collective may wait for the other ranks before failing '
-                             '(overrides dist_params.timeout; torch default 30 min for gloo, 10 min for nccl)')
+                             '(overrides dist_params.timeout; default 10 min)')
     parser.add_argument('--check-data', '--check_data', dest='check_data', action='store_true',
                         help='do not train: open every video / count every frame folder of data.train and data.val, '
                              'print a report (OK / missing / short / undecodable with paths and list lines) and '

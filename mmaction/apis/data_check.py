@@ -8,7 +8,11 @@
   of the file is gone, or the frames past the cut do not decode); the frame size is read from them;
 - any other dataset: every sample goes through the dataset's own pipeline.
 
-Each problem is reported with its kind (``missing`` / ``short`` / ``undecodable``), the path and the list line.
+Labels are checked against the model's ``cls_head.num_classes`` (``label``: out of range, with the list line), and
+an empty list is an error naming the file.
+
+Each problem is reported with its kind (``missing`` / ``short`` / ``undecodable`` / ``label``), the path and the
+list line.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import os.path as osp
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-KINDS = ('missing', 'short', 'undecodable')
+KINDS = ('missing', 'short', 'undecodable', 'label')
 
 
 @dataclass
@@ -147,6 +151,61 @@ def check_dataset(dataset: Any, split: str = 'train') -> SplitReport:
     return report
 
 
+def head_num_classes(model_cfg: Any) -> int | None:
+    """``cls_head.num_classes`` of a model config (v0 and mmaction2 recognizers), ``None`` when it has none."""
+    head = model_cfg.get('cls_head') if isinstance(model_cfg, dict) else None
+    value = head.get('num_classes') if isinstance(head, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _labels(dataset: Any) -> list[tuple[int, dict]] | None:
+    infos = getattr(dataset, 'video_infos', None)
+    if not isinstance(infos, list) or not infos or not all(isinstance(i, dict) and 'label' in i for i in infos):
+        return None
+    out = []
+    for info in infos:
+        labels = info['label']
+        out += [(label, info) for label in (labels if isinstance(labels, (list, tuple)) else [labels])
+                if isinstance(label, int)]
+    return out
+
+
+def label_problems(dataset: Any, num_classes: int) -> list[SampleProblem]:
+    """One ``label`` problem per list line whose label a ``num_classes``-way head cannot take."""
+    problems = []
+    for label, info in _labels(dataset) or []:
+        if not 0 <= label < num_classes:
+            path = str(info.get('path', info.get('frame_dir', '?')))
+            problems.append(SampleProblem('label', path, _where(dataset, info),
+                                          f'label {label} outside [0, {num_classes - 1}] (model '
+                                          f'cls_head.num_classes={num_classes})'))
+    return problems
+
+
+def check_labels_against_head(dataset: Any, model_cfg: Any, logger: Any, split: str = 'train',
+                              model: Any = None) -> None:
+    """Before training: labels out of the head's range are an error (file:line); a head whose class count
+    differs from the labels seen (a config without ``cls_head.num_classes`` gets the head's 101-way default) is
+    a warning. The built ``model``'s ``cls_head.num_classes`` wins over the config's when given."""
+    head = getattr(getattr(model, 'module', model), 'cls_head', None)
+    built = getattr(head, 'num_classes', None)
+    num_classes = built if isinstance(built, int) and not isinstance(built, bool) else head_num_classes(model_cfg)
+    labels = _labels(dataset)
+    if num_classes is None or labels is None:
+        return
+    problems = label_problems(dataset, num_classes)
+    if problems:
+        from mmaction.datasets.annotations import AnnotationError
+        more = f'\n  ... and {len(problems) - 5} more' if len(problems) > 5 else ''
+        raise AnnotationError(f'data.{split}: {len(problems)} label(s) out of range for the model\'s {num_classes} '
+                              f'classes:\n  ' + '\n  '.join(f'{p.where}: {p.detail}' for p in problems[:5]) + more)
+    seen = max(label for label, _ in labels) + 1
+    if seen != num_classes:
+        logger.warning(f"model cls_head.num_classes={num_classes} but the labels of data.{split} "
+                       f"({getattr(dataset, 'ann_file', '?')}) span 0..{seen - 1} ({seen} classes): check "
+                       f"'model.cls_head.num_classes' in the config")
+
+
 def check_data(cfg: Any, splits: Sequence[str] = ('train', 'val')) -> DataCheckReport:
     """Build ``cfg.data.<split>`` for each split present (annotation lists are validated while building) and check
     every sample. Returns the report; ``report.ok`` is False when anything is missing, short or undecodable."""
@@ -162,7 +221,12 @@ def check_data(cfg: Any, splits: Sequence[str] = ('train', 'val')) -> DataCheckR
         for entry in entries if isinstance(entries, (list, tuple)) else [entries]:
             ds_cfg = copy.deepcopy(entry)
             ds_cfg.pop('skip_bad_samples', None)  # the check must see bad samples, not their replacements
-            reports.append(check_dataset(build_dataset(ds_cfg), split))
+            dataset = build_dataset(ds_cfg)
+            report = check_dataset(dataset, split)
+            num_classes = head_num_classes(cfg.get('model'))
+            if num_classes is not None:
+                report.problems += label_problems(dataset, num_classes)
+            reports.append(report)
     if not reports:
         raise ConfigError(f"--check-data: the config has none of {', '.join('data.' + s for s in splits)}")
     return DataCheckReport(reports)

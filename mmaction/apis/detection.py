@@ -15,6 +15,8 @@ from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle, load_pickle
 
+from .test import check_out
+
 
 @torch.no_grad()
 def detection_inference(model: nn.Module, data_loader: Any, size: int, device: torch.device,
@@ -75,15 +77,14 @@ def evaluate_detector(model: nn.Module, data_loader: Any, device: torch.device |
 def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', eval_types: Sequence[str] = (),
                   ann_file: str | None = None, label_file: str | None = None, exclude_file: str | None = None,
                   distributed: bool = False, trust: bool = False, tmpdir: str | None = None,
-                  logger: logging.Logger | None = None) -> tuple[list, dict] | None:
+                  logger: logging.Logger | None = None, strict: bool = True) -> tuple[list, dict] | None:
     """Test ``checkpoint`` on ``cfg.data.test``; reuse ``out`` when it exists (original behaviour).
 
     Rank 0 returns ``(results, metrics)``; other ranks ``None``.
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_detector
-    if not out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -97,7 +98,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
     else:
         device = get_device()
         model = build_detector(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
         model.to(device)
         loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
                                   shuffle=False)

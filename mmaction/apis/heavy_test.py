@@ -23,7 +23,7 @@ from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle
 
-from .test import _check_out, _set_fcn_testing, dataset_labels, recognition_metrics, views_per_video
+from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics, views_per_video
 
 
 class ChunkedViews(nn.Module):
@@ -57,7 +57,7 @@ class ChunkedViews(nn.Module):
 def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use_softmax: bool = False,
                           batch_size: int = -1, testfile: str | None = None, distributed: bool = False,
                           device: torch.device | None = None, trust: bool = False, tmpdir: str | None = None,
-                          progress: bool = True) -> tuple[list, dict | None] | None:
+                          progress: bool = True, strict: bool = True) -> tuple[list, dict | None] | None:
     """Heavy (FCN, chunked) test of ``checkpoint`` on ``cfg.data.test``.
 
     Rank 0 returns ``(outputs, metrics)``; metrics are printed (and ``out`` written) only when ``out`` is given,
@@ -65,7 +65,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_recognizer
-    _check_out(out)
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -75,7 +75,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     device = device or get_device()
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     _set_fcn_testing(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
     from mmaction.apis.inference import normalize_once
     normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
     model.to(device)

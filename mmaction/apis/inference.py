@@ -102,9 +102,10 @@ def normalize_once(model: nn.Module, test_cfg: dict) -> bool:
 
 
 def init_recognizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
-                    trust_checkpoint: bool = False, strict: bool = False) -> nn.Module:
+                    trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
     """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
 
+    The checkpoint must match the model key for key (``strict=False`` reports the differences as a warning).
     When a checkpoint is given, the backbone's ``pretrained`` weights are not loaded (they would be overwritten
     and may need a download). The config is kept as ``model.cfg`` for :func:`inference_recognizer`.
     """

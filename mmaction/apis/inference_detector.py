@@ -41,7 +41,7 @@ Detection = tuple[int, np.ndarray, np.ndarray]  # (frame_index, boxes (n, 4) pix
 
 
 def init_detector(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
-                  trust_checkpoint: bool = False, strict: bool = False) -> nn.Module:
+                  trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
     """Build the FastRCNN of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
 
     With a checkpoint, the backbone/shared-head ``pretrained`` weights are not loaded (they would be overwritten

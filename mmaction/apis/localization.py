@@ -54,7 +54,7 @@ def _gather_in_order(run_fn: Any, model: torch.nn.Module, dataset: Any, device: 
 
 def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, eval_metric: str | None = 'AR@AN',
                            device: torch.device | None = None, trust: bool = False, distributed: bool = False,
-                           tmpdir: str | None = None) -> dict:
+                           tmpdir: str | None = None, strict: bool = True) -> dict:
     """Load ``checkpoint`` into ``cfg.model``, localize every video of ``cfg.data.test``, write the
     ActivityNet JSON (``out``) and return AR@AN/AUC (when ``eval_metric`` is set; detection mAP with
     ``thumos14``/``activitynet`` for the one-stage detectors on ``TADFeatureDataset``).
@@ -66,7 +66,7 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
     from mmaction.utils.checkpoint import load_checkpoint
     device = device or get_device()
     model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
     model.to(device)
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
     results = _gather_in_order(run_feature_localizer, model, dataset, device, distributed, tmpdir)
@@ -142,7 +142,7 @@ def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = 
 
 def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str | None = None,
              regression: bool = True, device: torch.device | None = None, trust: bool = False,
-             distributed: bool = False, tmpdir: str | None = None) -> dict:
+             distributed: bool = False, tmpdir: str | None = None, strict: bool = True) -> dict:
     """Load ``checkpoint`` into the (reorganised) ``cfg.model``, run every valid test video, dump the localizer
     pickle to ``out`` and, with ``eval_type`` (thumos14|activitynet), return the detection mAP table.
 
@@ -155,7 +155,7 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     model_cfg = dict(cfg.model)
     model_cfg['segmental_consensus'] = reorganize_ssn_consensus(model_cfg)
     model = build_localizer(model_cfg, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
     model.to(device)
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
     outputs = _gather_in_order(run_ssn, model, dataset, device, distributed, tmpdir)

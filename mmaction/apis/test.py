@@ -20,6 +20,7 @@ from mmaction.evaluation.accuracy import mean_class_accuracy, softmax, top_k_acc
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.io import dump_pickle
+from mmaction.utils.results import check_finite_scores
 
 
 def _set_fcn_testing(model: nn.Module) -> list[str]:
@@ -71,11 +72,14 @@ def views_per_video(dataset: Any) -> int | None:
 
 
 def recognition_metrics(outputs: Sequence[np.ndarray], labels: Sequence[int], use_softmax: bool = False,
-                        verbose: bool = True, views: int | None = None) -> dict:
+                        verbose: bool = True, views: int | None = None, source: str = 'test scores',
+                        names: Sequence[str] | None = None) -> dict:
     """Average each video's rows (after a softmax if asked) and compute mean-class / top-1 / top-5 accuracy.
-    ``views``: views per video the model averaged into each row (for the printed line)."""
+    ``views``: views per video the model averaged into each row (for the printed line). NaN/inf scores raise
+    ``ValueError`` (count and first video, by ``names`` when given)."""
     if len(outputs) != len(labels):
         raise ValueError(f'{len(outputs)} results but {len(labels)} labels')
+    check_finite_scores(np.stack([np.asarray(res).mean(axis=0) for res in outputs]), source, names)
     rows = outputs[0].shape[0]
     averaged = f'{views} views per video' if views is not None and rows == 1 else f'{rows} score rows per video'
     if use_softmax:
@@ -114,19 +118,47 @@ def evaluate_top_k(model: nn.Module, data_loader: Any, device: torch.device | No
     return {f'top{kk} acc': acc for kk, acc in zip(k, accs)}
 
 
-def _check_out(out: str | None) -> None:
-    if out is not None and not out.endswith(('.pkl', '.pickle')):
+def sample_names(dataset: Any) -> list[str] | None:
+    """A name per sample for messages (video path / frame folder), ``None`` when the dataset has no infos."""
+    infos = getattr(dataset, 'video_infos', None)
+    if not isinstance(infos, (list, tuple)):
+        return None
+    keys = ('path', 'filename', 'frame_dir', 'video_id')
+    return [str(next((info[k] for k in keys if isinstance(info, dict) and k in info), f'sample {i}'))
+            for i, info in enumerate(infos)]
+
+
+def check_out(out: str | None) -> None:
+    """Checked before the test pass, not after it: a long run must not end in an unwritable ``--out``."""
+    import os
+    if out is None:
+        return
+    if not out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
+    if os.path.isdir(out):
+        raise IsADirectoryError(f'--out {out} is an existing directory; give a file name such as '
+                                f'{os.path.join(out, "results.pkl")}')
+    parent = os.path.dirname(os.path.abspath(out))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise PermissionError(f'--out {out}: cannot create the file ({existing} is not a writable directory)')
 
 
 def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', use_softmax: bool = False,
                     fcn_testing: bool = False, distributed: bool = False, device: torch.device | None = None,
-                    trust: bool = False, tmpdir: str | None = None, progress: bool = True) -> tuple[list, dict] | None:
+                    trust: bool = False, tmpdir: str | None = None, progress: bool = True,
+                    strict: bool = True) -> tuple[list, dict] | None:
     """Test ``checkpoint`` on ``cfg.data.test``; rank 0 writes ``out``, prints metrics and returns
-    ``(outputs, metrics)`` (other ranks return ``None``)."""
+    ``(outputs, metrics)`` (other ranks return ``None``).
+
+    The checkpoint must match the model exactly (``strict``; ``--non-strict`` lists the missing, unexpected and
+    shape-mismatched keys as a warning instead): a figure from half-loaded weights is not a test result.
+    NaN/inf scores stop the run before anything is written (count and first video named)."""
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_recognizer
-    _check_out(out)
+    check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -137,7 +169,7 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     if fcn_testing:
         _set_fcn_testing(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=False, trust=trust)
+    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
     from mmaction.apis.inference import normalize_once
     normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
     model.to(device)
@@ -150,9 +182,13 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     if rank != 0:
         return None
     outputs = [p[0] for p in pairs]
+    names = sample_names(dataset)
+    source = f'scores of {checkpoint} on {cfg.data.test.get("ann_file", "data.test")}'
+    check_finite_scores(np.stack([np.asarray(o).mean(axis=0) for o in outputs]), source, names)
     if out is not None:
         dump_pickle(outputs, out)
         print(f'writing results to {out}')
     labels = dataset_labels(dataset, [p[1] for p in pairs])
-    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset))
+    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset),
+                                  source=source, names=names)
     return outputs, metrics

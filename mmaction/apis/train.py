@@ -13,7 +13,7 @@ import torch.nn as nn
 from mmaction.engine.dist_utils import get_device
 from mmaction.engine.lr_scheduler import build_lr_scheduler
 from mmaction.engine.optimizer import build_optimizer
-from mmaction.engine.runner import Runner, find_latest_checkpoint, remove_stale_temp_files
+from mmaction.engine.runner import Runner, remove_stale_temp_files
 from mmaction.registry import ConfigError
 from mmaction.utils.config import config_text
 from mmaction.version import mmact_version
@@ -66,6 +66,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     ``cudnn_benchmark``, ``resume_from``, ``load_from``, ``seed``, ``gpus``. Returns the finished runner.
     """
     from mmaction.datasets import build_dataloader, build_dataset
+
+    from .data_check import check_labels_against_head
     logger = logger or logging.getLogger('mmaction')
     for key in ('data', 'optimizer', 'total_epochs', 'work_dir'):
         if cfg.get(key) is None:
@@ -73,6 +75,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     for key in ('videos_per_gpu', 'workers_per_gpu'):
         if key not in cfg.data:
             raise ConfigError(f"config key 'data.{key}' is required for training")
+    check_labels_against_head(dataset, cfg.get('model'), logger, model=model)
     device = device or get_device()
     if cfg.get('cudnn_benchmark', False):
         torch.backends.cudnn.benchmark = True
@@ -125,19 +128,19 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                     grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
                     timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
-                    skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch)
+                    skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch,
+                    watchdog_seconds=cfg.get('watchdog_seconds', 120.0))
 
     resume_from = cfg.get('resume_from')
-    if auto_resume and resume_from is None:
-        resume_from = find_latest_checkpoint(cfg.work_dir) if os.path.isdir(cfg.work_dir) else None
-        if os.path.isdir(cfg.work_dir) and runner.rank == 0:
+    resumed = None
+    if auto_resume and resume_from is None and os.path.isdir(cfg.work_dir):
+        if runner.rank == 0:
             for path in remove_stale_temp_files(cfg.work_dir):
                 logger.info(f'--auto-resume: removed {path} (a checkpoint write cut short by a crash)')
-        if resume_from:
-            logger.info(f'--auto-resume: found {resume_from}')
-    if resume_from:
+        resumed = runner.auto_resume(cfg.work_dir, trust=trust_checkpoint)
+    if resumed is None and resume_from:
         runner.resume(resume_from, trust=trust_checkpoint)
-    elif cfg.get('load_from'):
+    elif resumed is None and cfg.get('load_from'):
         runner.load_weights(cfg.load_from, trust=trust_checkpoint)
     runner.run(loaders, workflow)
     return runner

@@ -56,7 +56,7 @@ def load_rawframes_list(ann_file: str, multi_class: bool = False, with_offset: b
             raise AnnotationError(f'{ann_file}:{line_no}: num_frames must be >= 1, got {total} in {line!r}')
         records.append(dict(frame_dir=fields[0], total_frames=total, offset=offset,
                             label=labels if multi_class else labels[0], line_no=line_no, line=line))
-    return records
+    return _non_empty(records, ann_file)
 
 
 def load_video_list(ann_file: str, multi_class: bool = False) -> list[dict]:
@@ -69,7 +69,27 @@ def load_video_list(ann_file: str, multi_class: bool = False) -> list[dict]:
                                   + (' (multi-label lists need multi_class=True)' if len(fields) > 2 else ''))
         labels = _ints(fields[1:], ann_file, line_no, line, _VIDEO_FMT)
         records.append(dict(path=fields[0], label=labels if multi_class else labels[0], line_no=line_no, line=line))
+    return _non_empty(records, ann_file)
+
+
+def _non_empty(records: list[dict], ann_file: str) -> list[dict]:
+    # An empty list used to pass --check-data and fail later inside torch's sampler (num_samples=0).
+    if not records:
+        raise AnnotationError(f'empty list: {os.fspath(ann_file)} has no annotation lines')
     return records
+
+
+def labels_out_of_range(records: list[dict], num_classes: int, ann_file: str) -> list[str]:
+    """``'FILE:LINE: label L outside [0, num_classes - 1]'`` for each record whose label (or any label of a
+    multi-label record) a ``num_classes``-way head cannot take."""
+    problems = []
+    for record in records:
+        labels = record.get('label')
+        for label in labels if isinstance(labels, (list, tuple)) else [labels]:
+            if isinstance(label, int) and not 0 <= label < num_classes:
+                problems.append(f"{ann_file}:{record.get('line_no', '?')}: label {label} outside "
+                                f"[0, {num_classes - 1}] (num_classes={num_classes})")
+    return problems
 
 
 def load_scale_file(path: str) -> dict[str, tuple[int, int]]:

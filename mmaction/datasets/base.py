@@ -56,10 +56,22 @@ class BaseRecognitionDataset(Dataset):
         if multi_class and not num_classes:
             raise ConfigError("dataset config: multi_class=True needs 'num_classes'")
         self.video_infos = self.load_annotations()
+        if num_classes and not multi_class:
+            self.check_labels(num_classes)
         self.pipelines = [Compose(p, where=f'{type(self).__name__}.pipeline' + (f'[modality {i}]' if i else ''))
                           for i, p in enumerate(pipelines)]
         # The original's group flag for its GroupSampler (every item in group 1).
         self.flag = np.ones(len(self), dtype=np.uint8)
+
+    def check_labels(self, num_classes: int) -> None:
+        """Raise :class:`AnnotationError` naming file:line of the labels a ``num_classes``-way head cannot take
+        (without this, training fails inside ``cross_entropy`` with "Target 8 is out of bounds")."""
+        from .annotations import AnnotationError, labels_out_of_range
+        problems = labels_out_of_range(self.video_infos, num_classes, self.ann_file)
+        if problems:
+            more = f'\n  ... and {len(problems) - 5} more' if len(problems) > 5 else ''
+            raise AnnotationError(f'{len(problems)} label(s) out of range for {num_classes} classes:\n  '
+                                  + '\n  '.join(problems[:5]) + more)
 
     # -- to implement --------------------------------------------------------------------------------
     def load_annotations(self) -> list[dict]:
@@ -98,7 +110,24 @@ class BaseRecognitionDataset(Dataset):
                 raise BadSampleError(f'{self._where(idx)}: the pipeline dropped the sample')
             replay = results.get('aug_params', {})
             outs.append(results)
+        short = self._short_video(idx, outs[0])
+        if short:
+            outs[0]['short_video'] = short
         return outs
+
+    def _short_video(self, idx: int, results: dict) -> str | None:
+        """A message when a training clip repeats frames because the video is shorter than the sampled span
+        (the sampler wraps around or clamps); the trainer counts these once per epoch."""
+        inds = results.get('frame_inds')
+        if self.test_mode or inds is None:
+            return None
+        flat = np.asarray(inds).reshape(-1)
+        if len(np.unique(flat)) == len(flat):
+            return None
+        info = self.video_infos[idx]
+        total = results.get('total_frames', info.get('total_frames', '?'))
+        return (f"{info.get('path', info.get('frame_dir', idx))} ({self.ann_file}:{info.get('line_no', '?')}): "
+                f"{total} frames, the clip samples {len(flat)}")
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         if idx < 0:
@@ -147,6 +176,8 @@ class BaseRecognitionDataset(Dataset):
         scale_factor = first.get('scale_factor')
         img_meta = dict(ori_shape=ORI_SHAPE, img_shape=img_shape, pad_shape=img_shape, scale_factor=scale_factor,
                         crop_quadruple=first.get('crop_quadruple'), flip=bool(first.get('flip', False)))
+        if first.get('short_video'):
+            img_meta['short_video'] = first['short_video']
         data = dict(num_modalities=torch.tensor([len(outs)], dtype=torch.long),
                     gt_label=self.label_tensor(self.video_infos[idx]['label']),
                     img_meta=img_meta)

@@ -5,11 +5,14 @@ configured backend that the device cannot use (``nccl`` without CUDA) is replace
 """
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import shutil
 import tempfile
-from typing import Any, Sequence
+import threading
+import time
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -17,6 +20,10 @@ import torch.distributed as dist
 from mmaction.registry import ConfigError
 
 _VALID_LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+# How long a collective waits for the other ranks before failing. torch's default (30 min for gloo) keeps a job
+# whose rank died hanging for half an hour; 10 min is far above any step or checkpoint save of this toolbox.
+# ``dist_params.timeout`` (seconds) or ``--dist-timeout`` change it.
+DEFAULT_COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=10)
 
 
 def get_dist_info() -> tuple[int, int]:
@@ -68,12 +75,84 @@ def init_dist(launcher: str = 'pytorch', backend: str | None = None, **kwargs: A
         raise RuntimeError(f'--launcher pytorch needs the environment set by torchrun; missing {missing}. '
                            f'Run through tools/dist_train_recognizer.sh or torchrun --nproc_per_node=N.')
     kwargs.pop('port', None)
+    kwargs.setdefault('timeout', DEFAULT_COLLECTIVE_TIMEOUT)
     device = get_device()
     if device.type == 'cuda':
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend=choose_backend(backend, device), **kwargs)
     return device
+
+
+class RankWatchdog:
+    """Every rank reports its progress (an iteration counter) to the process group's store; a thread on rank 0
+    logs one line when a rank is behind the furthest one and has not reported for ``seconds``, naming it and its
+    last progress, long before the collective timeout ends the job. The ranks that wait for it in a collective
+    are not reported, and neither is a phase all ranks spend without reporting (validation, a checkpoint save).
+    Rank 0 times the reports with its own clock (no cross-host skew).
+
+    ``store``: a ``torch.distributed.Store`` (the default group's when ``None``)."""
+
+    def __init__(self, seconds: float, logger: logging.Logger, store: Any = None, rank: int | None = None,
+                 world_size: int | None = None, clock: Callable[[], float] = time.monotonic):
+        if rank is None or world_size is None:
+            rank, world_size = get_dist_info()
+        if store is None:
+            store = dist.distributed_c10d._get_default_store()
+        self.seconds, self.logger, self.store, self.rank, self.world = float(seconds), logger, store, rank, world_size
+        self.clock = clock
+        self._seen: dict[int, tuple[str, float]] = {}  # rank -> (last report, when rank 0 first saw it)
+        self._warned: set[int] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def beat(self, counter: int, text: str) -> None:
+        """Report this rank's progress: ``counter`` orders the ranks, ``text`` is what the log line shows.
+        One small store write (every iteration: throttling would hide which rank is behind)."""
+        self.store.set(f'mmaction_watchdog/{self.rank}', f'{int(counter)}|{text}')
+
+    def check(self) -> list[int]:
+        """Rank 0: log a line for each rank silent for ``seconds`` (once per stall). Returns those ranks."""
+        now, stalled = self.clock(), []
+        reports = {}
+        for r in range(self.world):
+            key = f'mmaction_watchdog/{r}'
+            reports[r] = self.store.get(key).decode() if self.store.check([key]) else '-1|(not started)'
+        counters = {r: int(report.split('|', 1)[0]) for r, report in reports.items()}
+        furthest = max(counters.values())
+        for r, report in reports.items():
+            last, since = self._seen.get(r, (None, now))
+            if report != last:
+                self._seen[r] = (report, now)
+                self._warned.discard(r)
+                continue
+            if counters[r] < furthest and now - since >= self.seconds:
+                stalled.append(r)
+                if r not in self._warned:
+                    self._warned.add(r)
+                    self.logger.warning(f"watchdog: rank {r} has not reported for {now - since:.0f} s (last: "
+                                        f"{report.split('|', 1)[1]}; other ranks are further); they wait for it "
+                                        f"in the next collective, which fails after the collective timeout "
+                                        f"(dist_params.timeout / --dist-timeout)")
+        return stalled
+
+    def start(self) -> 'RankWatchdog':
+        if self.rank == 0 and self._thread is None:
+            def loop() -> None:
+                while not self._stop.wait(max(self.seconds / 4, 0.05)):
+                    try:
+                        self.check()
+                    except Exception:  # noqa: BLE001 - the store is gone when the group shuts down
+                        return
+            self._thread = threading.Thread(target=loop, name='mmaction-rank-watchdog', daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 def barrier() -> None:

@@ -30,7 +30,7 @@ from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
 from mmaction.utils.io import atomic_open, stale_atomic_temps
 from mmaction.utils.tb_logger import TrainingMonitor
 
-from .dist_utils import all_reduce_mean, get_dist_info
+from .dist_utils import RankWatchdog, all_reduce_mean, get_dist_info
 from .lr_scheduler import LrScheduler
 
 
@@ -108,6 +108,18 @@ def to_device(data: Any, device: torch.device) -> Any:
     return data
 
 
+def checkpoints_newest_first(work_dir: str) -> list[str]:
+    """``epoch_N.pth`` files of ``work_dir`` from the highest N down, then ``latest.pth``."""
+    found = []
+    for path in glob.glob(os.path.join(work_dir, 'epoch_*.pth')):
+        match = re.fullmatch(r'epoch_(\d+)\.pth', os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    paths = [p for _, p in sorted(found, reverse=True)]
+    latest = os.path.join(work_dir, 'latest.pth')
+    return paths + ([latest] if os.path.isfile(latest) else [])
+
+
 def find_latest_checkpoint(work_dir: str) -> str | None:
     """Newest checkpoint in ``work_dir``: the highest ``epoch_N.pth``, else ``latest.pth``.
 
@@ -134,6 +146,14 @@ def replaced_samples(data: Any) -> list[list[str]]:
             out.append(list(meta.get('bad_sample_errors') or
                             [f"index {meta['replaced_bad_sample']} (no cause recorded)"]))
     return out
+
+
+def short_videos(data: Any) -> list[str]:
+    """The samples of this batch whose clip repeats frames (video shorter than the sampled span), as the
+    dataset described them in ``img_meta['short_video']``."""
+    metas = data.get('img_meta') if isinstance(data, dict) else None
+    return [meta['short_video'] for meta in metas if isinstance(meta, dict) and meta.get('short_video')] \
+        if isinstance(metas, list) else []
 
 
 def remove_stale_temp_files(work_dir: str) -> list[str]:
@@ -231,7 +251,8 @@ class Runner:
                  loss_scale: float | str = 'dynamic', log_interval: int = 20, checkpoint_interval: int = 1,
                  timestamp: str | None = None, meta: dict | None = None,
                  evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1,
-                 log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False):
+                 log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False,
+                 watchdog_seconds: float = 120.0):
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
             raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
         for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
@@ -268,6 +289,11 @@ class Runner:
         self.auto_scale_batch = bool(auto_scale_batch)
         self.accumulate = 1
         self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
+        # Multi-process runs: rank 0 logs a line when a rank has not reported for this long (0: off).
+        if isinstance(watchdog_seconds, bool) or not isinstance(watchdog_seconds, (int, float)) or watchdog_seconds < 0:
+            raise ConfigError(f"config 'watchdog_seconds' must be a number of seconds >= 0, got {watchdog_seconds!r}")
+        self.watchdog_seconds = float(watchdog_seconds)
+        self.watchdog: RankWatchdog | None = None
         # The train loader's shuffle generator (a seeded DataLoader): its state goes into checkpoints so a resumed
         # run draws the same sample order and worker seeds as an uninterrupted one.
         self._loader_generator: torch.Generator | None = None
@@ -346,6 +372,9 @@ class Runner:
         batch = batch_size_of(data)
         chunks = split_batch(data, self.accumulate) if self.accumulate > 1 else [data]
         self.optimizer.zero_grad(set_to_none=True)
+        # The forward of a step that turns out non-finite has already written its batch statistics into the
+        # BatchNorm running buffers; skipping the step must undo that too, or the NaN stays in every checkpoint.
+        saved_buffers = [(b, b.detach().clone()) for b in self.model.buffers()] if self.skip_nonfinite else []
         scaler = self.amp.scaler
         totals: OrderedDict[str, float] = OrderedDict()
         for i, chunk in enumerate(chunks):
@@ -358,6 +387,9 @@ class Runner:
                     losses = self.model(**to_device(chunk, self.device))
                 loss, log_vars = parse_losses(losses)
                 if self._nonfinite(log_vars['loss']):
+                    with torch.no_grad():
+                        for buffer, saved in saved_buffers:
+                            buffer.copy_(saved)
                     return self._nonfinite_step(log_vars)
                 loss = loss * weight
                 if scaler is not None:
@@ -399,7 +431,7 @@ class Runner:
                 f'(global {self.iter + 1}): {terms}. Hint: lower optimizer.lr or use a warmup, set '
                 f'optimizer_config.grad_clip=dict(max_norm=40, norm_type=2), and check img_norm_cfg and the labels '
                 f'(or optimizer_config.skip_nonfinite=True to skip such steps).')
-        # No optimizer step: the weights and optimizer state stay as they were before this batch.
+        # No optimizer step: the weights, buffers and optimizer state stay as they were before this batch.
         self.skipped_steps += 1
         self.optimizer.zero_grad(set_to_none=True)
         self.logger.warning(f'skipped step: non-finite loss at epoch {self.epoch + 1}, iteration '
@@ -443,6 +475,22 @@ class Runner:
             self.logger.info(f'Epoch [{self.epoch + 1}]: 0 bad samples replaced this epoch')
         return {'bad_samples_replaced': len(replaced)}
 
+    def _epoch_short_videos(self, short: list[str]) -> dict:
+        """End of an epoch: one log line counting the distinct videos (all ranks) that were shorter than the
+        sampled span, so their frames were repeated. Returns the log-record entry (empty when none)."""
+        if self.world_size > 1:
+            gathered: list = [None] * self.world_size
+            torch.distributed.all_gather_object(gathered, short)
+            short = [msg for part in gathered for msg in part]
+        distinct = sorted(set(short))
+        if not distinct:
+            return {}
+        listed = '\n'.join(f'  {msg}' for msg in distinct[:20]) + (f'\n  ... and {len(distinct) - 20} more'
+                                                                    if len(distinct) > 20 else '')
+        self.logger.warning(f'Epoch [{self.epoch + 1}]: {len(distinct)} video(s) shorter than the sampled span '
+                            f'(frames repeated in their clips):\n{listed}')
+        return {'short_videos': len(distinct)}
+
     def train(self, loader: Any) -> None:
         self.model.train()
         epoch_len = len(loader)
@@ -451,11 +499,15 @@ class Runner:
         self._attach_loader_generator(loader)
         buffer: dict = defaultdict(list)
         replaced: list[list[str]] = []  # causes of each sample the dataset replaced (this rank)
+        short: list[str] = []  # samples whose clip repeated frames (this rank)
         self.inner_iter = 0
         tick = time.time()
         for data in loader:
             buffer['data_time'].append(time.time() - tick)
             replaced.extend(replaced_samples(data))
+            short.extend(short_videos(data))
+            if self.watchdog is not None:
+                self.watchdog.beat(self.iter, f'epoch {self.epoch + 1}, iteration {self.inner_iter + 1}')
             self.lr_scheduler.step(self.epoch, self.iter)
             log_vars = self.train_step(data)
             for key, value in log_vars.items():
@@ -466,7 +518,9 @@ class Runner:
             if self.monitor is not None:
                 self.monitor.update(buffer['time'][-1], buffer['data_time'][-1])
             if self.inner_iter == epoch_len:
-                self._log_train(buffer, epoch_len, self._epoch_bad_samples(loader, replaced))
+                extra = self._epoch_bad_samples(loader, replaced)
+                extra.update(self._epoch_short_videos(short))
+                self._log_train(buffer, epoch_len, extra)
                 buffer = defaultdict(list)
             elif self.inner_iter % self.log_interval == 0:
                 self._log_train(buffer, epoch_len)
@@ -531,11 +585,15 @@ class Runner:
         if self.rank == 0:
             self.monitor = TrainingMonitor.from_config(self.log_config, self.work_dir,
                                                        max_iters=self.max_epochs * train_len, logger=self.logger)
+        if self.world_size > 1 and self.watchdog_seconds > 0:
+            self.watchdog = RankWatchdog(self.watchdog_seconds, self.logger).start()
         try:
             self._run_phases(data_loaders, workflow)
         finally:
             if self.monitor is not None:
                 self.monitor.close()
+            if self.watchdog is not None:
+                self.watchdog.stop()
 
     def run_summary(self, loader: Any) -> str:
         """The start-of-run line: what runs where and on how many samples per optimizer step."""
@@ -601,6 +659,21 @@ class Runner:
             # Applied to the train loader's generator when the first resumed epoch starts.
             self._pending_loader_state = meta['rng'].get('loader')
         self.logger.info(f'resumed from {filename}: epoch {self.epoch}, iter {self.iter}')
+
+    def auto_resume(self, work_dir: str, trust: bool = False) -> str | None:
+        """``--auto-resume``: resume from the newest complete checkpoint of ``work_dir``. A truncated or corrupt
+        one (a copy cut short, a disk that filled up) is skipped with a log line naming it; a file refused as
+        unsafe still stops the run. Returns the checkpoint used (``None``: none found, start fresh)."""
+        from mmaction.utils.checkpoint import CheckpointUnreadableError
+        for path in checkpoints_newest_first(work_dir):
+            self.logger.info(f'--auto-resume: found {path}')
+            try:
+                self.resume(path, trust=trust)
+            except CheckpointUnreadableError as err:
+                self.logger.warning(f'--auto-resume: skipping {path}: {err}; falling back to the previous checkpoint')
+                continue
+            return path
+        return None
 
     def load_weights(self, filename: str, trust: bool = False) -> None:
         """``load_from``: weights only (non-strict, mismatches reported); training starts at epoch 1."""

@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 
+from mmaction.utils.results import check_finite_scores
+
 
 def softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
     """Numerically stable softmax along ``dim`` (max subtracted first, so large logits do not overflow)."""
@@ -17,7 +19,7 @@ def softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
     return e / np.sum(e, axis=dim, keepdims=True)
 
 
-def _check(scores: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+def _check(scores: np.ndarray, labels: Sequence[int], source: str = 'scores') -> tuple[np.ndarray, np.ndarray]:
     scores = np.asarray(scores)
     labels = np.asarray(labels).reshape(-1)
     if scores.ndim != 2:
@@ -28,18 +30,21 @@ def _check(scores: np.ndarray, labels: Sequence[int]) -> tuple[np.ndarray, np.nd
         raise ValueError('no scores to evaluate (empty dataset?)')
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f'labels must be integers, got dtype {labels.dtype}')
+    check_finite_scores(scores, source)
     if labels.min() < 0 or labels.max() >= scores.shape[1]:
         raise ValueError(f'labels must lie in [0, {scores.shape[1] - 1}] (num_classes={scores.shape[1]}), '
                          f'got range [{labels.min()}, {labels.max()}]')
     return scores, labels
 
 
-def top_k_accuracy(scores: np.ndarray, labels: Sequence[int], k: Sequence[int] = (1,)) -> list[float]:
+def top_k_accuracy(scores: np.ndarray, labels: Sequence[int], k: Sequence[int] = (1,),
+                   source: str = 'scores') -> list[float]:
     """Fraction of videos whose label is among the ``k`` highest scores, for each ``k``.
 
     Ties are broken as the original did, by ``np.argsort`` order (the later index of equal scores ranks higher).
+    Non-finite scores raise ``ValueError`` naming ``source``.
     """
-    scores, labels = _check(scores, labels)
+    scores, labels = _check(scores, labels, source)
     order = np.argsort(scores, axis=1)  # ascending; the last k columns are the top k
     result = []
     for kk in k:
@@ -62,13 +67,13 @@ def confusion_matrix(pred: Sequence[int], labels: Sequence[int], num_classes: in
     return cm
 
 
-def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int]) -> float:
+def mean_class_accuracy(scores: np.ndarray, labels: Sequence[int], source: str = 'scores') -> float:
     """Mean over classes of (correct predictions of the class / videos of the class).
 
     Classes with no ground-truth video are left out. (The original divided by sklearn's confusion-matrix row sums,
     so a class that was only ever *predicted* gave 0/0 and the printed value became ``nan``.)
     """
-    scores, labels = _check(scores, labels)
+    scores, labels = _check(scores, labels, source)
     cm = confusion_matrix(np.argmax(scores, axis=1), labels, scores.shape[1])
     count = cm.sum(axis=1)
     present = count > 0

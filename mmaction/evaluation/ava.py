@@ -161,6 +161,10 @@ def average_precision(scores: np.ndarray, tp: np.ndarray, num_gt: int) -> float:
         return float('nan')
     if len(scores) == 0:
         return 0.0
+    if not np.isfinite(scores).all():
+        bad = np.flatnonzero(~np.isfinite(scores))
+        raise ValueError(f'{len(bad)} of {len(scores)} detection scores are NaN/inf (first: detection {bad[0]}); '
+                         f'no mAP computed')
     order = np.argsort(scores)[::-1]
     tp = tp[order].astype(float)
     cum_tp = np.cumsum(tp)

@@ -68,6 +68,10 @@ def interpolated_precision_recall(precision: np.ndarray, recall: np.ndarray) -> 
 
 
 def _descending(scores: np.ndarray) -> np.ndarray:
+    if not np.isfinite(scores).all():
+        bad = np.flatnonzero(~np.isfinite(scores))
+        raise ValueError(f'{len(bad)} of {len(scores)} detection/proposal scores are NaN/inf (first: number '
+                         f'{bad[0]}); no mAP/AR computed')
     # The toolkit sorts with ``argsort()[::-1]``; numpy's default sort is stable for the short arrays of the
     # tests, so reversing a *stable* ascending sort reproduces its order of tied scores deterministically.
     return np.argsort(scores, kind='stable')[::-1]

@@ -1,24 +1,27 @@
 """Checkpoint reading and writing.
 
 Checkpoints keep the original container ``{'meta', 'state_dict', 'optimizer'}`` with unprefixed keys.
-Files are loaded with ``torch.load(weights_only=True)``: a checkpoint is a pickle, and a full unpickle
-of a downloaded file can run arbitrary code. Only numpy arrays and plain containers are allowed in
-addition to tensors; anything else needs ``trust=True`` (``--trust-checkpoint`` in the tools).
+A checkpoint is a pickle, and a full unpickle of a downloaded file can run arbitrary code, so files are read
+by ``torch.load`` through :class:`mmaction.utils.io.SafeUnpickler` (the loader result and proposal pickles use
+too): torch's ``weights_only`` allow-list for tensors, numpy arrays of plain numeric dtypes, plain containers,
+OpenMMLab objects (mmengine's ``message_hub`` buffers...) as inert placeholders, and a size budget against the
+file size. Anything else needs ``trust=True`` (``--trust-checkpoint`` in the tools), the only path that
+unpickles fully. mmaction2/mmengine checkpoints (``meta``, ``state_dict``, ``message_hub``, ``optimizer``,
+``param_schedulers``) load this way; their weights come out as they were saved.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
-import re
 import time
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn as nn
 
-from .io import atomic_open
+from .io import CheckpointPickleModule, PickleLoadError, atomic_open
 
 # The original model-zoo names (torchvision's legacy ImageNet weights and mmcv's open-mmlab list).
 MODELZOO_URLS = {
@@ -41,17 +44,26 @@ class CheckpointError(RuntimeError):
     """A checkpoint cannot be found, read or matched to the model."""
 
 
-def _numpy_safe_globals() -> list:
-    names = []
-    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+class CheckpointUnreadableError(CheckpointError):
+    """The file is truncated or corrupt (as opposed to refused as unsafe): ``--auto-resume`` may fall back."""
+
+
+class _WriteErrors:
+    """A file wrapper that remembers the ``OSError`` of a failed write: torch's zip writer turns it into
+    ``RuntimeError: [enforce fail at inline_container.cc]`` without the cause."""
+
+    def __init__(self, f: Any):
+        self.f, self.error = f, None
+
+    def write(self, data: Any) -> int:
         try:
-            mod = __import__(mod_name, fromlist=['_reconstruct'])
-            names += [mod._reconstruct, mod.scalar]
-        except (ImportError, AttributeError):
-            pass
-    names += [np.ndarray, np.dtype]
-    names += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')]
-    return names
+            return self.f.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.f, name)
 
 
 def resolve_checkpoint(filename: str) -> str:
@@ -84,27 +96,30 @@ def resolve_checkpoint(filename: str) -> str:
 
 
 def load_file(filename: str, map_location: Any = 'cpu', trust: bool = False) -> Any:
-    """``torch.load`` a checkpoint safely (tensors, numpy arrays, containers only unless ``trust``)."""
+    """``torch.load`` a checkpoint safely (see the module docstring); ``trust`` unpickles fully."""
     path = resolve_checkpoint(filename)
     if trust:
         return torch.load(path, map_location=map_location, weights_only=False)
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            return torch.load(path, map_location=map_location, weights_only=True)
+        # pickle_module replaces torch's unpickler by the safe one; weights_only=True would ignore it.
+        return torch.load(path, map_location=map_location, weights_only=False,
+                          pickle_module=CheckpointPickleModule(path, os.path.getsize(path)))
+    except PickleLoadError as err:
+        raise CheckpointError(f'{err}. If you trust this file, pass --trust-checkpoint (or trust=True).') from None
     except Exception as err:  # noqa: BLE001 - turned into a precise message
-        text = str(err)
-        if 'weights_only' in text or 'Unsupported global' in text or 'UnpicklingError' in type(err).__name__:
-            found = re.search(r'GLOBAL ([\w.]+)', text)
-            what = f' (it holds {found.group(1)})' if found else ''
-            raise CheckpointError(
-                f'{path}: refused to load{what}: only tensors, numpy arrays and plain containers are loaded by '
-                f'default, because unpickling other objects can run arbitrary code. If you trust this file, '
-                f'pass --trust-checkpoint (or trust=True).') from err
-        raise CheckpointError(f'{path}: cannot read checkpoint: {err}') from err
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+        raise CheckpointUnreadableError(f'{path}: cannot read checkpoint ({type(err).__name__}: {first}); the file '
+                                        f'is truncated, corrupt or not a torch checkpoint') from err
 
 
-def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>') -> 'OrderedDict[str, torch.Tensor]':
-    """Accept a raw state dict or ``{'state_dict': ...}`` / ``{'model': ...}``; strip ``module.`` prefixes."""
+def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>',
+                   prefix: str | None = None) -> 'OrderedDict[str, torch.Tensor]':
+    """Accept a raw state dict or ``{'state_dict': ...}`` / ``{'model': ...}``; strip ``module.`` prefixes.
+
+    ``prefix`` (e.g. ``'backbone.'``) keeps only the keys under it, without it: the backbone of an mmaction2
+    recognizer checkpoint (whose keys are ``backbone.*``, ``cls_head.*``), as mmaction2's
+    ``init_cfg=dict(type='Pretrained', prefix='backbone.')`` does.
+    """
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         state = checkpoint['state_dict']
     elif isinstance(checkpoint, dict) and 'model' in checkpoint and isinstance(checkpoint['model'], dict):
@@ -119,6 +134,13 @@ def get_state_dict(checkpoint: Any, filename: str = '<checkpoint>') -> 'OrderedD
         while key.startswith('module.'):
             key = key[len('module.'):]
         out[key] = value
+    if prefix:
+        selected = OrderedDict((k[len(prefix):], v) for k, v in out.items() if k.startswith(prefix))
+        if not selected:
+            tops = sorted({k.split('.')[0] + '.' for k in out})
+            raise CheckpointError(f"{filename}: no key starts with '{prefix}' (the checkpoint's top-level names: "
+                                  f"{', '.join(tops[:10])})")
+        out = selected
     return out
 
 
@@ -133,6 +155,10 @@ def load_state_dict(model: nn.Module, state: dict, strict: bool = False, logger:
     Returns ``dict(missing=[...], unexpected=[...], mismatched=[(key, ckpt_shape, model_shape)])``.
     With ``strict=True`` any of those raises :class:`CheckpointError` naming the keys.
     """
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise CheckpointError(f'{source}: refusing to load non-finite tensors: {describe_nonfinite(bad)} (the '
+                              f'run that wrote it had diverged)')
     model = unwrap_model(model)
     own = model.state_dict()
     mismatched, to_load = [], OrderedDict()
@@ -164,12 +190,29 @@ def load_state_dict(model: nn.Module, state: dict, strict: bool = False, logger:
 
 
 def load_checkpoint(model: nn.Module, filename: str, map_location: Any = 'cpu', strict: bool = False,
-                    logger: logging.Logger | None = None, trust: bool = False) -> dict:
-    """Load weights from a file/URL into ``model`` (original ``mmcv.runner.load_checkpoint`` semantics)."""
+                    logger: logging.Logger | None = None, trust: bool = False, prefix: str | None = None) -> dict:
+    """Load weights from a file/URL into ``model`` (original ``mmcv.runner.load_checkpoint`` semantics);
+    ``prefix`` selects a sub-model's keys (see :func:`get_state_dict`)."""
     checkpoint = load_file(filename, map_location=map_location, trust=trust)
-    state = get_state_dict(checkpoint, filename)
+    state = get_state_dict(checkpoint, filename, prefix=prefix)
     load_state_dict(model, state, strict=strict, logger=logger, source=filename)
     return checkpoint if isinstance(checkpoint, dict) else {'state_dict': state}
+
+
+def nonfinite_tensors(state: dict) -> list[tuple[str, int, int]]:
+    """``(key, non-finite count, numel)`` for every floating-point tensor of ``state`` holding NaN or inf."""
+    found = []
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()):
+            bad = int((~torch.isfinite(value.detach())).sum())
+            if bad:
+                found.append((key, bad, value.numel()))
+    return found
+
+
+def describe_nonfinite(found: list[tuple[str, int, int]]) -> str:
+    return ', '.join(f'{key} ({bad} of {numel} values NaN/inf)' for key, bad, numel in found[:10]) + \
+        (f' and {len(found) - 10} more' if len(found) > 10 else '')
 
 
 def weights_to_cpu(state: dict) -> 'OrderedDict[str, torch.Tensor]':
@@ -183,9 +226,28 @@ def save_checkpoint(model: nn.Module, filename: str, optimizer: torch.optim.Opti
     meta = dict(meta or {})
     meta.setdefault('mmact_version', mmact_version)
     meta.setdefault('time', time.asctime())
-    checkpoint = {'meta': meta, 'state_dict': weights_to_cpu(unwrap_model(model).state_dict())}
+    state = weights_to_cpu(unwrap_model(model).state_dict())
+    bad = nonfinite_tensors(state)
+    if bad:
+        raise FloatingPointError(f'refusing to save {filename}: the model holds non-finite weights or buffers: '
+                                 f'{describe_nonfinite(bad)}. Training diverged (lower optimizer.lr, use '
+                                 f'grad_clip) or a skipped step leaked into the BatchNorm statistics.')
+    checkpoint = {'meta': meta, 'state_dict': state}
     if optimizer is not None:
         checkpoint['optimizer'] = optimizer.state_dict()
     checkpoint.update(extra)
-    with atomic_open(filename, 'wb') as f:
-        torch.save(checkpoint, f)
+    try:
+        with atomic_open(filename, 'wb') as f:
+            writer = _WriteErrors(f)
+            try:
+                torch.save(checkpoint, writer)
+            except (RuntimeError, OSError) as err:
+                cause = writer.error or (err if isinstance(err, OSError) else None)
+                if cause is not None:
+                    raise cause from None
+                raise
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on device: {filename} (the previous checkpoints are '
+                                        f'intact; free space or point work_dir elsewhere)') from None
+        raise OSError(err.errno, f'cannot write checkpoint {filename}: {err.strerror or err}') from None

@@ -16,11 +16,27 @@ import numpy as np
 from .io import load_pickle, open_text
 
 
+def check_finite_scores(scores: np.ndarray, source: str = 'scores', names: Sequence[str] | None = None) -> None:
+    """Raise ``ValueError`` when any row of ``scores`` holds NaN/inf: the count and the first one (by ``names``
+    when given). An accuracy computed from such rows is meaningless (argmax of NaN is index 0)."""
+    scores = np.asarray(scores)
+    if scores.dtype.kind not in 'fc' or np.isfinite(scores).all():
+        return
+    bad = ~np.isfinite(scores.reshape(len(scores), -1)).all(axis=1)
+    first = int(np.flatnonzero(bad)[0])
+    name = f' ({names[first]})' if names is not None and first < len(names) else ''
+    raise ValueError(f'{source}: {int(bad.sum())} of {len(scores)} videos have non-finite scores (NaN/inf); '
+                     f'first: video {first}{name}: {scores[first].reshape(-1)[:5].tolist()}... '
+                     f'(diverged weights, or a broken checkpoint/input); no accuracy computed')
+
+
 def scores_from_results(results: Any, source: str = '<results>') -> np.ndarray:
-    """Stack a result list into a float64 ``(num_videos, num_classes)`` array, checking every entry."""
+    """Stack a result list into a float64 ``(num_videos, num_classes)`` array, checking every entry (shapes, and
+    NaN/inf: counted, the first named)."""
     if isinstance(results, np.ndarray):
         if results.ndim != 2:
             raise ValueError(f'{source}: expected a (num_videos, num_classes) array, got shape {results.shape}')
+        check_finite_scores(results, source)
         return results.astype(np.float64)
     if not isinstance(results, (list, tuple)) or not results:
         raise ValueError(f'{source}: expected a non-empty list of per-video score arrays, got {type(results).__name__}')
@@ -37,7 +53,9 @@ def scores_from_results(results: Any, source: str = '<results>') -> np.ndarray:
         if rows and arr.shape != rows[0].shape:
             raise ValueError(f'{source}: entry {i} has {arr.shape[0]} classes, entry 0 has {rows[0].shape[0]}')
         rows.append(arr)
-    return np.stack(rows)
+    scores = np.stack(rows)
+    check_finite_scores(scores, source)
+    return scores
 
 
 def load_scores(path: str) -> np.ndarray:

@@ -33,6 +33,8 @@ def decode_image(data: bytes, path: str, flag: str = 'color', channel_order: str
                  backend: str = 'auto') -> np.ndarray:
     """Decode image bytes: ``(H, W, 3)`` uint8 in ``channel_order`` for ``flag='color'``, ``(H, W)`` for
     ``'grayscale'``. ``backend``: ``'auto'`` (simplejpeg for JPEG when installed), ``'cv2'``, ``'simplejpeg'``."""
+    if not data:  # cv2.imdecode fails on it with "!buf.empty()" and no path
+        raise FrameReadError(f'cannot decode image {path}: empty file (0 bytes)')
     is_jpeg = data[:2] == b'\xff\xd8'
     if backend in ('auto', 'simplejpeg') and simplejpeg is not None and is_jpeg:
         try:
@@ -43,7 +45,10 @@ def decode_image(data: bytes, path: str, flag: str = 'color', channel_order: str
             if backend == 'simplejpeg':
                 raise FrameReadError(f'cannot decode image {path}: {err}') from err
     buf = np.frombuffer(data, dtype=np.uint8)
-    img = cv2.imdecode(buf, cv2.IMREAD_COLOR if flag == 'color' else cv2.IMREAD_GRAYSCALE)
+    try:
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR if flag == 'color' else cv2.IMREAD_GRAYSCALE)
+    except cv2.error as err:
+        raise FrameReadError(f'cannot decode image {path} ({len(data)} bytes): {str(err).strip()}') from None
     if img is None:
         raise FrameReadError(f'cannot decode image {path} ({len(data)} bytes): not a readable image')
     if flag == 'color' and channel_order == 'rgb':
