@@ -5,7 +5,6 @@ The file is also the worker script: ``torchrun --nproc_per_node=2 tests/test_eng
 """
 import os
 import pickle
-import socket
 import subprocess
 import sys
 
@@ -14,6 +13,8 @@ import pytest
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATHER_SIZE = 7  # odd: rank 0 gets 4 items, rank 1 gets 3
@@ -93,18 +94,12 @@ def worker(out_dir):
     torch.distributed.destroy_process_group()
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def dist_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist')
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join(
+    env = cpu_env(PYTHONPATH=os.pathsep.join(
         [os.path.dirname(HERE), HERE, os.environ.get('PYTHONPATH', '')]))
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={_free_port()}',
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
            os.path.join(HERE, 'test_engine_dist.py'), str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -6,12 +6,13 @@ The file is also the worker script: ``torchrun --nproc_per_node=2 tests/test_rel
 MODE ``hang``: rank 1 sleeps, rank 0's broadcast times out after ``--dist-timeout 3``).
 """
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
+
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -48,16 +49,10 @@ def worker(mode: str, work_dir: str) -> None:
                'failure propagation test', build_dataset_fn=lambda cfg: TinyDataset(8))
 
 
-def _free_port() -> str:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
-
-
 def _torchrun(mode, tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    env = cpu_env(PYTHONPATH=ROOT)
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
-           f'--master_port={_free_port()}', os.path.abspath(__file__), mode, str(tmp_path)]
+           f'--master_port={free_port()}', os.path.abspath(__file__), mode, str(tmp_path)]
     start = time.time()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=90, cwd=ROOT)
     return proc, time.time() - start

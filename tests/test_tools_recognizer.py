@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_VIDEOS, NUM_FRAMES, NUM_CLASSES = 5, 6, 3
@@ -191,7 +191,7 @@ def test_resume_and_auto_resume_continue_the_run(setup, tmp_path):
 def test_dist_wrappers_two_cpu_processes(setup, tmp_path):
     """dist_train_recognizer.sh and dist_test_recognizer.sh with 2 CPU processes: same pickle as 1 process."""
     root, config, work = setup
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHON=sys.executable, PORT=str(free_port()))
+    env = cpu_env()
     dist_work = tmp_path / 'dist_work'
     proc = subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_train_recognizer.sh'), str(config), '2',
                            '--work_dir', str(dist_work), '--seed', '0', '--cfg-options', 'total_epochs=1'],

@@ -12,7 +12,7 @@ import torch
 from mmaction.models.backbones.resnet_i3d import ResNet_I3D
 from mmaction.utils.config import load_config
 
-from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from _dist_test_helpers import cpu_env  # noqa: E402 (tests/ helper)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CONFIG = os.path.join(REPO, 'configs/SlowOnly/toy/slowonly_r18_toy_8x3.py')
@@ -82,7 +82,7 @@ def test_toy_slowonly_reaches_90_percent_with_two_processes(tmp_path):
 
     About 2 minutes on 2 idle cores (30 epochs of 9 iterations); 98.86% top-1 measured with seed 0."""
     root = str(tmp_path)
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    env = cpu_env()
 
     def run(cmd, timeout):
         proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)

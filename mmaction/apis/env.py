@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-from mmaction.engine.dist_utils import get_device, get_dist_info, init_dist  # noqa: F401  (public API)
+from mmaction.engine.dist_utils import check_nproc, get_device, get_dist_info, init_dist  # noqa: F401  (public API)
 from mmaction.utils.logger import get_root_logger  # noqa: F401  (public API)
 
 
