@@ -13,8 +13,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.utils.device import to_device
+
 from .dist_utils import collect_results, get_dist_info
-from .runner import to_device
 
 
 class _Progress:

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), '..',
 from mmaction.apis.test import apply_three_crop_override  # noqa: E402
 from mmaction.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmaction.engine.dist_utils import get_device  # noqa: E402
-from mmaction.engine.runner import to_device  # noqa: E402
+from mmaction.utils.device import to_device  # noqa: E402
 from mmaction.models import build_recognizer  # noqa: E402
 from mmaction.utils.checkpoint import load_checkpoint  # noqa: E402
 from mmaction.utils.config import DictAction, load_config  # noqa: E402
