@@ -27,8 +27,10 @@ _TF32 = dict(rtol=2e-3, atol=1e-4)
 _HALF = {torch.float16: dict(rtol=1e-2, atol=1e-3), torch.bfloat16: dict(rtol=5e-2, atol=1e-2)}
 
 
-def tolerance(device: torch.device | str, dtype: torch.dtype = torch.float32) -> dict[str, float]:
-    """``dict(rtol=..., atol=...)`` for a ``dtype`` result computed on ``device`` (TF32 read from torch now)."""
+def tolerance(device: torch.device | str, dtype: torch.dtype = torch.float32,
+              tf32: bool | None = None) -> dict[str, float]:
+    """``dict(rtol=..., atol=...)`` for a ``dtype`` result computed on ``device``. ``tf32``: whether TF32 was on
+    where it was computed (another process: a tool run by a test); default: as torch in this process is set now."""
     device = torch.device(device)
     if dtype in _HALF:
         return dict(_HALF[dtype])
@@ -36,6 +38,6 @@ def tolerance(device: torch.device | str, dtype: torch.dtype = torch.float32) ->
         raise ValueError(f'no tolerance for {dtype}: integer and boolean results are compared exactly')
     if device.type == 'cpu':
         return dict(_FLOAT32_CPU)
-    if device.type == 'cuda' and dtype == torch.float32 and tf32_enabled():
+    if device.type == 'cuda' and dtype == torch.float32 and (tf32_enabled() if tf32 is None else tf32):
         return dict(_TF32)
     return dict(_FLOAT32_CUDA)

@@ -106,3 +106,32 @@ def test_probe_catches_a_tensor_left_behind(device):
     probe = DeviceProbe(META, lambda batch: None)
     probe(img_group_0=[[torch.zeros(1, device=device)]])
     assert probe.misplaced() == ([] if device == 'meta' else ['batch.img_group_0[0][0] on cpu'])
+
+
+class _LoaderBuilt(Exception):
+    """Stops train_network once it has asked for its training loader."""
+
+
+def train_loader_kwargs(device: torch.device, tmp_path, monkeypatch) -> dict:
+    """The keyword arguments ``train_network`` builds its training loader with, for a run on ``device``."""
+    import mmaction.datasets
+    from mmaction.apis import train_network
+    from mmaction.utils.config import Config
+    seen = {}
+
+    def build_dataloader(dataset, *args, **kwargs):
+        seen.update(kwargs)
+        raise _LoaderBuilt
+
+    monkeypatch.setattr(mmaction.datasets, 'build_dataloader', build_dataloader)
+    cfg = Config(dict(data=dict(videos_per_gpu=2, workers_per_gpu=0), optimizer=dict(type='SGD', lr=0.1),
+                      total_epochs=1, work_dir=str(tmp_path / 'work')))
+    with pytest.raises(_LoaderBuilt):
+        train_network(nn.Linear(1, 1), [], cfg, device=device)
+    return seen
+
+
+def test_training_loader_pins_memory_only_for_cuda(tmp_path, monkeypatch):
+    """Pinned batches make the runner's non_blocking copies asynchronous on CUDA; on the CPU pinning is only a cost
+    (tests/test_cuda.py checks the CUDA side)."""
+    assert train_loader_kwargs(torch.device('cpu'), tmp_path, monkeypatch)['pin_memory'] is False

@@ -124,12 +124,13 @@ def test_launcher_device_cpu_runs_cpu_processes_with_gloo(tmp_path):
 
 
 def _worker(out_dir: str) -> None:
+    """Each rank writes its device type, the backend and the all-reduced sum of ``rank + 1`` (tests/test_cuda.py
+    runs it on a GPU too)."""
     import torch.distributed as dist
 
     from mmaction.engine.dist_utils import init_dist, shutdown_dist
-    assert os.environ['CUDA_VISIBLE_DEVICES'] == '' and not torch.cuda.is_available()
     device = init_dist('pytorch')
-    value = torch.tensor([float(dist.get_rank() + 1)])
+    value = torch.tensor([float(dist.get_rank() + 1)], device=device)  # nccl reduces CUDA tensors only
     dist.all_reduce(value)
     with open(os.path.join(out_dir, f'rank{dist.get_rank()}.txt'), 'w') as f:
         f.write(f'{device.type} {dist.get_backend()} {value.item()}')

@@ -55,6 +55,7 @@ def test_tolerance_follows_device_dtype_and_tf32(restore_numerics):
     assert tolerance('cuda') == dict(rtol=2e-3, atol=1e-4)
     set_tf32(False)
     assert tolerance(torch.device('cuda', 0)) == dict(rtol=1e-4, atol=1e-5)
+    assert tolerance('cuda', tf32=True) == dict(rtol=2e-3, atol=1e-4)  # a tool's result from another process
     assert tolerance('cuda', torch.float16)['rtol'] == 1e-2 and tolerance('cpu', torch.bfloat16)['rtol'] == 5e-2
     with pytest.raises(ValueError, match='compared exactly'):
         tolerance('cpu', torch.int64)
