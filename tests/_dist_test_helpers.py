@@ -1,7 +1,8 @@
 """Shared helpers of the slow tests that run the test configs through ``tools/dist_test_recognizer*.sh``.
 
 Everything runs the real command-line tools in subprocesses (training with ``tools/train_recognizer.py``, testing
-with the ``dist_*.sh`` wrappers under torchrun on CPU, pinned there on a GPU machine too) on toy-sized inputs built from the shared sample rawframes:
+with the ``dist_*.sh`` wrappers under torchrun on CPU, pinned there on a GPU machine too) on toy-sized inputs built
+from the shared sample rawframes:
 ``tests/data/imgs`` holds ``img_00001..10.jpg`` (320x240 RGB) and ``x_/y_00001..5.jpg`` (TV-L1 flow pairs).
 """
 from __future__ import annotations

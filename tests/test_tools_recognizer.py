@@ -5,7 +5,6 @@ import os
 import pickle
 import re
 import subprocess
-import sys
 
 import cv2
 import numpy as np
