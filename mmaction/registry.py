@@ -9,10 +9,36 @@ from __future__ import annotations
 import copy
 import difflib
 import importlib
+import os
 import pkgutil
 from typing import Any, Iterable
 
+from mmengine.logging import MMLogger
 from mmengine.registry import Registry
+
+
+def _create_mmengine_logger() -> None:
+    """Create mmengine's 'current' logger now, independent of the launcher's environment.
+
+    mmengine creates it on the first registry lookup, and its constructor indexes ``CUDA_VISIBLE_DEVICES`` by
+    ``LOCAL_RANK`` (only to name a per-device log file, which mmaction never asks for): with CUDA available and more
+    processes than visible GPUs (``torchrun --nproc_per_node=2`` with ``CUDA_VISIBLE_DEVICES=0``) importing mmaction
+    died with ``IndexError``. Created here with ``LOCAL_RANK`` read as 0, every later lookup reuses it.
+    """
+    if MMLogger.check_instance_created('mmengine'):
+        return
+    saved = os.environ.get('LOCAL_RANK')
+    os.environ['LOCAL_RANK'] = '0'
+    try:
+        MMLogger.get_instance('mmengine')
+    finally:
+        if saved is None:
+            del os.environ['LOCAL_RANK']
+        else:
+            os.environ['LOCAL_RANK'] = saved
+
+
+_create_mmengine_logger()
 
 # Model building blocks (names as in the original MMAction, §3 of the v0 reference).
 # ``locations`` tell mmengine which package to import to fill a registry (without them it would try

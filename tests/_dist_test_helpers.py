@@ -1,7 +1,8 @@
 """Shared helpers of the slow tests that run the test configs through ``tools/dist_test_recognizer*.sh``.
 
 Everything runs the real command-line tools in subprocesses (training with ``tools/train_recognizer.py``, testing
-with the ``dist_*.sh`` wrappers under torchrun on CPU) on toy-sized inputs built from the shared sample rawframes:
+with the ``dist_*.sh`` wrappers under torchrun on CPU, pinned there on a GPU machine too) on toy-sized inputs built
+from the shared sample rawframes:
 ``tests/data/imgs`` holds ``img_00001..10.jpg`` (320x240 RGB) and ``x_/y_00001..5.jpg`` (TV-L1 flow pairs).
 """
 from __future__ import annotations
@@ -23,9 +24,20 @@ NUM_RGB_FRAMES = 10
 NUM_FLOW_FRAMES = 5
 
 
+def cpu_env(**extra: str) -> dict:
+    """The environment of a multi-process CPU test, pinned to the CPU so that it runs the same on a GPU machine:
+    ``DEVICE=cpu`` for the ``tools/dist_*.sh`` wrappers, ``CUDA_VISIBLE_DEVICES=`` (GPUs hidden) for a bare torchrun
+    and single-process tools; one thread per process; a free ``PORT``; ``PYTHON`` is this interpreter."""
+    env = dict(os.environ, DEVICE='cpu', CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHON=sys.executable,
+               PORT=str(free_port()))
+    env.update(extra)
+    return env
+
+
 def run(cmd: Sequence[str], timeout: int = 600) -> str:
-    """Run a command in the repository root (one thread per process); returns stdout+stderr, fails with its tail."""
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    """Run a command in the repository root, pinned to the CPU (``cpu_env``); returns stdout+stderr, fails with its
+    tail."""
+    env = cpu_env()
     proc = subprocess.run(list(cmd), cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{" ".join(cmd)} failed ({proc.returncode}):\n{output[-6000:]}'

@@ -42,3 +42,13 @@ def link_toy_dataset(root, toy: str) -> None:
     """Make ``toy`` visible as ``<root>/data/toy`` (where the toy configs look, relative to the working folder)."""
     os.makedirs(os.path.join(root, 'data'), exist_ok=True)
     os.symlink(toy, os.path.join(root, 'data', 'toy'))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` (tests/test_cuda.py, docs/gpu.md) need a GPU: skipped where torch sees none."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason='needs CUDA (a GPU visible to torch)')
+    for item in items:
+        if item.get_closest_marker('cuda') is not None:
+            item.add_marker(skip)

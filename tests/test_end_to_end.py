@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from _dist_test_helpers import cpu_env  # noqa: E402 (tests/ helper)
 from conftest import link_toy_dataset  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
@@ -20,7 +20,7 @@ SEED_CKPT = 'modelzoo/tsn_2d_rgb_bninception_seg3_f1s1_b32_g8-98160339.pth'
 
 
 def _run(cmd: list[str], cwd: str, timeout: int) -> str:
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    env = cpu_env()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{" ".join(cmd)} failed ({proc.returncode}):\n{output[-6000:]}'

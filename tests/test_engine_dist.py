@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from _dist_test_helpers import free_port
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GATHER_SIZE = 7  # odd: rank 0 gets 4 items, rank 1 gets 3
@@ -97,7 +97,7 @@ def worker(out_dir):
 @pytest.fixture(scope='module')
 def dist_run(tmp_path_factory):
     out = tmp_path_factory.mktemp('dist')
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=os.pathsep.join(
+    env = cpu_env(PYTHONPATH=os.pathsep.join(
         [os.path.dirname(HERE), HERE, os.environ.get('PYTHONPATH', '')]))
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', f'--master_port={free_port()}',
            os.path.join(HERE, 'test_engine_dist.py'), str(out)]

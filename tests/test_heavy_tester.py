@@ -14,6 +14,8 @@ from mmaction.utils.checkpoint import save_checkpoint
 from mmaction.utils.config import load_config
 from mmaction.utils.io import load_pickle
 
+from _tolerances import tolerance  # noqa: E402 (tests/ helper)
+
 TINY_MODEL = dict(
     type='TSN3D',
     backbone=dict(type='ResNet_I3D', depth=18, pretrained=None, num_stages=2, spatial_strides=(1, 2),
@@ -102,12 +104,13 @@ def test_heavy_tester_end_to_end_on_sample_frames(samples_dir, tmp_path, capsys)
     chunked, _ = heavy_test.test_recognizer_heavy(cfg, str(ckpt), out=str(tmp_path / 'c.pkl'), batch_size=4, progress=False)
     saved = load_pickle(str(out_all))
     assert len(saved) == 2 and all(r.shape == (1, 5) and r.dtype == np.float32 for r in saved)
+    on_device = tolerance(heavy_test.get_device())  # chunks of 4 and of 6 views may take other kernels on a GPU
     for a, b in zip(saved, chunked):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(a, b, **on_device)
         np.testing.assert_allclose(a.sum(), 1.0, rtol=1e-5)
     assert set(metrics) == {'mean_class_accuracy', 'top1', 'top5'}
     # --testfile replaces the annotation list; without --out nothing is evaluated
     single, none_metrics = heavy_test.test_recognizer_heavy(cfg, str(ckpt), out=None, testfile=str(other), progress=False)
     assert len(single) == 1 and none_metrics is None
     # the same video gives the same scores whatever list it comes from
-    np.testing.assert_allclose(single[0], saved[0], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(single[0], saved[0], **on_device)

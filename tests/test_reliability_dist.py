@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from _dist_test_helpers import free_port
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -50,7 +50,7 @@ def worker(mode: str, work_dir: str) -> None:
 
 
 def _torchrun(mode, tmp_path):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    env = cpu_env(PYTHONPATH=ROOT)
     # tools/dist_run.sh's launcher: torchrun that shortens user errors; a crash keeps torchrun's full report
     cmd = [sys.executable, '-m', 'mmaction.apis.cli', '--nproc_per_node=2', '--master_addr=127.0.0.1',
            f'--master_port={free_port()}', os.path.abspath(__file__), mode, str(tmp_path)]

@@ -10,7 +10,7 @@ from data_tools.toy.build_toy_ava import FPS, box_iou, build
 from mmaction.datasets.ava_dataset import AVADataset, load_video_stats
 from mmaction.evaluation.ava import MAP_KEY, ava_eval, read_labelmap
 
-from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(ROOT, 'configs', 'ava', 'toy', 'fast_rcnn_i3d_r18_thin_toy_ava.py')
@@ -103,7 +103,7 @@ def test_ava_dataset_reads_the_toy_data(small_toy):
 @pytest.mark.slow
 def test_toy_config_trains_to_stated_map(tmp_path):
     # one thread per process: 2 processes x OMP_NUM_THREADS=2 (run_tests.sh) on 2 cores ran 3-6x slower
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
+    env = cpu_env(PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     build(str(tmp_path / 'data' / 'toy_ava'))
     work = tmp_path / 'work'
     subprocess.run(['bash', os.path.join(ROOT, 'tools', 'dist_train_detector.sh'), CONFIG, '2', '--seed', '0',

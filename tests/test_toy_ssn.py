@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from _dist_test_helpers import free_port  # noqa: E402 (tests/ helper)
+from _dist_test_helpers import cpu_env  # noqa: E402 (tests/ helper)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CONFIG = os.path.join(REPO, 'configs/thumos14/toy/ssn_toy_r18.py')
@@ -89,7 +89,7 @@ def test_toy_ssn_beats_chance_through_tools(tmp_path, capsys, seed):
     from mmaction.utils.config import load_config
     from mmaction.utils.io import dump_pickle, load_pickle
     root = str(tmp_path)
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    env = cpu_env()
 
     def run(cmd: list[str], timeout: float) -> str:
         proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
@@ -153,7 +153,7 @@ def test_multiprocess_ssn_testing_matches_single_process(tmp_path):
     from mmaction.utils.config import load_config
     from mmaction.utils.io import load_pickle
     root = str(tmp_path)
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', PORT=str(free_port()))
+    env = cpu_env()
 
     def run(cmd: list[str]) -> str:
         proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)

@@ -250,11 +250,13 @@ def run_test_tool(args: argparse.Namespace, run: Callable[[Any, bool, Any], Any]
     a rank that died."""
     from mmaction.apis import get_root_logger, init_dist
     from mmaction.utils.config import load_config
+    from mmaction.utils.device import set_tf32
 
     cfg = load_config(args.config, args.cfg_options)
     if cfg.get('cudnn_benchmark', False):
         import torch
         torch.backends.cudnn.benchmark = True
+    set_tf32(True)  # numerics policy (docs/gpu.md): scores within ~1e-3 relative of full float32
     distributed = args.launcher != 'none'
     if distributed:
         init_dist(args.launcher, **dict(cfg.get('dist_params') or {}))
@@ -276,7 +278,8 @@ def add_train_args(parser: argparse.ArgumentParser, validate_help: str) -> None:
     parser.add_argument('--validate', action='store_true', help=validate_help)
     parser.add_argument('--gpus', type=int, default=1, help='number of gpus to use (non-distributed)')
     parser.add_argument('--seed', type=int, default=None, help='random seed')
-    parser.add_argument('--deterministic', action='store_true', help='deterministic cuDNN/torch kernels')
+    parser.add_argument('--deterministic', action='store_true',
+                        help='deterministic cuDNN/torch kernels and no TF32 (full float32 on CUDA)')
     parser.add_argument('--amp', action='store_true', help='mixed precision (fp16 on CUDA, bf16 on CPU)')
     parser.add_argument('--dist-timeout', '--dist_timeout', dest='dist_timeout', type=float, default=None,
                         help='seconds a collective may wait for the other ranks before failing '
@@ -336,6 +339,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
     from mmaction.apis import get_root_logger, init_dist, set_random_seed, train_network
     from mmaction.registry import ConfigError
     from mmaction.utils.config import load_config
+    from mmaction.utils.device import set_tf32
     if build_dataset_fn is None:
         from mmaction.datasets import build_dataset as build_dataset_fn
 
@@ -363,6 +367,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
         log_file = os.path.join(cfg.work_dir, f'{timestamp}.log')
         logger = get_root_logger(cfg.get('log_level', 'INFO'), log_file=log_file)
         logger.info(f'Distributed training: {distributed}')
+        set_tf32(not args.deterministic)  # numerics policy (docs/gpu.md): TF32 for speed unless --deterministic
         seed = args.seed if args.seed is not None else cfg.get('seed')
         if seed is not None:
             logger.info(f'Set random seed to {seed}, deterministic: {args.deterministic}')

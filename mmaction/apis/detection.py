@@ -10,9 +10,9 @@ import torch
 import torch.nn as nn
 
 from mmaction.engine.dist_utils import collect_results, get_device, get_dist_info
-from mmaction.engine.runner import to_device
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
+from mmaction.utils.device import to_device
 from mmaction.utils.io import dump_pickle, load_pickle
 
 from .test import check_out

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 import torch
 
 from mmaction.registry import DATASETS, ConfigError, build_from_cfg
+from mmaction.utils.device import to_device
 
 
 def build_localization_dataset(cfg: dict, where: str) -> Any:
@@ -134,9 +135,7 @@ def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = 
     model.eval()
     outputs = []
     for idx in range(rank, len(dataset), world_size):
-        batch = collate([dataset[idx]])
-        batch['img_group_0'] = batch['img_group_0'].to(device)
-        outputs.append(model(return_loss=False, **batch))
+        outputs.append(model(return_loss=False, **to_device(collate([dataset[idx]]), device)))
     return outputs
 
 

@@ -88,9 +88,10 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     loaders = []
     for mode, _ in workflow:
         if mode == 'train':
+            # Pinned host batches let the runner's non_blocking copies overlap the previous step on CUDA.
             loaders.append(build_dataloader(dataset, cfg.data.videos_per_gpu, cfg.data.workers_per_gpu,
                                             num_gpus=1, dist=distributed, shuffle=True, seed=cfg.get('seed'),
-                                            drop_last=False))
+                                            drop_last=False, pin_memory=device.type == 'cuda'))
         else:
             loaders.append(_build_val_loader(cfg, distributed, build_dataset, build_dataloader, "workflow 'val'"))
 

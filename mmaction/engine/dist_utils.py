@@ -41,11 +41,62 @@ def local_rank() -> int:
     return int(os.environ.get('LOCAL_RANK', '0'))
 
 
+def visible_gpus() -> int:
+    """How many GPUs this process can use (``CUDA_VISIBLE_DEVICES`` applied); 0 without CUDA."""
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _visible_devices_text() -> str:
+    value = os.environ.get('CUDA_VISIBLE_DEVICES')
+    return 'CUDA_VISIBLE_DEVICES unset' if value is None else f'CUDA_VISIBLE_DEVICES={value!r}'
+
+
+def check_nproc(nproc: int | str, device: str | None = None) -> str:
+    """The device type that ``nproc`` processes per node will run on: ``'cuda'`` (one GPU each) or ``'cpu'`` (gloo).
+
+    ``device`` is what the user asked for (``DEVICE`` of ``tools/dist_run.sh``): ``'cpu'`` always gives CPU
+    processes, ``'cuda'`` requires GPUs, ``None``/``''`` uses the GPUs when any are visible and the CPU otherwise.
+    More processes than visible GPUs is an error (several processes sharing one GPU would each hold a full copy of
+    the model and fight for its memory); it names the GPU count and what to pass instead.
+    """
+    try:
+        count = int(nproc)
+    except (TypeError, ValueError):
+        count = 0
+    if count < 1:
+        raise ValueError(f'NPROC must be a positive number of processes per node, got {nproc!r}')
+    if device not in (None, '', 'cpu', 'cuda'):
+        raise ValueError(f"DEVICE must be 'cpu' or 'cuda' (or unset: GPUs when visible), got {device!r}")
+    if device == 'cpu':
+        return 'cpu'
+    gpus = visible_gpus()
+    if gpus == 0:
+        if device == 'cuda':
+            raise ValueError(f'DEVICE=cuda but no GPU is visible ({_visible_devices_text()}); '
+                             f'unset DEVICE or set DEVICE=cpu to run {count} CPU processes with gloo')
+        return 'cpu'
+    if count > gpus:
+        raise ValueError(f'{count} processes per node but {gpus} GPU(s) visible ({_visible_devices_text()}): '
+                         f'pass NPROC <= {gpus} for one GPU per process, or set DEVICE=cpu to run {count} CPU '
+                         f'processes with gloo')
+    return 'cuda'
+
+
 def get_device() -> torch.device:
-    """This process's device: ``cuda:<LOCAL_RANK % n_gpus>`` when CUDA is available, else CPU."""
-    if torch.cuda.is_available():
-        return torch.device('cuda', local_rank() % torch.cuda.device_count())
-    return torch.device('cpu')
+    """This process's device: ``cuda:<LOCAL_RANK>`` when CUDA is available, else CPU.
+
+    A ``LOCAL_RANK`` without a GPU of its own (torchrun started more processes than GPUs) is an error, not a
+    shared GPU; hide the GPUs (``CUDA_VISIBLE_DEVICES=``, ``DEVICE=cpu`` in the shell wrappers) for CPU processes.
+    """
+    gpus = visible_gpus()
+    if gpus == 0:
+        return torch.device('cpu')
+    rank = local_rank()
+    if rank >= gpus:
+        raise RuntimeError(f'LOCAL_RANK={rank} but {gpus} GPU(s) visible ({_visible_devices_text()}): start at most '
+                           f'{gpus} processes per node, or hide the GPUs (CUDA_VISIBLE_DEVICES= , DEVICE=cpu in '
+                           f'tools/dist_*.sh) to run CPU processes with gloo')
+    return torch.device('cuda', rank)
 
 
 def choose_backend(requested: str | None, device: torch.device) -> str:

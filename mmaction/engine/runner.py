@@ -27,6 +27,7 @@ import torch.nn as nn
 
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict, save_checkpoint, unwrap_model
+from mmaction.utils.device import to_device
 from mmaction.utils.io import atomic_open, stale_atomic_temps
 from mmaction.utils.tb_logger import TrainingMonitor
 
@@ -95,17 +96,6 @@ def preserved_rng() -> Iterable[None]:
         yield
     finally:
         set_rng_state(state)
-
-
-def to_device(data: Any, device: torch.device) -> Any:
-    """Move tensors of a collated batch to ``device`` (``img_meta`` and other non-tensors stay as they are)."""
-    if isinstance(data, torch.Tensor):
-        return data.to(device, non_blocking=True)
-    if isinstance(data, dict):
-        return {k: to_device(v, device) for k, v in data.items()}
-    if isinstance(data, (list, tuple)) and data and all(isinstance(v, torch.Tensor) for v in data):
-        return type(data)(v.to(device, non_blocking=True) for v in data)
-    return data
 
 
 def checkpoints_newest_first(work_dir: str) -> list[str]:

@@ -13,9 +13,9 @@ import torch
 import torch.nn as nn
 
 from mmaction.utils.progress import ProgressBar
+from mmaction.utils.device import to_device
 
 from .dist_utils import collect_results, get_dist_info
-from .runner import to_device
 
 
 def _rows(output: Any, batch_size: int) -> list[np.ndarray]:

@@ -89,7 +89,7 @@ def benchmark(cfg, checkpoint: str | None = None, num_videos: int = 50, batch_si
     from mmaction.apis.test import apply_three_crop_override
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.engine.dist_utils import get_device
-    from mmaction.engine.runner import to_device
+    from mmaction.utils.device import to_device
     device = device or get_device()
     cfg.data.test.test_mode = True
     apply_three_crop_override(cfg)  # the same pooling fix test_recognizer.py applies to 3-crop tests

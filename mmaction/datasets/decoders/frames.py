@@ -1,12 +1,15 @@
-"""Reading frame images (rawframes): the fastest JPEG decoder available, with clear errors.
+"""Reading frame images (rawframes, LMDB frames): the fastest JPEG decoder available, with clear errors.
 
 ``simplejpeg`` decodes JPEG about 1.3x faster than cv2 here; other formats (png) and failures of
 simplejpeg fall back to ``cv2.imdecode``. Colour images come back in the requested channel order so that
-no separate conversion pass is needed.
+no separate conversion pass is needed. Frame folders and LMDB databases hand their encoded bytes to the same
+:func:`decode_frames`, so the two storages give the same arrays for the same bytes and backend (JPEG decoders of
+different builds may round the inverse DCT differently; pick one with ``decoding_backend``).
 """
 from __future__ import annotations
 
 import os
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -21,7 +24,8 @@ class FrameReadError(RuntimeError):
     """A frame image exists but cannot be decoded."""
 
 
-def _read_bytes(path: str) -> bytes:
+def read_frame_file(path: str) -> bytes:
+    """The encoded bytes of a frame file (a missing file names its path)."""
     try:
         with open(path, 'rb') as f:
             return f.read()
@@ -60,23 +64,31 @@ def read_image(path: str | os.PathLike, flag: str = 'color', channel_order: str 
                backend: str = 'auto') -> np.ndarray:
     """Read one frame image from disk (see :func:`decode_image`)."""
     path = os.fspath(path)
-    return decode_image(_read_bytes(path), path, flag, channel_order, backend)
+    return decode_image(read_frame_file(path), path, flag, channel_order, backend)
+
+
+def decode_frames(names: Sequence[str], read: Callable[[str], bytes], flag: str = 'color',
+                  channel_order: str = 'bgr', backend: str = 'auto',
+                  where: Callable[[str], str] = str) -> np.ndarray:
+    """Decode the frames ``names`` (``read(name)`` gives the encoded bytes) into one ``(N, H, W[, 3])`` array;
+    each distinct name is read and decoded once. ``where(name)`` names a frame in errors."""
+    cache: dict[str, int] = {}
+    unique: list[np.ndarray] = []
+    order = []
+    for name in names:
+        k = cache.get(name)
+        if k is None:
+            k = cache[name] = len(unique)
+            unique.append(decode_image(read(name), where(name), flag, channel_order, backend))
+        order.append(k)
+    shapes = {u.shape for u in unique}
+    if len(shapes) > 1:
+        raise FrameReadError(f'frames of one clip differ in size {sorted(shapes)}: {where(names[0])} ...')
+    stacked = np.stack(unique)
+    return stacked if len(unique) == len(names) else stacked[np.asarray(order)]
 
 
 def read_images(paths: list[str], flag: str = 'color', channel_order: str = 'bgr',
                 backend: str = 'auto') -> np.ndarray:
-    """Read many frames into one ``(N, H, W[, 3])`` array; each distinct file is decoded once."""
-    cache: dict[str, int] = {}
-    unique: list[np.ndarray] = []
-    order = []
-    for p in paths:
-        k = cache.get(p)
-        if k is None:
-            k = cache[p] = len(unique)
-            unique.append(read_image(p, flag, channel_order, backend))
-        order.append(k)
-    shapes = {u.shape for u in unique}
-    if len(shapes) > 1:
-        raise FrameReadError(f'frames of one clip differ in size {sorted(shapes)}: {paths[0]} ...')
-    stacked = np.stack(unique)
-    return stacked if len(unique) == len(paths) else stacked[np.asarray(order)]
+    """Read many frame files into one ``(N, H, W[, 3])`` array; each distinct file is decoded once."""
+    return decode_frames([os.fspath(p) for p in paths], read_frame_file, flag, channel_order, backend)

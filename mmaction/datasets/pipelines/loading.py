@@ -7,13 +7,14 @@ without an extra pass. Flow frames are ``(N, H, W, 2)`` with channel 0 = x, 1 = 
 from __future__ import annotations
 
 import os.path as osp
+from typing import Callable
 
 import numpy as np
 
 from mmaction.registry import PIPELINES
 
 from ..decoders.base import build_decoder
-from ..decoders.frames import read_images
+from ..decoders.frames import decode_frames, read_frame_file
 
 
 def _clip_name(results: dict) -> str:
@@ -96,6 +97,34 @@ for _name in ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'TorchCodecDecode'):
     PIPELINES.register_module(name=_name, module=VideoDecode)
 
 
+def decode_clip(results: dict, modality: str | None, name_of: Callable[..., str], read: Callable[[str], bytes],
+                channel_order: str, backend: str, where: Callable[[str], str] = str) -> dict:
+    """Fill ``results['imgs']`` with the frames ``frame_inds + offset`` of a clip, whatever stores them.
+
+    ``name_of(i)`` (``name_of('x'|'y', i)`` for Flow) names frame ``i`` and ``read(name)`` gives its encoded bytes:
+    a frame folder and an LMDB database differ only there, so both give the same arrays for the same bytes.
+    """
+    modality = modality or results.get('modality', 'RGB')
+    offset = int(results.get('offset', 0))
+    inds = [int(i) + offset for i in np.asarray(results['frame_inds'], dtype=np.int64).reshape(-1)]
+    if modality in ('RGB', 'RGBDiff'):
+        imgs = decode_frames([name_of(i) for i in inds], read, 'color', channel_order, backend, where)
+        results['channel_order'] = channel_order
+    elif modality == 'Flow':
+        xs = decode_frames([name_of('x', i) for i in inds], read, 'grayscale', backend=backend, where=where)
+        ys = decode_frames([name_of('y', i) for i in inds], read, 'grayscale', backend=backend, where=where)
+        if xs.shape != ys.shape:
+            raise ValueError(f'{_clip_name(results)}: flow x frames {xs.shape} and y frames {ys.shape} differ in size')
+        imgs = np.stack([xs, ys], axis=-1)
+        results['channel_order'] = 'flow'
+    else:
+        raise ValueError(f"{_clip_name(results)}: modality must be 'RGB', 'RGBDiff' or 'Flow', got {modality!r}")
+    results['imgs'] = imgs
+    results['original_shape'] = imgs.shape[1:3]
+    results['img_shape'] = imgs.shape[1:3]
+    return results
+
+
 @PIPELINES.register_module()
 class RawFrameDecode:
     """Read ``frame_dir/filename_tmpl.format(idx)`` for every index of ``frame_inds``.
@@ -115,31 +144,12 @@ class RawFrameDecode:
         self.decoding_backend = decoding_backend
 
     def __call__(self, results: dict) -> dict:
-        modality = self.modality or results.get('modality', 'RGB')
         tmpl = self.filename_tmpl or results.get('filename_tmpl', 'img_{:05d}.jpg')
         directory = results['frame_dir']
         if not osp.isdir(directory):
             raise FileNotFoundError(f'frame folder not found: {directory}')
-        inds = np.asarray(results['frame_inds'], dtype=np.int64).reshape(-1) + int(results.get('offset', 0))
-        if modality in ('RGB', 'RGBDiff'):
-            paths = [osp.join(directory, tmpl.format(int(i))) for i in inds]
-            imgs = read_images(paths, 'color', self.channel_order, self.decoding_backend)
-            results['channel_order'] = self.channel_order
-        elif modality == 'Flow':
-            xs = read_images([osp.join(directory, tmpl.format('x', int(i))) for i in inds], 'grayscale',
-                             backend=self.decoding_backend)
-            ys = read_images([osp.join(directory, tmpl.format('y', int(i))) for i in inds], 'grayscale',
-                             backend=self.decoding_backend)
-            if xs.shape != ys.shape:
-                raise ValueError(f'{directory}: flow x frames {xs.shape} and y frames {ys.shape} differ in size')
-            imgs = np.stack([xs, ys], axis=-1)
-            results['channel_order'] = 'flow'
-        else:
-            raise ValueError(f"{directory}: modality must be 'RGB', 'RGBDiff' or 'Flow', got {modality!r}")
-        results['imgs'] = imgs
-        results['original_shape'] = imgs.shape[1:3]
-        results['img_shape'] = imgs.shape[1:3]
-        return results
+        return decode_clip(results, self.modality, lambda *fields: osp.join(directory, tmpl.format(*fields)),
+                           read_frame_file, self.channel_order, self.decoding_backend)
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(modality={self.modality!r}, channel_order={self.channel_order!r})'
@@ -163,37 +173,19 @@ class LMDBFrameDecode:
 
     def __call__(self, results: dict) -> dict:
         import lmdb
-
-        from ..decoders.frames import decode_image
         path = results['lmdb_path']
-        modality = self.modality or results.get('modality', 'RGB')
         tmpl = self.key_tmpl or results.get('key_tmpl', 'img_{:05d}')
         if not osp.exists(path):
             raise FileNotFoundError(f'lmdb database not found: {path}')
-        inds = [int(i) for i in np.asarray(results['frame_inds']).reshape(-1)]
         env = lmdb.open(path, readonly=True, lock=False, readahead=False, max_readers=64)
         try:
             with env.begin(write=False) as txn:
-                def get(key: str, flag: str) -> np.ndarray:
+                def read(key: str) -> bytes:
                     data = txn.get(key.encode())
                     if data is None:
                         raise KeyError(f'{path}: key {key!r} not found in the lmdb database')
-                    return decode_image(bytes(data), f'{path}[{key}]', flag, self.channel_order,
-                                        self.decoding_backend)
-                if modality == 'Flow':
-                    imgs = np.stack([np.stack([get(tmpl.format('x', i), 'grayscale'),
-                                               get(tmpl.format('y', i), 'grayscale')], -1) for i in inds])
-                    results['channel_order'] = 'flow'
-                else:
-                    cache: dict[int, np.ndarray] = {}
-                    for i in inds:  # repeated indices (short videos) are decoded once
-                        if i not in cache:
-                            cache[i] = get(tmpl.format(i), 'color')
-                    imgs = np.stack([cache[i] for i in inds])
-                    results['channel_order'] = self.channel_order
+                    return bytes(data)
+                return decode_clip(results, self.modality, lambda *fields: tmpl.format(*fields), read,
+                                   self.channel_order, self.decoding_backend, where=lambda key: f'{path}[{key}]')
         finally:
             env.close()
-        results['imgs'] = imgs
-        results['original_shape'] = imgs.shape[1:3]
-        results['img_shape'] = imgs.shape[1:3]
-        return results
