@@ -18,7 +18,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('config', help='test config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('video', help='video file or frame folder')
-    parser.add_argument('label_map', help='class names, one per line (or classInd.txt)')
+    parser.add_argument('label_map', help='class names, one per line (or classInd.txt), or a shipped map: kinetics400, '
+                        'kinetics600, kinetics700, sthv2, ucf101, hmdb51')
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--topk', type=int, default=5, help='how many classes to print')
     parser.add_argument('--out-file', default=None, help='write the annotated video (.mp4/.avi/.gif)')

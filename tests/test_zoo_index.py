@@ -43,3 +43,71 @@ def test_shipped_label_maps(name, count, first):
 def test_unknown_label_map_name_is_none():
     assert shipped_label_map('not-a-dataset') is None
     assert set(LABEL_MAP_ALIASES) >= {'kinetics400', 'kinetics600', 'kinetics700', 'sthv2', 'ucf101', 'hmdb51'}
+
+
+def test_label_map_names_resolve_to_shipped_files(tmp_path):
+    from mmaction.utils.results import find_label_map, resolve_label_map
+    assert read_label_map('kinetics400')[:2] == ['abseiling', 'air drumming']
+    assert find_label_map(None, explicit='ucf101') == shipped_label_map('ucf101')
+    own = tmp_path / 'kinetics400'
+    own.write_text('a\nb\n')
+    assert resolve_label_map(str(own)) == str(own)  # a real file wins over the shipped name
+    with pytest.raises(FileNotFoundError, match='nor a shipped one'):
+        resolve_label_map('no-such-map.txt')
+
+
+def _serve(directory):
+    import functools
+    import http.server
+    import threading
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_zoo_name_downloads_once_with_hash_check(tmp_path, monkeypatch):
+    """A zoo name resolves to its URL (here a local server standing in for download.openmmlab.com), is downloaded
+    into the cache with its SHA-256 prefix checked, and reused the next time."""
+    import hashlib
+
+    import torch
+
+    import mmaction.utils.zoo as zoo
+    from mmaction.utils.checkpoint import CheckpointError, resolve_checkpoint
+    served = tmp_path / 'served'
+    served.mkdir()
+    payload = tmp_path / 'w.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, payload)
+    digest = hashlib.sha256(payload.read_bytes()).hexdigest()[:8]
+    name = f'tiny_zoo_model_20240101-{digest}.pth'
+    (served / name).write_bytes(payload.read_bytes())
+    server = _serve(served)
+    url = f'http://127.0.0.1:{server.server_address[1]}/{name}'
+    records = zoo.zoo_records() + (dict(name='tiny_zoo_model', url=url, sha256_prefix=digest),)
+    monkeypatch.setattr(zoo, 'zoo_records', lambda: records)
+    monkeypatch.setenv('MMACTION_CACHE', str(tmp_path / 'cache'))
+    try:
+        local = resolve_checkpoint('tiny_zoo_model')
+        assert local == str(tmp_path / 'cache' / name) and torch.load(local)['state_dict']['w'].sum() == 2
+        assert resolve_checkpoint('mmaction2://tiny_zoo_model') == local
+    finally:
+        server.shutdown()
+    assert resolve_checkpoint('tiny_zoo_model') == local  # reused without the server
+    with pytest.raises(CheckpointError, match="not in the mmaction2 model-zoo index"):
+        resolve_checkpoint('tiny_zoo_modle')
+
+
+def test_unreachable_pretrained_names_do_not_stop_a_test_build_and_explain_in_training():
+    from mmaction.models import build_detector
+    from mmaction.models.builder import without_pretrained
+    from mmaction.utils.checkpoint import CheckpointError
+    from mmaction.utils.config import load_config
+    cfg = load_config('configs/ava/ava_fast_rcnn_nl_r50_c4_1x_kinetics_pretrain_crop.py')
+    assert cfg.model.backbone.pretrained == 'open-mmlab://kin400/nl3d_r50_f32s2_k400'
+    stripped = without_pretrained(cfg.model)
+    assert stripped.backbone.pretrained is None and cfg.model.backbone.pretrained is not None  # a copy
+    build_detector(stripped, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    with pytest.raises(CheckpointError, match='no longer published.*or None to start from scratch'):
+        build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))

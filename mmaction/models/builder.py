@@ -143,3 +143,22 @@ def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None, mmaction
         raise ConfigError(f"config 'model': type '{obj_type}' is not a known model type{hint} (known: "
                           f"{', '.join(known)})")
     return _build_top(cfg, registry, train_cfg, test_cfg, allow_mmaction2=False)  # non-str types raise there
+
+
+def without_pretrained(cfg: Any) -> Any:
+    """A copy of a model config with every ``pretrained`` set to None and ``Pretrained`` init_cfgs dropped, for
+    building a model whose weights a checkpoint replaces (testing, inference): an unreachable pretrained name
+    (an offline machine, a dead URL) must not stop a test run."""
+    if isinstance(cfg, dict):
+        out = {}
+        for key, value in cfg.items():
+            if key == 'pretrained' and value is not None:
+                out[key] = None
+            elif key == 'init_cfg' and isinstance(value, dict) and value.get('type') == 'Pretrained':
+                continue
+            else:
+                out[key] = without_pretrained(value)
+        return cfg.__class__(out)
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(without_pretrained(v) for v in cfg)
+    return cfg

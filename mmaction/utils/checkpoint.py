@@ -67,13 +67,22 @@ class _WriteErrors:
 
 
 def resolve_checkpoint(filename: str) -> str:
-    """Turn ``modelzoo://``, ``open-mmlab://``, ``mmaction://`` and http(s) names into a local file.
+    """Turn ``modelzoo://``, ``open-mmlab://``, ``mmaction://``, mmaction2 model-zoo names (``NAME`` or
+    ``mmaction2://NAME``, see ``modelzoo/mmaction2.md``) and http(s) names into a local file.
 
-    URLs are downloaded once into the torch hub cache (:func:`mmaction.utils.download.download_checkpoint`).
-    Local paths must exist.
+    URLs are downloaded once into the torch hub cache (:func:`mmaction.utils.download.download_checkpoint`), their
+    SHA-256 prefix checked. Local paths must exist; a path that does not exist but is a zoo name means that model.
     """
     url = None
-    if filename.startswith('modelzoo://') or filename.startswith('torchvision://'):
+    if filename.startswith('mmaction2://') or (not os.path.exists(filename) and '/' not in filename
+                                               and not filename.endswith('.pth') and '://' not in filename):
+        from .zoo import find_zoo_model
+        name = filename.split('://', 1)[-1]
+        try:
+            url = find_zoo_model(name)['url']
+        except KeyError as err:
+            raise CheckpointError(f'checkpoint file not found: {filename} (and {err.args[0]})') from None
+    elif filename.startswith('modelzoo://') or filename.startswith('torchvision://'):
         name = filename.split('://', 1)[1]
         if name not in MODELZOO_URLS:
             raise CheckpointError(f"unknown model-zoo name '{filename}'; known: {sorted(MODELZOO_URLS)}")
@@ -81,9 +90,14 @@ def resolve_checkpoint(filename: str) -> str:
     elif filename.startswith('open-mmlab://'):
         name = filename.split('://', 1)[1]
         if name not in OPEN_MMLAB_URLS:
-            raise CheckpointError(f"unknown open-mmlab name '{filename}'; known: {sorted(OPEN_MMLAB_URLS)}")
+            gone = (' (the original MMAction model zoo, whose Kinetics-pretrained weights such names pointed to, is no '
+                    'longer published)' if name.startswith('kin400/') else '')
+            raise CheckpointError(f"unknown open-mmlab name '{filename}'{gone}; known: {sorted(OPEN_MMLAB_URLS)}. "
+                                  f"Set the config's pretrained to a local file, a URL or an mmaction2 zoo name "
+                                  f"(modelzoo/mmaction2.md), or None to start from scratch")
         url = OPEN_MMLAB_URLS[name]
     elif filename.startswith('mmaction://'):
+        # The original bucket answers NoSuchBucket since 2021; the download error says so and where to look.
         url = MMACTION_MODEL_URL + filename.split('://', 1)[1]
     elif filename.startswith(('http://', 'https://')):
         url = filename
@@ -91,8 +105,15 @@ def resolve_checkpoint(filename: str) -> str:
         if not os.path.isfile(filename):
             raise CheckpointError(f'checkpoint file not found: {filename}')
         return filename
-    from .download import download_checkpoint
-    return download_checkpoint(url)
+    from .download import DownloadError, download_checkpoint
+    try:
+        return download_checkpoint(url)
+    except DownloadError as err:
+        if url.startswith(MMACTION_MODEL_URL):
+            raise DownloadError(f'{err} -- note: the original MMAction bucket ({MMACTION_MODEL_URL}) has answered '
+                                f'NoSuchBucket since 2021; mmaction2 checkpoints of the same families are listed '
+                                f'in modelzoo/mmaction2.md (pass their name as the checkpoint)') from None
+        raise
 
 
 def load_file(filename: str, map_location: Any = 'cpu', trust: bool = False) -> Any:

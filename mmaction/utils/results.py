@@ -91,11 +91,22 @@ def read_labels(ann_file: str) -> np.ndarray:
 _CLASS_IND = re.compile(r'^\s*(\d+)\s+(\S.*?)\s*$')
 
 
+def resolve_label_map(path: str) -> str:
+    """``path`` itself when it is a file, else the shipped label map it names; FileNotFoundError otherwise."""
+    if os.path.isfile(path):
+        return path
+    from .zoo import LABEL_MAP_ALIASES, shipped_label_map
+    shipped = shipped_label_map(os.fspath(path))
+    if shipped is None:
+        raise FileNotFoundError(f'label map not found: {path} (nor a shipped one: {", ".join(LABEL_MAP_ALIASES)})')
+    return shipped
+
+
 def read_label_map(path: str) -> list[str]:
     """Class names in label order from ``label_map.txt`` (one name per line) or a UCF101-style
-    ``classInd.txt`` (``1 ApplyEyeMakeup``; 1-based indices are shifted to 0-based)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'label map not found: {path}')
+    ``classInd.txt`` (``1 ApplyEyeMakeup``; 1-based indices are shifted to 0-based). A missing path that names a
+    shipped label map (``kinetics400``, ``k700``, ``sthv2``, ``ucf101``, ``hmdb51`` ...) reads that one."""
+    path = resolve_label_map(path)
     with open_text(path) as f:
         lines = [line.rstrip('\n') for line in f if line.strip()]
     if not lines:
@@ -116,9 +127,7 @@ def find_label_map(cfg: Any = None, explicit: str | None = None) -> str | None:
     """The label map to use: ``explicit``, else ``cfg.label_map``, else ``label_map.txt`` (or ``classInd.txt``)
     next to the test (else val, train) annotation file or its image folder; ``None`` if none is found."""
     if explicit:
-        if not os.path.isfile(explicit):
-            raise FileNotFoundError(f'label map not found: {explicit}')
-        return explicit
+        return resolve_label_map(explicit)
     if cfg is None:
         return None
     if cfg.get('label_map'):

@@ -7,17 +7,18 @@ count and what to pass when NPROC exceeds the visible GPUs (see ``mmaction.apis.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) not in (1, 2):
-        print('usage: check_nproc.py NPROC [DEVICE]', file=sys.stderr)
-        return 2
+    parser = argparse.ArgumentParser(description='Can NPROC processes per node each get a device? Prints cuda or cpu.')
+    parser.add_argument('nproc', help='processes per node')
+    parser.add_argument('device', nargs='?', default=None, help="'cpu', 'cuda' or empty (GPUs when visible)")
+    args = parser.parse_args(argv)
     from mmaction.apis.env import check_nproc
     try:
-        print(check_nproc(argv[0], argv[1] if len(argv) == 2 else None))
+        print(check_nproc(args.nproc, args.device))
     except ValueError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
