@@ -94,3 +94,18 @@ def test_uniformerv2_builds_and_inits_without_download_when_pretrained_is_none(m
                               t_size=2, return_list=[0], n_layers=1, n_dim=16, n_head=2, mlp_dropout=[0.5]))
     model.init_weights()  # clip_pretrained=True (the default) with pretrained=None: nothing to load
     assert model(torch.zeros(1, 3, 2, 32, 32)).shape == (1, 16)
+
+
+def test_uniformer_2d_checkpoint_is_inflated_into_the_centre_frame(tmp_path):
+    cfg = dict(type='UniFormer', depth=[1, 1, 1, 1], embed_dim=[8, 8, 16, 16], head_dim=8)
+    state = MODELS.build(cfg).state_dict()
+    kernel_3d = state['blocks1.0.pos_embed.weight']  # (8, 1, 3, 3, 3) depthwise
+    two_d = {key: (value[:, :, 0] + 1.0 if key == 'blocks1.0.pos_embed.weight' else value)
+             for key, value in state.items()}
+    torch.save({'state_dict': two_d}, tmp_path / 'uniformer_2d.pth')
+    model = MODELS.build(dict(cfg, pretrained=str(tmp_path / 'uniformer_2d.pth'), pretrained2d=True))
+    model.init_weights()
+    loaded = model.state_dict()['blocks1.0.pos_embed.weight']
+    assert loaded.shape == kernel_3d.shape
+    assert torch.equal(loaded[:, :, 1], two_d['blocks1.0.pos_embed.weight'])
+    assert loaded[:, :, 0].abs().sum() == 0 and loaded[:, :, 2].abs().sum() == 0

@@ -102,3 +102,21 @@ def run_blocks(blocks: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torc
     for block in blocks:
         x = maybe_checkpoint(block, x, with_cp and training)
     return x
+
+
+def load_pretrained(module: nn.Module, source: str, inflate_2d: bool) -> None:
+    """Load ``source`` (path or URL) into ``module`` non-strictly, mismatches reported. With ``inflate_2d``, a 2D
+    kernel whose 3D counterpart has a time axis is placed in the centre frame, the other frames zero (the
+    ImageNet/CLIP inflation of UniFormer v1/v2: the inflated network computes what the 2D one did per frame)."""
+    import logging
+
+    from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
+    state = dict(get_state_dict(load_file(source), source))
+    if inflate_2d:
+        own = module.state_dict()
+        for key, value in list(state.items()):
+            if key in own and value.shape != own[key].shape and own[key].dim() > 2:
+                inflated = value.new_zeros(own[key].shape)
+                inflated[:, :, own[key].shape[2] // 2] = value
+                state[key] = inflated
+    load_state_dict(module, state, strict=False, logger=logging.getLogger('mmaction'))

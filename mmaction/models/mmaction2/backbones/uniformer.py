@@ -6,14 +6,12 @@ Keys as mmaction2 1.2.0.
 """
 from __future__ import annotations
 
-import logging
-
 import torch
 import torch.nn as nn
 
 from mmaction.registry import MODELS
 
-from ._transformer import drop_path_or_identity, multihead_attention, run_blocks
+from ._transformer import drop_path_or_identity, load_pretrained, multihead_attention, run_blocks
 
 # ImageNet-1k 2D checkpoints that ``pretrained`` may name (inflated to 3D at init_weights).
 PRETRAINED_2D = {
@@ -165,19 +163,8 @@ class UniFormer(nn.Module):
         """``pretrained2d``: load the named ImageNet 2D checkpoint (``uniformer_small_in1k`` /
         ``uniformer_base_in1k``, or a path), inflating 2D kernels to 3D with the weight in the centre frame (as
         mmaction2); otherwise ``pretrained`` is a 3D checkpoint. Non-strict, mismatches reported."""
-        if not self.pretrained:
-            return
-        from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
-        source = PRETRAINED_2D.get(self.pretrained, self.pretrained)
-        state = dict(get_state_dict(load_file(source), source))
-        if self.pretrained2d:
-            own = self.state_dict()
-            for key, value in list(state.items()):
-                if key in own and value.shape != own[key].shape and own[key].dim() > 2:
-                    inflated = value.new_zeros(own[key].shape)
-                    inflated[:, :, own[key].shape[2] // 2] = value
-                    state[key] = inflated
-        load_state_dict(self, state, strict=False, logger=logging.getLogger('mmaction'))
+        if self.pretrained:
+            load_pretrained(self, PRETRAINED_2D.get(self.pretrained, self.pretrained), self.pretrained2d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pos_drop(self.patch_embed1(x))
