@@ -146,13 +146,14 @@ def build_model(cfg: dict, train_cfg: Any = None, test_cfg: Any = None, mmaction
 
 
 def without_pretrained(cfg: Any) -> Any:
-    """A copy of a model config with every ``pretrained`` set to None and ``Pretrained`` init_cfgs dropped, for
+    """A copy of a model config with every ``pretrained`` (``pretrained_slow``/``_fast`` of SlowFast) set to None
+    and ``Pretrained`` init_cfgs dropped, for
     building a model whose weights a checkpoint replaces (testing, inference): an unreachable pretrained name
     (an offline machine, a dead URL) must not stop a test run."""
     if isinstance(cfg, dict):
         out = {}
         for key, value in cfg.items():
-            if key == 'pretrained' and value is not None:
+            if key in ('pretrained', 'pretrained_slow', 'pretrained_fast') and value is not None:
                 out[key] = None
             elif key == 'init_cfg' and isinstance(value, dict) and value.get('type') == 'Pretrained':
                 continue
