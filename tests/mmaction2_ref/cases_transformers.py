@@ -74,3 +74,29 @@ CASES += [
                   temporal_downsample=True, no_lmhra=True, return_list=[1], n_layers=1, n_dim=32, n_head=2,
                   mlp_dropout=[0.5], clip_pretrained=False)),
 ]
+
+# Backbone dicts of mmaction2 1.2.0's released configs, unchanged (pretrained paths left out: nothing is loaded at
+# build time either way): keys, shapes and parameter counts only (real-size forward passes are too slow for tests).
+_RELEASED = {
+    'timesformer_divST_released': dict(type='TimeSformer', num_frames=8, img_size=224, patch_size=16, embed_dims=768,
+                                       in_channels=3, dropout_ratio=0., transformer_layers=None,
+                                       attention_type='divided_space_time', norm_cfg=dict(type='LN', eps=1e-6)),
+    'timesformer_jointST_released': dict(type='TimeSformer', num_frames=8, img_size=224, patch_size=16,
+                                         embed_dims=768, in_channels=3, dropout_ratio=0., transformer_layers=None,
+                                         attention_type='joint_space_time', norm_cfg=dict(type='LN', eps=1e-6)),
+    'videomae_vit_base_released': dict(type='VisionTransformer', img_size=224, patch_size=16, embed_dims=768,
+                                       depth=12, num_heads=12, mlp_ratio=4, qkv_bias=True, num_frames=16,
+                                       norm_cfg=dict(type='LN', eps=1e-6)),
+    'uniformerv2_base_released': dict(type='UniFormerV2', input_resolution=224, patch_size=16, width=768, layers=12,
+                                      heads=12, t_size=8, dw_reduction=1.5, backbone_drop_path_rate=0.,
+                                      temporal_downsample=False, no_lmhra=True, double_lmhra=True,
+                                      return_list=[8, 9, 10, 11], n_layers=4, n_dim=768, n_head=12, mlp_factor=4.,
+                                      drop_path_rate=0., mlp_dropout=[0.5, 0.5, 0.5, 0.5], clip_pretrained=False),
+    'mvit_base_released': dict(type='MViT', arch='base', drop_path_rate=0.3, temporal_size=32),
+    'swin_base_released': dict(type='SwinTransformer3D', arch='base', pretrained2d=False, patch_size=(2, 4, 4),
+                               window_size=(8, 7, 7), mlp_ratio=4., qkv_bias=True, qk_scale=None, drop_rate=0.,
+                               attn_drop_rate=0., drop_path_rate=0.3, patch_norm=True),
+    'uniformer_base_released': dict(type='UniFormer', depth=[5, 8, 20, 7], embed_dim=[64, 128, 320, 512],
+                                    head_dim=64, drop_path_rate=0.3),
+}
+CASES += [dict(name=name, slow=True, inputs=[], run=None, cfg=cfg) for name, cfg in _RELEASED.items()]

@@ -6,8 +6,9 @@ A case module (``tests/mmaction2_ref/cases_*.py``) defines ``CASES``: a list of 
 ``name``, ``cfg`` (an mmaction2 ``model`` dict, unchanged from mmaction2's configs where there is one),
 ``inputs`` (a tuple of shapes, one per positional input), optionally ``dtype`` ('float64' for deep real-size
 models, where float32 rounding alone reaches 1e-4), and ``run(model, *inputs)`` (what to call; torch only, the
-same code runs on both sides). Each case gives ``refs/<module>/<name>.npz``: the state-dict key order, shapes, the
-parameter count and every output tensor, for ``compare.py`` to check our build against.
+same code runs on both sides; ``run=None``: keys, shapes and the parameter count only). Each case gives
+``refs/<module>/<name>.npz``: the state-dict key order, shapes, the parameter count and every output tensor, for
+``compare.py`` to check our build against.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def main() -> None:
         num_params = sum(p.numel() for p in model.parameters())
         inputs = [deterministic_input(tuple(shape), f'input{i}').to(dtype) for i, shape in enumerate(case['inputs'])]
         with torch.no_grad():
-            outputs = flatten_outputs(case['run'](model, *inputs))
+            outputs = flatten_outputs(case['run'](model, *inputs)) if case.get('run') else []
         arrays = {f'out_{i}': t.detach().numpy() for i, t in enumerate(outputs)}
         np.savez_compressed(
             os.path.join(out_dir, case['name'] + '.npz'),
