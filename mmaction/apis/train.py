@@ -11,9 +11,11 @@ import torch
 import torch.nn as nn
 
 from mmaction.engine.dist_utils import get_device
+from mmaction.engine.ema import build_ema
 from mmaction.engine.lr_scheduler import build_lr_scheduler
 from mmaction.engine.optimizer import build_optimizer
 from mmaction.engine.runner import Runner, remove_stale_temp_files
+from mmaction.engine.sync_bn import apply_sync_bn, sync_bn_whole_model
 from mmaction.registry import ConfigError
 from mmaction.utils.config import config_text
 from mmaction.version import mmact_version
@@ -44,6 +46,42 @@ def _rank_local_buffers() -> dict:
     return {'forward_sync_buffers': False} if 'forward_sync_buffers' in params else {'broadcast_buffers': False}
 
 
+def _accumulative_counts(cfg: Any, optimizer_config: dict) -> int:
+    """``optimizer_config.accumulative_counts`` or mmaction2's ``optim_wrapper.accumulative_counts`` (1: none)."""
+    found = {}
+    if 'accumulative_counts' in optimizer_config:
+        found['optimizer_config.accumulative_counts'] = optimizer_config['accumulative_counts']
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and 'accumulative_counts' in wrapper:
+        found['optim_wrapper.accumulative_counts'] = wrapper['accumulative_counts']
+    if len(set(map(repr, found.values()))) > 1:
+        raise ConfigError(f'config: {" and ".join(f"{k}={v!r}" for k, v in found.items())} disagree; keep one')
+    for key, value in found.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"config '{key}' must be a positive int (loader batches per optimizer step), "
+                              f"got {value!r}")
+        return value
+    return 1
+
+
+def _train_sampler(cfg: Any) -> dict | None:
+    """``data.train_sampler = dict(type='RepeatAugSampler', num_repeats=N)``: the training loader's sampler."""
+    sampler = cfg.data.get('train_sampler')
+    if sampler is None:
+        return None
+    if not isinstance(sampler, dict) or sampler.get('type') != 'RepeatAugSampler':
+        raise ConfigError(f"config 'data.train_sampler' must be dict(type='RepeatAugSampler', num_repeats=N), "
+                          f"got {sampler!r}")
+    unknown = sorted(set(sampler) - {'type', 'num_repeats', 'shuffle'})
+    if unknown:
+        raise ConfigError(f"config 'data.train_sampler': unknown keys {unknown} (valid: num_repeats, shuffle; "
+                          f"the seed is the config's seed)")
+    num_repeats = sampler.get('num_repeats', 3)
+    if not isinstance(num_repeats, int) or isinstance(num_repeats, bool) or num_repeats < 1:
+        raise ConfigError(f"config 'data.train_sampler.num_repeats' must be a positive int, got {num_repeats!r}")
+    return dict(sampler)
+
+
 def _build_val_loader(cfg: Any, distributed: bool, build_dataset, build_dataloader, mode: str) -> Any:
     if 'val' not in cfg.data:
         raise ConfigError(f"{mode} needs a 'data.val' entry in the config")
@@ -64,6 +102,12 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     ``cfg`` needs ``data``, ``optimizer``, ``total_epochs``, ``work_dir``; optional ``optimizer_config.grad_clip``,
     ``lr_config``, ``checkpoint_config``, ``log_config``, ``workflow``, ``fp16``, ``find_unused_parameters``,
     ``cudnn_benchmark``, ``resume_from``, ``load_from``, ``seed``, ``gpus``. Returns the finished runner.
+
+    Training recipes: ``ema = dict(momentum=..., interval=..., update_buffers=...)`` or
+    ``custom_hooks=[dict(type='EMAHook', ...)]`` (engine/ema.py); ``optimizer_config.accumulative_counts=K`` or
+    ``optim_wrapper.accumulative_counts=K`` (one optimizer step per K loader batches, engine/runner.py);
+    ``data.train_sampler = dict(type='RepeatAugSampler', num_repeats=N)`` (repeated augmentation); SyncBN
+    (``norm_cfg=dict(type='SyncBN')``, ``use_syncbn=True``, ``sync_bn='torch'``, engine/sync_bn.py).
     """
     from mmaction.datasets import build_dataloader, build_dataset
 
@@ -85,17 +129,22 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                        f'use tools/dist_train_recognizer.sh CONFIG {gpus} for multi-GPU training')
 
     workflow = [tuple(phase) for phase in cfg.get('workflow', [('train', 1)])]
+    train_sampler = _train_sampler(cfg)
     loaders = []
     for mode, _ in workflow:
         if mode == 'train':
             # Pinned host batches let the runner's non_blocking copies overlap the previous step on CUDA.
             loaders.append(build_dataloader(dataset, cfg.data.videos_per_gpu, cfg.data.workers_per_gpu,
                                             num_gpus=1, dist=distributed, shuffle=True, seed=cfg.get('seed'),
-                                            drop_last=False, pin_memory=device.type == 'cuda'))
+                                            drop_last=False, pin_memory=device.type == 'cuda',
+                                            sampler_cfg=train_sampler))
         else:
             loaders.append(_build_val_loader(cfg, distributed, build_dataset, build_dataloader, "workflow 'val'"))
 
     model = model.to(device)
+    # Before DDP (it must see the final layers) and before the EMA copy (the average has the same layers).
+    model = apply_sync_bn(model, distributed, device, logger, whole_model=sync_bn_whole_model(cfg))
+    ema = build_ema(model, cfg)
     if distributed:
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == 'cuda' else None, **_rank_local_buffers(),
@@ -103,10 +152,11 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     optimizer = build_optimizer(model, cfg.optimizer)
     scheduler = build_lr_scheduler(optimizer, cfg.get('lr_config'))
     optimizer_config = cfg.get('optimizer_config') or {}
-    unknown = set(optimizer_config) - {'grad_clip', 'skip_nonfinite'}
+    unknown = set(optimizer_config) - {'grad_clip', 'skip_nonfinite', 'accumulative_counts'}
     if unknown:
         logger.warning(f"config 'optimizer_config': keys {sorted(unknown)} are ignored "
-                       f"(only grad_clip and skip_nonfinite are used)")
+                       f"(only grad_clip, skip_nonfinite and accumulative_counts are used)")
+    accumulative_counts = _accumulative_counts(cfg, optimizer_config)
     skip_nonfinite = optimizer_config.get('skip_nonfinite', False)
     if not isinstance(skip_nonfinite, bool):
         raise ConfigError(f"config 'optimizer_config.skip_nonfinite' must be True or False, got {skip_nonfinite!r}")
@@ -130,7 +180,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
                     timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
                     skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch,
-                    watchdog_seconds=cfg.get('watchdog_seconds', 120.0))
+                    watchdog_seconds=cfg.get('watchdog_seconds', 120.0), ema=ema,
+                    accumulative_counts=accumulative_counts)
 
     resume_from = cfg.get('resume_from')
     resumed = None
