@@ -167,3 +167,114 @@ def test_accumulative_counts_config_keys(tmp_path):
         _accumulative_counts(Config(dict(optim_wrapper=dict(accumulative_counts=2))), dict(accumulative_counts=3))
     with pytest.raises(ConfigError, match="'optimizer_config.accumulative_counts' must be a positive int"):
         _accumulative_counts(Config(dict()), dict(accumulative_counts=0))
+
+
+# -- 3. mixup / cutmix through the mmaction2 data preprocessor, in the trainer ------------------------------
+class _TinyBackbone2D(nn.Module):
+    """``(N, 3, H, W)`` -> ``(N, 4, H, W)``: enough for a Recognizer2D + TSNHead in a test."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+    def init_weights(self):
+        pass
+
+
+def _register_tiny_backbone():
+    from mmaction.registry import MODELS
+    MODELS.register_module(name='RecipeTestBackbone2D', module=_TinyBackbone2D, force=True)
+
+
+def _mm2_model_cfg(num_classes=3, blending=None, multi_label=False):
+    _register_tiny_backbone()
+    head = dict(type='TSNHead', num_classes=num_classes, in_channels=4, dropout_ratio=0.0, average_clips='score')
+    if multi_label:
+        head.update(loss_cls=dict(type='BCELossWithLogits'), multi_class=True)
+    preprocessor = dict(type='ActionDataPreprocessor')
+    if blending is not None:
+        preprocessor['blending'] = blending
+    return dict(type='Recognizer2D', backbone=dict(type='RecipeTestBackbone2D'), cls_head=head,
+                data_preprocessor=preprocessor)
+
+
+def _clips(n, num_classes=3):
+    return [dict(img_group_0=torch.randn(2, 3, 4, 4) + i % num_classes, gt_label=torch.tensor([i % num_classes]),
+                 num_modalities=torch.tensor([1]), img_meta=dict(index=i)) for i in range(n)]
+
+
+def test_mixup_soft_labels_reach_the_cross_entropy_by_hand():
+    from mmaction.models import build_recognizer
+    set_random_seed(0)
+    model = build_recognizer(_mm2_model_cfg(blending=dict(type='MixupBlending', num_classes=3, alpha=0.2)))
+    x, y = torch.randn(4, 2, 3, 4, 4), torch.tensor([[0], [1], [2], [1]])
+    torch.manual_seed(5)
+    loss = model(img_group_0=x, gt_label=y, return_loss=True)['loss_cls']
+    torch.manual_seed(5)  # the same lambda and pairing, by hand
+    data = model.data_preprocessor(dict(inputs=x, data_samples=y), True)
+    soft = data['data_samples']  # a label tensor in, a soft-label tensor out
+    assert soft.shape == (4, 3) and torch.allclose(soft.sum(1), torch.ones(4))
+    assert (soft.count_nonzero(1) == 2).any()  # really mixed
+    feats, kwargs = model.extract_feat(data['inputs'])
+    scores = model.cls_head(feats, **kwargs)
+    expected = -(soft * F.log_softmax(scores, 1)).sum(1).mean()
+    torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_cutmix_recognizer_trains_through_train_network(tmp_path):
+    from mmaction.apis import train_network
+    from mmaction.models import build_recognizer
+    from mmaction.utils.config import Config
+    set_random_seed(0)
+    model_cfg = _mm2_model_cfg(blending=dict(type='RandomBatchAugment', augments=[
+        dict(type='MixupBlending', num_classes=3, alpha=0.2), dict(type='CutmixBlending', num_classes=3,
+                                                                   alpha=1.0)], probs=[0.5, 0.5]))
+    model = build_recognizer(model_cfg)
+    seen = []
+
+    def record(module, args, output):
+        scores, labels = args[:2]
+        seen.append((labels.detach().clone(), -(labels * F.log_softmax(scores.detach(), 1)).sum(1).mean(),
+                     output.detach()))
+
+    model.cls_head.loss_cls.register_forward_hook(record)
+    cfg = Config(dict(model=model_cfg, data=dict(videos_per_gpu=4, workers_per_gpu=0),
+                      optimizer=dict(type='SGD', lr=0.01), total_epochs=1, work_dir=str(tmp_path),
+                      log_config=dict(interval=1), seed=0))
+    runner = train_network(model, _clips(8), cfg, device=torch.device('cpu'))
+    assert runner.iter == 2 and len(seen) == 2
+    for labels, by_hand, loss in seen:
+        assert labels.shape == (4, 3) and labels.dtype == torch.float32  # soft labels reached the loss
+        torch.testing.assert_close(loss, by_hand, rtol=1e-6, atol=1e-7)
+    assert any(((labels > 0) & (labels < 1)).any() for labels, _, _ in seen)
+
+
+# -- 4. RepeatAugSampler from the config ---------------------------------------------------------------------
+def test_train_sampler_config_builds_repeat_aug_loader(tmp_path, monkeypatch):
+    import mmaction.datasets
+    from mmaction.apis import train_network
+    from mmaction.datasets.builder import RepeatAugSampler
+    from mmaction.utils.config import Config
+    built = []
+    original = mmaction.datasets.build_dataloader
+
+    def spy(*args, **kwargs):
+        built.append(original(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(mmaction.datasets, 'build_dataloader', spy)
+    cfg = Config(dict(data=dict(videos_per_gpu=2, workers_per_gpu=0,
+                                train_sampler=dict(type='RepeatAugSampler', num_repeats=2)),
+                      optimizer=dict(type='SGD', lr=0.1), total_epochs=1, work_dir=str(tmp_path), seed=3))
+    dataset = TinyDataset(size=6)
+    train_network(LinearRecognizer(), dataset, cfg, device=torch.device('cpu'))
+    sampler = built[0].sampler
+    assert isinstance(sampler, RepeatAugSampler) and sampler.num_repeats == 2 and sampler.seed == 3
+    order = list(sampler)  # each index twice in a row, epoch as long as the dataset
+    assert len(order) == 6 and all(order[k] == order[k + 1] for k in range(0, 6, 2))
+    with pytest.raises(ConfigError, match="'data.train_sampler' must be dict"):
+        train_network(LinearRecognizer(), dataset, Config(dict(cfg, data=dict(cfg.data, train_sampler=dict(
+            type='InfiniteSampler')))), device=torch.device('cpu'))
