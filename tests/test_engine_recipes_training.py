@@ -278,3 +278,70 @@ def test_train_sampler_config_builds_repeat_aug_loader(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="'data.train_sampler' must be dict"):
         train_network(LinearRecognizer(), dataset, Config(dict(cfg, data=dict(cfg.data, train_sampler=dict(
             type='InfiniteSampler')))), device=torch.device('cpu'))
+
+
+# -- 5. SyncBN ---------------------------------------------------------------------------------------------
+class _FlaggedBackbone(nn.Module):
+    """An original backbone asking for SyncBN the original way: ``use_syncbn=True``, plain BatchNorm layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.use_syncbn = True
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.bn = nn.BatchNorm2d(4)
+
+
+def _syncbn_model():
+    from mmcv.cnn import ConvModule
+    model = nn.Module()
+    model.backbone = _FlaggedBackbone()
+    model.neck = ConvModule(4, 4, 1, norm_cfg=dict(type='SyncBN'))  # what mmaction2's norm_cfg builds
+    model.head_bn = nn.BatchNorm1d(4)  # not asked to synchronise
+    return model
+
+
+def test_sync_bn_plan_decides_by_device_and_backend():
+    from mmaction.engine.sync_bn import plan_sync_bn
+    model = _syncbn_model()
+    assert isinstance(model.neck.bn, nn.SyncBatchNorm)
+    gpu = plan_sync_bn(model, distributed=True, device_type='cuda', backend='nccl')
+    assert gpu.action == 'convert' and gpu.modules == ['backbone.bn', 'neck.bn']
+    cpu = plan_sync_bn(model, distributed=True, device_type='cpu', backend='gloo')
+    assert cpu.action == 'revert' and cpu.modules == ['backbone.bn', 'neck.bn']
+    assert 'gloo backend' in cpu.message and 'only synchronises CUDA tensors' in cpu.message
+    assert 'per-rank statistics' in cpu.message and 'backbone.bn' in cpu.message
+    assert plan_sync_bn(model, distributed=False, device_type='cuda').action == 'none'
+    whole = plan_sync_bn(model, distributed=True, device_type='cuda', backend='nccl', whole_model=True)
+    assert whole.modules == ['backbone.bn', 'neck.bn', 'head_bn']
+    assert plan_sync_bn(nn.Linear(2, 2), True, 'cuda', 'nccl').action == 'none'
+
+
+def test_apply_sync_bn_converts_for_cuda_and_reverts_with_one_warning_on_gloo(caplog):
+    import logging
+    from mmaction.engine.sync_bn import BatchNormXd, apply_sync_bn, sync_bn_whole_model
+    from mmaction.utils.config import Config
+    torch.manual_seed(0)
+    model = _syncbn_model()
+    with torch.no_grad():
+        model.neck.bn.running_mean.uniform_()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    # CUDA + NCCL decision: convert_sync_batchnorm on the requested layers only (needs no process group)
+    converted = apply_sync_bn(_syncbn_model(), True, torch.device('cuda', 0), logging.getLogger('t'))
+    assert isinstance(converted.backbone.bn, nn.SyncBatchNorm) and isinstance(converted.neck.bn, nn.SyncBatchNorm)
+    assert type(converted.head_bn) is nn.BatchNorm1d
+    # CPU multi-process: per-rank BatchNorm, same state dict, one warning
+    caplog.set_level(logging.INFO, logger='t')
+    reverted = apply_sync_bn(model, True, torch.device('cpu'), logging.getLogger('t'))
+    assert isinstance(reverted.neck.bn, BatchNormXd) and type(reverted.backbone.bn) is nn.BatchNorm2d
+    assert not any(isinstance(m, nn.SyncBatchNorm) for m in reverted.modules())
+    for key, value in reverted.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and 'SyncBN requested' in warnings[0].getMessage()
+    x = torch.randn(2, 4, 3, 3)
+    torch.testing.assert_close(reverted.neck.bn(x), F.batch_norm(
+        x, state['neck.bn.running_mean'].clone(), state['neck.bn.running_var'].clone(), state['neck.bn.weight'],
+        state['neck.bn.bias'], training=True))
+    assert sync_bn_whole_model(Config(dict(sync_bn='torch'))) and not sync_bn_whole_model(Config(dict()))
+    with pytest.raises(ConfigError, match="config 'sync_bn' must be 'torch'"):
+        sync_bn_whole_model(Config(dict(sync_bn='mmcv')))
