@@ -170,7 +170,10 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
         val_loader = _build_val_loader(cfg, distributed, build_dataset, build_dataloader, '--validate')
         # AVA validation reports frame-mAP; every other dataset top-1/top-5 accuracy.
         from .detection import evaluate_detector
-        evaluate_fn = evaluate_detector if hasattr(val_loader.dataset, 'keyframe_keys') else evaluate_top_k
+        # multi_class (multi-label) val sets: mAP (apis/multilabel.py)
+        from .multilabel import evaluate_map, is_multi_label
+        evaluate_fn = (evaluate_detector if hasattr(val_loader.dataset, 'keyframe_keys') else
+                       evaluate_map if is_multi_label(val_loader.dataset) else evaluate_top_k)
         evaluate = lambda net: evaluate_fn(net, val_loader, device=device)  # noqa: E731
     checkpoint_config = cfg.get('checkpoint_config') or {}
     log_config = cfg.get('log_config') or {}
