@@ -412,3 +412,28 @@ def test_multi_label_trains_with_bce_validates_and_tests_with_map(tmp_path, caps
     assert val[-1]['mAP'] == pytest.approx(metrics['mean_average_precision'], abs=1e-6)
     assert f"mean_average_precision = {metrics['mean_average_precision'] * 100:.02f}" in capsys.readouterr().out
     assert runner.epoch == 2
+
+
+# -- 7. warm-up + cosine, per iteration and per parameter group ----------------------------------------------
+def test_linear_warmup_then_cosine_per_iteration_and_group(tmp_path):
+    """mmcv semantics: the linear warm-up factor multiplies the cosine value of the same iteration; every group
+    (e.g. layer-decay groups) follows its own base lr. Checked on the lr the optimizer really stepped with."""
+    lr_config = dict(policy='CosineAnnealing', by_epoch=False, min_lr_ratio=0.1, warmup='linear', warmup_iters=4,
+                     warmup_ratio=0.2)
+    model = LinearRecognizer()
+    optimizer = torch.optim.SGD([{'params': [model.fc.weight], 'lr': 0.1},
+                                 {'params': [model.fc.bias], 'lr': 0.1 * 0.5}], lr=0.1)
+    runner = Runner(model, optimizer, build_lr_scheduler(optimizer, lr_config), str(tmp_path), max_epochs=3,
+                    meta=dict(config=''), log_interval=100, accumulative_counts=2)
+    stepped = []
+    optimizer.register_step_pre_hook(lambda opt, a, k: stepped.append([g['lr'] for g in opt.param_groups]) and None)
+    runner.run([_loader(2, TinyDataset(size=12, noise=0.0))], [('train', 1)])  # 6 batches = 3 steps per epoch
+    total = 9
+    assert len(stepped) == total
+    for step, lrs in enumerate(stepped):
+        for base, lr in zip((0.1, 0.05), lrs):
+            target = 0.1 * base
+            cosine = target + 0.5 * (base - target) * (1 + math.cos(math.pi * step / total))
+            warm = 1 - (1 - step / 4) * (1 - 0.2) if step < 4 else 1.0
+            assert lr == pytest.approx(cosine * warm, rel=1e-12), (step, base)
+    assert stepped[0] == pytest.approx([0.1 * 0.2, 0.05 * 0.2])
