@@ -437,3 +437,21 @@ def test_linear_warmup_then_cosine_per_iteration_and_group(tmp_path):
             warm = 1 - (1 - step / 4) * (1 - 0.2) if step < 4 else 1.0
             assert lr == pytest.approx(cosine * warm, rel=1e-12), (step, base)
     assert stepped[0] == pytest.approx([0.1 * 0.2, 0.05 * 0.2])
+
+
+def test_mmaction2_optim_wrapper_drives_the_optimizer(tmp_path):
+    from mmaction.apis import train_network
+    from mmaction.utils.config import Config
+    cfg = Config(dict(data=dict(videos_per_gpu=2, workers_per_gpu=0), total_epochs=1, work_dir=str(tmp_path),
+                      optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01, weight_decay=0.05),
+                                         paramwise_cfg=dict(bias_decay_mult=0.0), clip_grad=dict(max_norm=1.0),
+                                         accumulative_counts=3)))
+    runner = train_network(LinearRecognizer(), TinyDataset(size=6), cfg, device=torch.device('cpu'))
+    optimizer = runner.optimizer
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert sorted(g['weight_decay'] for g in optimizer.param_groups) == [0.0, 0.05]  # bias without decay
+    assert runner.grad_clip == dict(max_norm=1.0) and runner.accumulative_counts == 3
+    assert optimizer.state[runner.model.fc.weight]['step'] == 1  # 3 batches, one step
+    with pytest.raises(ConfigError, match="both 'optimizer' and 'optim_wrapper.optimizer'"):
+        train_network(LinearRecognizer(), TinyDataset(size=6), Config(dict(cfg, optimizer=dict(type='SGD', lr=1))),
+                      device=torch.device('cpu'))

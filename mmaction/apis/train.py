@@ -64,6 +64,33 @@ def _accumulative_counts(cfg: Any, optimizer_config: dict) -> int:
     return 1
 
 
+def _optimizer_settings(cfg: Any) -> tuple[dict, dict | None]:
+    """``(optimizer config, grad_clip)`` from ``optimizer`` + ``optimizer_config.grad_clip``, or from mmaction2's
+    ``optim_wrapper = dict(optimizer=..., paramwise_cfg=..., constructor=..., clip_grad=...)``."""
+    wrapper = cfg.get('optim_wrapper')
+    grad_clip = (cfg.get('optimizer_config') or {}).get('grad_clip')
+    if not isinstance(wrapper, dict) or 'optimizer' not in wrapper:
+        if cfg.get('optimizer') is None:
+            raise ConfigError("config key 'optimizer' is required for training (or mmaction2's "
+                              "optim_wrapper=dict(optimizer=...))")
+        return cfg.optimizer, grad_clip
+    if cfg.get('optimizer') is not None:
+        raise ConfigError("config: both 'optimizer' and 'optim_wrapper.optimizer' are set; keep one")
+    unknown = sorted(set(wrapper) - {'type', 'optimizer', 'paramwise_cfg', 'constructor', 'clip_grad',
+                                      'accumulative_counts'})
+    if unknown:
+        raise ConfigError(f"config 'optim_wrapper': unsupported keys {unknown} (supported: optimizer, paramwise_cfg, "
+                          f"constructor, clip_grad, accumulative_counts; mixed precision: --amp or fp16)")
+    optimizer = dict(wrapper['optimizer'])
+    for key in ('paramwise_cfg', 'constructor'):
+        if wrapper.get(key) is not None:
+            optimizer[key] = wrapper[key]
+    clip = wrapper.get('clip_grad')
+    if clip is not None and grad_clip is not None:
+        raise ConfigError("config: both 'optimizer_config.grad_clip' and 'optim_wrapper.clip_grad' are set; keep one")
+    return optimizer, grad_clip if clip is None else dict(clip)
+
+
 def _train_sampler(cfg: Any) -> dict | None:
     """``data.train_sampler = dict(type='RepeatAugSampler', num_repeats=N)``: the training loader's sampler."""
     sampler = cfg.data.get('train_sampler')
@@ -113,7 +140,8 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
 
     from .data_check import check_labels_against_head
     logger = logger or logging.getLogger('mmaction')
-    for key in ('data', 'optimizer', 'total_epochs', 'work_dir'):
+    optimizer_cfg, grad_clip = _optimizer_settings(cfg)
+    for key in ('data', 'total_epochs', 'work_dir'):
         if cfg.get(key) is None:
             raise ConfigError(f"config key '{key}' is required for training")
     for key in ('videos_per_gpu', 'workers_per_gpu'):
@@ -149,7 +177,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == 'cuda' else None, **_rank_local_buffers(),
             find_unused_parameters=cfg.get('find_unused_parameters', False))
-    optimizer = build_optimizer(model, cfg.optimizer)
+    optimizer = build_optimizer(model, optimizer_cfg)
     scheduler = build_lr_scheduler(optimizer, cfg.get('lr_config'))
     optimizer_config = cfg.get('optimizer_config') or {}
     unknown = set(optimizer_config) - {'grad_clip', 'skip_nonfinite', 'accumulative_counts'}
@@ -179,7 +207,7 @@ def train_network(model: nn.Module, dataset: Any, cfg: Any, distributed: bool = 
     log_config = cfg.get('log_config') or {}
     meta = dict(mmact_version=mmact_version, config=config_text(cfg))
     runner = Runner(model, optimizer, scheduler, cfg.work_dir, logger, device=device, max_epochs=cfg.total_epochs,
-                    grad_clip=optimizer_config.get('grad_clip'), amp=amp_enabled, loss_scale=loss_scale,
+                    grad_clip=grad_clip, amp=amp_enabled, loss_scale=loss_scale,
                     log_interval=log_config.get('interval', 20), checkpoint_interval=checkpoint_config.get('interval', 1),
                     timestamp=timestamp, meta=meta, evaluate=evaluate, log_config=log_config,
                     skip_nonfinite=skip_nonfinite, auto_scale_batch=auto_scale_batch,
