@@ -455,3 +455,19 @@ def test_mmaction2_optim_wrapper_drives_the_optimizer(tmp_path):
     with pytest.raises(ConfigError, match="both 'optimizer' and 'optim_wrapper.optimizer'"):
         train_network(LinearRecognizer(), TinyDataset(size=6), Config(dict(cfg, optimizer=dict(type='SGD', lr=1))),
                       device=torch.device('cpu'))
+
+
+@pytest.mark.cuda
+def test_recipes_on_cuda_nccl(tmp_path):
+    """SyncBN really converted (model and EMA copy) under NCCL, with DDP, mixup/cutmix, EMA and accumulation, fp32
+    and AMP: the GPU side of the decisions tested above (one GPU, world size 1)."""
+    import os
+    import subprocess
+    import sys
+    from mmaction.apis.cli import free_port
+    script = os.path.join(os.path.dirname(__file__), '_recipes_cuda_check.py')
+    env = dict(os.environ, PORT=str(free_port()), WORK_DIR=str(tmp_path), CUDA_VISIBLE_DEVICES=os.environ.get(
+        'CUDA_VISIBLE_DEVICES', '0'))
+    out = subprocess.run([sys.executable, script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "sync=['backbone.conv.bn', 'backbone.flagged.bn']" in out.stdout and out.stdout.count('ema_steps=4') == 2
