@@ -188,6 +188,9 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     if out is not None:
         dump_pickle(outputs, out)
         print(f'writing results to {out}')
+    from .multilabel import is_multi_label, multi_label_metrics, multi_label_targets
+    if is_multi_label(dataset):  # multi_class lists: mAP instead of top-k (h15engine's hook)
+        return outputs, multi_label_metrics(outputs, multi_label_targets(dataset))
     labels = dataset_labels(dataset, [p[1] for p in pairs])
     metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset),
                                   source=source, names=names)

@@ -1,7 +1,14 @@
 """The epoch-based training loop (what mmcv's EpochBasedRunner + hooks did for the original MMAction).
 
 One iteration: lr for (epoch, iter) -> forward under autocast -> sum of the ``loss`` terms -> finite check ->
-backward (GradScaler on CUDA fp16) -> optional grad clipping -> optimizer step. DDP averages the gradients.
+backward (GradScaler on CUDA fp16) -> optional grad clipping -> optimizer step -> EMA update (``ema``).
+DDP averages the gradients.
+
+Gradient accumulation (``accumulative_counts=K``, mmengine's name): the loader batches of an epoch form windows of
+``K`` (the last window of an epoch may be shorter); each batch's loss is divided by its window's length, the
+gradients add up, and the optimizer steps once per window, so ``K`` batches of ``b`` give the gradient of one batch
+of ``K * b``. The lr schedule counts optimizer steps: ``ceil(len(loader) / K)`` per epoch, the lr set at the start
+of each window (``warmup_iters`` and iteration-based policies are in optimizer steps, as for the big batch).
 Logging every ``log_interval`` iterations to the text log and to ``<work_dir>/<timestamp>.log.json``;
 checkpoints ``epoch_N.pth`` + ``latest.pth`` every ``checkpoint_interval`` epochs, with everything a resume needs.
 """
@@ -32,6 +39,7 @@ from mmaction.utils.io import atomic_open, stale_atomic_temps
 from mmaction.utils.tb_logger import TrainingMonitor
 
 from .dist_utils import RankWatchdog, all_reduce_mean, get_dist_info
+from .ema import ModelEMA, split_ema_checkpoint
 from .lr_scheduler import LrScheduler
 
 
@@ -242,7 +250,7 @@ class Runner:
                  timestamp: str | None = None, meta: dict | None = None,
                  evaluate: Callable[[nn.Module], dict] | None = None, eval_interval: int = 1,
                  log_config: dict | None = None, skip_nonfinite: bool = False, auto_scale_batch: bool = False,
-                 watchdog_seconds: float = 120.0):
+                 watchdog_seconds: float = 120.0, ema: ModelEMA | None = None, accumulative_counts: int = 1):
         if not isinstance(max_epochs, int) or isinstance(max_epochs, bool) or max_epochs <= 0:
             raise ConfigError(f"config 'total_epochs' must be a positive int, got {max_epochs!r}")
         for key, value in (('log_config.interval', log_interval), ('checkpoint_config.interval', checkpoint_interval)):
@@ -256,6 +264,10 @@ class Runner:
             if unknown:
                 raise ConfigError(f"config 'optimizer_config.grad_clip' has unknown keys {sorted(unknown)} "
                                   f"(valid: max_norm, norm_type)")
+        if (not isinstance(accumulative_counts, int) or isinstance(accumulative_counts, bool)
+                or accumulative_counts < 1):
+            raise ConfigError(f"config 'optimizer_config.accumulative_counts' must be a positive int, got "
+                              f"{accumulative_counts!r}")
         self.model = model
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
@@ -278,6 +290,14 @@ class Runner:
         # auto_scale_batch: on OOM split each batch into twice as many micro-batches (gradient accumulation).
         self.auto_scale_batch = bool(auto_scale_batch)
         self.accumulate = 1
+        # accumulative_counts: one optimizer step per window of this many loader batches (module docstring).
+        self.accumulative_counts = accumulative_counts
+        self._window_pos = 0  # position of the current batch in its window
+        self._window_len = 1  # batches in the current window
+        self._window_bad = False  # a non-finite batch in this window: no step at its end
+        self._stepped = False  # whether the last train_step ended with an optimizer step
+        # ema: moving average of the weights, updated after each optimizer step; validated and saved (ema.py).
+        self.ema = ema
         self.monitor: TrainingMonitor | None = None  # rank 0 only, created in run()
         # Multi-process runs: rank 0 logs a line when a rank has not reported for this long (0: off).
         if isinstance(watchdog_seconds, bool) or not isinstance(watchdog_seconds, (int, float)) or watchdog_seconds < 0:
@@ -340,8 +360,9 @@ class Runner:
 
     # -- one iteration ------------------------------------------------------------------------------------
     def train_step(self, data: dict) -> dict:
-        """One optimizer step on ``data``; on out-of-memory either halve the micro-batch (``auto_scale_batch``)
-        and retry the same batch, or stop with :class:`TrainingOOMError` saying what fits."""
+        """One loader batch: forward/backward, and the optimizer step when the batch ends its accumulation window
+        (every batch without ``accumulative_counts``). On out-of-memory either halve the micro-batch
+        (``auto_scale_batch``) and retry the same batch, or stop with :class:`TrainingOOMError` saying what fits."""
         while True:
             try:
                 return self._step(data)
@@ -350,7 +371,9 @@ class Runner:
                 if self.device.type == 'cuda':
                     torch.cuda.empty_cache()
                 batch = batch_size_of(data)
-                if not self.auto_scale_batch or self.world_size > 1 or self.accumulate * 2 > batch:
+                # Mid-window the gradients of the window's earlier batches are gone with zero_grad: no retry.
+                if (not self.auto_scale_batch or self.world_size > 1 or self.accumulate * 2 > batch
+                        or self._window_pos > 0):
                     raise TrainingOOMError(oom_message(err, data, self.accumulate, self.device, self.epoch,
                                                        self.inner_iter, self.auto_scale_batch)) from None
                 self.accumulate *= 2
@@ -359,19 +382,28 @@ class Runner:
                                     f'micro-batches (gradient accumulation; the effective batch stays {batch})')
 
     def _step(self, data: dict) -> dict:
+        self._stepped = False
+        first = self._window_pos == 0
+        last = self._window_pos == self._window_len - 1
+        if first:
+            self.optimizer.zero_grad(set_to_none=True)
+            self._window_bad = False
+        elif self._window_bad:
+            # The window's step is dropped already (a non-finite batch): its other batches would change nothing.
+            return OrderedDict()
         batch = batch_size_of(data)
         chunks = split_batch(data, self.accumulate) if self.accumulate > 1 else [data]
-        self.optimizer.zero_grad(set_to_none=True)
         # The forward of a step that turns out non-finite has already written its batch statistics into the
         # BatchNorm running buffers; skipping the step must undo that too, or the NaN stays in every checkpoint.
         saved_buffers = [(b, b.detach().clone()) for b in self.model.buffers()] if self.skip_nonfinite else []
         scaler = self.amp.scaler
         totals: OrderedDict[str, float] = OrderedDict()
         for i, chunk in enumerate(chunks):
-            weight = batch_size_of(chunk) / batch  # chunk means weighted by size = the full batch's mean
-            # DDP all-reduces gradients on every backward; only the last micro-batch needs to.
-            last = i == len(chunks) - 1
-            sync = self.model.no_sync() if not last and hasattr(self.model, 'no_sync') else contextlib.nullcontext()
+            # chunk means weighted by size = the full batch's mean; over the window, the mean of its batches
+            weight = batch_size_of(chunk) / batch
+            # DDP all-reduces gradients on every backward; only the window's last backward needs to.
+            sync_now = last and i == len(chunks) - 1
+            sync = self.model.no_sync() if not sync_now and hasattr(self.model, 'no_sync') else contextlib.nullcontext()
             with sync:
                 with self.amp.autocast():
                     losses = self.model(**to_device(chunk, self.device))
@@ -380,14 +412,17 @@ class Runner:
                     with torch.no_grad():
                         for buffer, saved in saved_buffers:
                             buffer.copy_(saved)
+                    self._window_bad = True
                     return self._nonfinite_step(log_vars)
-                loss = loss * weight
+                loss = loss * (weight / self._window_len)
                 if scaler is not None:
                     scaler.scale(loss).backward()
                 else:
                     loss.backward()
             for key, value in log_vars.items():
                 totals[key] = totals.get(key, 0.0) + value * weight
+        if not last:
+            return totals
         if scaler is not None:
             scaler.unscale_(self.optimizer)
         params = [p for group in self.optimizer.param_groups for p in group['params'] if p.grad is not None]
@@ -401,6 +436,7 @@ class Runner:
             scaler.update()
         else:
             self.optimizer.step()
+        self._stepped = True
         totals['grad_norm'] = float(grad_norm)
         return totals
 
@@ -484,7 +520,9 @@ class Runner:
     def train(self, loader: Any) -> None:
         self.model.train()
         epoch_len = len(loader)
-        self.lr_scheduler.setup(self.max_epochs, epoch_len)
+        counts = self.accumulative_counts
+        steps_per_epoch = math.ceil(epoch_len / counts) if epoch_len else 0
+        self.lr_scheduler.setup(self.max_epochs, steps_per_epoch)
         self._set_epoch(loader)
         self._attach_loader_generator(loader)
         buffer: dict = defaultdict(list)
@@ -498,8 +536,17 @@ class Runner:
             short.extend(short_videos(data))
             if self.watchdog is not None:
                 self.watchdog.beat(self.iter, f'epoch {self.epoch + 1}, iteration {self.inner_iter + 1}')
-            self.lr_scheduler.step(self.epoch, self.iter)
+            self._window_pos = self.inner_iter % counts
+            if self._window_pos == 0:  # a window starts: the lr of its optimizer step
+                self._window_len = min(counts, epoch_len - self.inner_iter)
+                step_index = self.iter if counts == 1 else self.epoch * steps_per_epoch + self.inner_iter // counts
+                self.lr_scheduler.step(self.epoch, step_index)
             log_vars = self.train_step(data)
+            if self._stepped and self.ema is not None:
+                if self.ema.started(self.epoch, self.iter):
+                    self.ema.update(unwrap_model(self.model))
+                else:
+                    self.ema.follow(unwrap_model(self.model))
             for key, value in log_vars.items():
                 buffer[key].append(value)
             self.inner_iter += 1
@@ -525,12 +572,13 @@ class Runner:
     @torch.no_grad()
     def val(self, loader: Any) -> None:
         """A ``('val', n)`` workflow phase: losses on the val loader without gradients (mmcv semantics)."""
-        self.model.eval()
+        model = self.model if self.ema is None else self.ema.module
+        model.eval()
         buffer: dict = defaultdict(list)
         with preserved_rng():
             for data in loader:
                 with self.amp.autocast():
-                    losses = self.model(**to_device(data, self.device))
+                    losses = model(**to_device(data, self.device))
                 for key, value in parse_losses(losses)[1].items():
                     buffer[key].append(value)
         record = OrderedDict(mode='val', epoch=self.epoch, iter=len(loader),
@@ -543,8 +591,9 @@ class Runner:
                          + ', '.join(f'{k}: {v:.4f}' for k, v in record.items() if k not in ('mode', 'epoch', 'iter')))
 
     def validate(self) -> dict:
+        # With EMA, the averaged weights are the ones validated (and saved as the checkpoint's state_dict).
         with preserved_rng():
-            results = self.evaluate(unwrap_model(self.model))
+            results = self.evaluate(unwrap_model(self.model) if self.ema is None else self.ema.module)
         self.model.train()
         if self.rank == 0 and results:
             record = OrderedDict(mode='val', epoch=self.epoch, iter=self.inner_iter,
@@ -593,10 +642,13 @@ class Runner:
         batch = getattr(loader, 'batch_size', None) or 0
         # auto_scale_batch's micro-batches split a batch (gradient accumulation): the step still sees the whole batch
         micro = f', {self.accumulate} micro-batches each' if self.accumulate > 1 else ''
+        counts = self.accumulative_counts
+        accumulated = f' x {counts} accumulated batches' if counts > 1 else ''
+        ema = f', EMA momentum {self.ema.momentum} every {self.ema.interval} step(s)' if self.ema is not None else ''
         return (f'Run: device {self.device}, backend {backend}, world size {self.world_size}, AMP {amp}, '
                 f'{getattr(loader, "num_workers", 0)} data workers per process, effective batch '
-                f'{batch * self.world_size} ({batch} per process x {self.world_size} process'
-                f'{"es" if self.world_size != 1 else ""}{micro})')
+                f'{batch * self.world_size * counts} ({batch} per process x {self.world_size} process'
+                f'{"es" if self.world_size != 1 else ""}{accumulated}{micro}){ema}')
 
     def _run_phases(self, data_loaders: Sequence[Any], workflow: Sequence[tuple[str, int]]) -> None:
         self.logger.info(f'Start running, work_dir: {self.work_dir}, workflow: {list(workflow)}, '
@@ -622,7 +674,11 @@ class Runner:
         meta = dict(self.meta, epoch=self.epoch, iter=self.iter, rng=rng)
         path = os.path.join(self.work_dir, f'epoch_{self.epoch}.pth')
         extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp.scaler is not None else {}
-        save_checkpoint(self.model, path, optimizer=self.optimizer, meta=meta, **extra)
+        saved = self.model
+        if self.ema is not None:  # mmengine's layout: state_dict = the average, ema_state_dict = trained weights
+            extra['ema_state_dict'] = self.ema.checkpoint_entry(unwrap_model(self.model))
+            saved = self.ema.module
+        save_checkpoint(saved, path, optimizer=self.optimizer, meta=meta, **extra)
         with open(path, 'rb') as src, atomic_open(os.path.join(self.work_dir, 'latest.pth'), 'wb') as dst:
             shutil.copyfileobj(src, dst)
         self.logger.info(f'Saved checkpoint {path}')
@@ -634,7 +690,19 @@ class Runner:
         if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint or 'meta' not in checkpoint:
             raise ConfigError(f"resume_from={filename}: not a training checkpoint (needs 'meta' and 'state_dict'; "
                               f"use load_from for weights-only files)")
-        load_state_dict(self.model, checkpoint['state_dict'], strict=True, logger=self.logger, source=filename)
+        trained, averaged, steps = split_ema_checkpoint(checkpoint, filename)
+        load_state_dict(self.model, trained, strict=True, logger=self.logger, source=filename)
+        if self.ema is not None and averaged is not None:
+            load_state_dict(self.ema.module, averaged, strict=True, logger=self.logger, source=f'{filename} (EMA)')
+            self.ema.steps = steps
+        elif self.ema is not None:
+            self.logger.warning(f'{filename} holds no EMA weights (ema_state_dict); the average starts from the '
+                                f'resumed weights')
+            self.ema.follow(unwrap_model(self.model))
+            self.ema.steps = 0
+        elif averaged is not None:
+            self.logger.warning(f'{filename} was trained with EMA but this config has none: resuming from the '
+                                f'trained weights (ema_state_dict), the average is dropped')
         if 'optimizer' in checkpoint:
             self.optimizer.load_state_dict(checkpoint['optimizer'])
         else:
@@ -670,4 +738,6 @@ class Runner:
         checkpoint = load_file(filename, map_location='cpu', trust=trust)
         load_state_dict(self.model, get_state_dict(checkpoint, filename), strict=False, logger=self.logger,
                         source=filename)
+        if self.ema is not None:
+            self.ema.follow(unwrap_model(self.model))
         self.logger.info(f'load weights from {filename}')
