@@ -380,7 +380,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
             raise ConfigError(f"{args.config}: 'data.train' must be one dataset dict (several training sets were "
                               f"never supported by the original either)")
         model = build_fn(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
-        from mmaction.apis.inference import normalize_once
+        from mmaction.apis.model_loading import normalize_once
         normalize_once(model, cfg.data.train)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
         dataset = build_dataset_fn(cfg.data.train)
         return train_network(model, dataset, cfg, distributed=distributed, validate=args.validate, logger=logger,

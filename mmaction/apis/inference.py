@@ -33,18 +33,12 @@ import torch
 import torch.nn as nn
 
 from mmaction.registry import DATASETS, ConfigError, import_all_modules
-from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.config import load_config
 from mmaction.utils.results import read_label_map
 
+from .model_loading import load_model, normalize_once, pipeline_normalizes, resolve_device  # noqa: F401
+
 _TMPL_CANDIDATES = ('img_{:05d}.jpg', 'img_{}.jpg', 'image_{:05d}.jpg', '{:05d}.jpg', 'img_{:05d}.png', '{:06d}.jpg')
-
-
-def _device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' was requested but CUDA is not available here; use device='cpu'")
-    return dev
 
 
 def _mmaction2_pipeline(pipeline: Sequence[dict], where: str) -> list[dict]:
@@ -81,54 +75,18 @@ def inference_data_cfg(cfg: Any) -> dict:
                       f"the input)")
 
 
-def pipeline_normalizes(test_cfg: dict) -> bool:
-    """Whether a ``data.test``-like dict normalises the frames (the flag form always does)."""
-    pipeline = test_cfg.get('pipeline')
-    if pipeline is None:
-        return True
-    return any(isinstance(step, dict) and step.get('type') == 'Normalize' for step in pipeline)
-
-
-def normalize_once(model: nn.Module, test_cfg: dict) -> bool:
-    """Switch off the mmaction2 data preprocessor's normalisation when the test pipeline normalises already.
-    Returns whether it was switched off."""
-    preprocessor = getattr(model, 'data_preprocessor', None)
-    if not getattr(preprocessor, 'normalizes', False) or not pipeline_normalizes(test_cfg):
-        return False
-    preprocessor.disable_normalization()
-    logging.getLogger('mmaction').info('the test pipeline normalises the frames: model.data_preprocessor keeps '
-                                       'them as they are (normalisation happens once)')
-    return True
-
-
 def init_recognizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
                     trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
-    """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
-
-    The checkpoint must match the model key for key (``strict=False`` reports the differences as a warning).
-    When a checkpoint is given, the backbone's ``pretrained`` weights are not loaded (they would be overwritten
-    and may need a download). The config is kept as ``model.cfg`` for :func:`inference_recognizer`.
-    """
-    from mmaction.models import build_recognizer
+    """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode
+    (:func:`mmaction.apis.model_loading.load_model`). The config is kept as ``model.cfg`` for
+    :func:`inference_recognizer`."""
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy.deepcopy(config)
-    if 'model' not in cfg:
-        raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
-    if checkpoint is not None and isinstance(cfg.model.get('backbone'), dict):
-        for key in ('pretrained', 'pretrained_slow', 'pretrained_fast'):  # SlowFast has one per pathway
-            if cfg.model.backbone.get(key) is not None:
-                cfg.model.backbone[key] = None
-    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust_checkpoint)
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-        if isinstance(meta, dict) and meta.get('CLASSES'):
-            model.CLASSES = list(meta['CLASSES'])
     try:
-        normalize_once(model, inference_data_cfg(cfg))
+        test_data = inference_data_cfg(cfg)
     except ConfigError:
-        pass  # no test pipeline in the config: inference will say so; a bare model is still usable
-    model.cfg = cfg
-    return model.to(_device(device)).eval()
+        test_data = None  # no test pipeline in the config: inference will say so; a bare model is still usable
+    return load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust_checkpoint, kind='recognizer',
+                      test_data=test_data)
 
 
 def _frame_template(frame_dir: str, tmpl: str | None) -> str:
@@ -208,14 +166,11 @@ def _build(args: dict) -> Any:
     return build_from_cfg(args, DATASETS, where='data.test')
 
 
-def _to_batch(samples: Sequence[dict], device: torch.device) -> dict:
-    """Stack samples of the same shape into a batch (``img_meta`` stays a list), on ``device``."""
-    batch: dict[str, Any] = {'img_meta': [s.get('img_meta') for s in samples]}
-    for key in samples[0]:
-        if key in ('img_meta', 'gt_label'):
-            continue
-        batch[key] = torch.stack([s[key] for s in samples]).to(device)
-    return batch
+def run_samples(model: nn.Module, samples: Sequence[dict], step: Any = None) -> list:
+    """Dataset samples already in memory (a clip, sliding windows) through the one inference loop as one batch:
+    one ``step`` result per sample (default: a ``(1, num_classes)`` score row)."""
+    from mmaction.engine.test_loop import inference, test_loader
+    return inference(model, test_loader(list(samples), batch_size=len(samples)), progress=False, step=step)
 
 
 def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
@@ -226,14 +181,9 @@ def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     return scores / scores.sum(axis=1, keepdims=True)
 
 
-@torch.no_grad()
 def predict_samples(model: nn.Module, samples: Sequence[dict]) -> np.ndarray:
     """Run the model on dataset samples; returns probabilities ``(len(samples), num_classes)``."""
-    device = next(model.parameters()).device
-    scores = model(return_loss=False, **_to_batch(samples, device))
-    if isinstance(scores, torch.Tensor):
-        scores = scores.detach().float().cpu().numpy()
-    return _scores_to_probs(model, scores)
+    return _scores_to_probs(model, np.concatenate(run_samples(model, samples)))
 
 
 def class_names(model: nn.Module, label_map: str | Sequence[str] | None, num_classes: int) -> list[Any]:

@@ -20,7 +20,6 @@ The one-stage detectors (ActionFormer, TriDet) classify segments themselves; the
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 from typing import Any, Sequence
@@ -29,25 +28,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.registry import ConfigError
-from mmaction.utils.config import load_config
 from mmaction.utils.io import read_text
 
 
 def init_localizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
-                   trust_checkpoint: bool = False) -> nn.Module:
-    """Build the localizer of ``config`` (path or ``Config``), load ``checkpoint`` strictly, eval mode on ``device``."""
-    from mmaction.apis.inference import _device
-    from mmaction.models import build_localizer
-    from mmaction.utils.checkpoint import load_checkpoint
-    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy.deepcopy(config)
-    if 'model' not in cfg:
-        raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
-    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust_checkpoint)
-    model.cfg = cfg
-    return model.to(_device(device)).eval()
+                   trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
+    """Build the localizer of ``config`` (path or ``Config``), load ``checkpoint`` (strictly unless ``strict=False``),
+    eval mode on ``device`` (:func:`mmaction.apis.model_loading.load_model`)."""
+    from mmaction.apis.model_loading import load_model
+    return load_model(config, checkpoint, device, strict=strict, trust_checkpoint=trust_checkpoint, kind='localizer')
 
 
 def localizer_feat_dim(model: nn.Module) -> int | None:
