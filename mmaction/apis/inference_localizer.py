@@ -86,6 +86,8 @@ def segment_times(norm: np.ndarray, info: dict | None, num_steps: int, duration:
 @torch.no_grad()
 def localize_normalised(model: nn.Module, feats: np.ndarray, video_name: str = 'video') -> list[dict]:
     """Run the localizer on ``(T, C)`` features; ``[{'score', 'segment': [x0, x1]}]`` in fractions of the sequence."""
+    from mmaction.apis.inference import run_samples
+    from mmaction.apis.localization import feature_localizer_step
     from mmaction.datasets.activitynet_dataset import rescale_feature
     expect = localizer_feat_dim(model)
     if expect is not None and feats.shape[1] != expect:
@@ -94,10 +96,10 @@ def localize_normalised(model: nn.Module, feats: np.ndarray, video_name: str = '
     tscale = getattr(model, 'tscale', None)
     if tscale:
         feats = rescale_feature(feats, tscale)
-    device = next(model.parameters()).device
-    x = torch.from_numpy(np.ascontiguousarray(feats.T))[None].to(device)
-    # duration_second=1 keeps the localizer's segments normalised; timing is applied by segment_times.
-    out = model(x, img_meta=[dict(video_name=video_name, duration_second=1.0)], return_loss=False)
+    sample = dict(raw_feature=torch.from_numpy(np.ascontiguousarray(feats.T)),
+                  # duration_second=1 keeps the localizer's segments normalised; timing is applied by segment_times.
+                  img_meta=dict(video_name=video_name, duration_second=1.0))
+    out = run_samples(model, [sample], step=feature_localizer_step)
     return out[0]['proposal_list']
 
 
