@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmaction.apis.localization import build_localization_dataset, feature_localizer_step
     from mmaction.apis.model_loading import load_model
     from mmaction.datasets.bsn_datasets import TEM_COLUMNS, write_table
-    from mmaction.engine.test_loop import inference, test_loader
+    from mmaction.engine.test_loop import inference, inference_loader
     from mmaction.registry import ConfigError
     from mmaction.utils.config import load_config
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset_cfg = dict(cfg.data[split])
         dataset_cfg['test_mode'] = True
         dataset = build_localization_dataset(dataset_cfg, f'data.{split}')
-        for out in inference(model, test_loader(dataset), step=feature_localizer_step, desc=f'TEM data.{split}'):
+        for out in inference(model, inference_loader(dataset), step=feature_localizer_step, desc=f'TEM data.{split}'):
             write_table(os.path.join(out_dir, out['video_name'] + '.csv'), out['tem_output'], TEM_COLUMNS)
             written += 1
     print(f'TEM results of {written} videos written to {out_dir}')

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from mmaction.engine.dist_utils import get_dist_info
-from mmaction.engine.test_loop import forward_step, inference, test_loader
+from mmaction.engine.test_loop import forward_step, inference, inference_loader
 from mmaction.registry import ConfigError
 from mmaction.utils.io import dump_pickle, load_pickle
 
@@ -94,7 +94,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
         results = load_pickle(out) if rank == 0 else None
     else:
         model = load_model(cfg, checkpoint, strict=strict, trust_checkpoint=trust, kind='detector')
-        loader = test_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
+        loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
         results = detection_inference(model, loader, tmpdir=tmpdir, progress=True)
         if rank == 0:
             dump_pickle(results, out)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.engine.test_loop import inference, test_loader
+from mmaction.engine.test_loop import inference, inference_loader
 from mmaction.registry import ConfigError
-from mmaction.utils.io import dump_pickle
+from mmaction.utils.results import write_scores
 
-from .model_loading import load_model
+from .model_loading import load_model, output_kind
 from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics, views_per_video
 
 
@@ -74,7 +74,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
                        test_data=cfg.data.test)
     _set_fcn_testing(model)
     dataset = build_dataset(cfg.data.test)
-    loader = test_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
+    loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
     pairs = inference(ChunkedViews(model, batch_size), loader, device=next(model.parameters()).device,
                       tmpdir=tmpdir, with_labels=True, progress=progress)
     if pairs is None:
@@ -82,7 +82,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     outputs = [p[0] for p in pairs]
     metrics = None
     if out is not None:
-        dump_pickle(outputs, out)
+        write_scores(outputs, out, output_kind(model), checkpoint=str(checkpoint), ann_file=str(cfg.data.test.get('ann_file')))
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),

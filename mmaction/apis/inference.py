@@ -36,7 +36,7 @@ from mmaction.registry import DATASETS, ConfigError, import_all_modules
 from mmaction.utils.config import load_config
 from mmaction.utils.results import read_label_map
 
-from .model_loading import load_model, normalize_once, pipeline_normalizes, resolve_device  # noqa: F401
+from .model_loading import load_model, normalize_once, output_kind, pipeline_normalizes, resolve_device  # noqa: F401
 
 _TMPL_CANDIDATES = ('img_{:05d}.jpg', 'img_{}.jpg', 'image_{:05d}.jpg', '{:05d}.jpg', 'img_{:05d}.png', '{:06d}.jpg')
 
@@ -169,13 +169,13 @@ def _build(args: dict) -> Any:
 def run_samples(model: nn.Module, samples: Sequence[dict], step: Any = None) -> list:
     """Dataset samples already in memory (a clip, sliding windows) through the one inference loop as one batch:
     one ``step`` result per sample (default: a ``(1, num_classes)`` score row)."""
-    from mmaction.engine.test_loop import inference, test_loader
-    return inference(model, test_loader(list(samples), batch_size=len(samples)), progress=False, step=step)
+    from mmaction.engine.test_loop import inference, inference_loader
+    return inference(model, inference_loader(list(samples), batch_size=len(samples)), progress=False, step=step)
 
 
 def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
-    if getattr(model, 'fcn_testing', False) or getattr(model, 'outputs_probabilities', False):
+    if output_kind(model) == 'probabilities':
         return scores  # already averaged softmax probabilities
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     return scores / scores.sum(axis=1, keepdims=True)

@@ -40,8 +40,8 @@ def _run(step: Any, model: torch.nn.Module, dataset: Any, device: torch.device |
          tmpdir: str | None = None, progress: bool = False) -> list | None:
     """``step`` over ``dataset`` one video at a time through the one inference loop; with ``distributed`` each
     rank runs videos ``rank::world`` and rank 0 gets them all in dataset order (other ranks ``None``)."""
-    from mmaction.engine.test_loop import inference, test_loader
-    return inference(model, test_loader(dataset, distributed=distributed), device=device, tmpdir=tmpdir,
+    from mmaction.engine.test_loop import inference, inference_loader
+    return inference(model, inference_loader(dataset, distributed=distributed), device=device, tmpdir=tmpdir,
                      progress=progress, step=step, desc='localizing')
 
 

@@ -55,6 +55,13 @@ def normalize_once(model: nn.Module, test_cfg: dict) -> bool:
     return True
 
 
+def output_kind(model: nn.Module) -> str:
+    """What a recognizer's test output holds: ``'probabilities'`` in FCN testing and for mmaction2 heads that
+    average softmaxed clips (``average_clips='prob'``), else ``'logits'``."""
+    probs = getattr(model, 'fcn_testing', False) or getattr(model, 'outputs_probabilities', False)
+    return 'probabilities' if probs else 'logits'
+
+
 def _builder(kind: str | None, model_cfg: dict) -> Any:
     from mmaction.models import builder
     if kind is None:

@@ -2,11 +2,12 @@
 model through :func:`inference`, with a per-task ``step`` (what one batch gives: score rows, detections, proposals,
 features).
 
-The loop is loader-driven: batches come from a ``DataLoader`` (:func:`test_loader` builds the non-shuffling one),
+The loop is loader-driven: batches come from a ``DataLoader`` (:func:`inference_loader` builds the non-shuffling one),
 are moved to the model's device with :func:`mmaction.utils.device.to_device` and go through ``step``. With the
 default step each video gives one float32 ``(1, num_classes)`` array (the original ``--out`` pickle entries). When
 the loader is split over ranks (``DistributedInterleavedSampler``: rank ``r`` sees dataset indices
-``r, r+W, r+2W, ...``, no padding) the parts are interleaved back on rank 0 and the other ranks get ``None``.
+``r, r+W, r+2W, ...``, no padding) the parts are interleaved back on rank 0 and the other ranks get ``None``; a
+plain in-order loader is run in full by every rank, which keeps its results.
 Out of memory is explained once (:class:`InferenceOOMError`); progress goes through
 :class:`mmaction.utils.progress.ProgressBar`.
 """
@@ -17,6 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 import torch.nn as nn
+from torch.utils.data import SequentialSampler
 
 from mmaction.utils.progress import ProgressBar
 from mmaction.utils.device import to_device
@@ -83,15 +85,17 @@ def forward_step(model: nn.Module, batch: dict) -> list:
     return list(model(return_loss=False, **batch))
 
 
-def test_loader(dataset: Any, batch_size: int = 1, workers: int = 0, distributed: bool = False) -> Any:
+def inference_loader(dataset: Any, batch_size: int = 1, workers: int = 0, distributed: bool = False) -> Any:
     """The loader every test runs on: dataset order, ``batch_size`` samples per batch; ``distributed`` splits it
     over the ranks (rank ``r``: indices ``r, r+W, ...``, no padding). ``dataset`` may be any sequence of samples."""
     from mmaction.datasets.builder import build_dataloader
     return build_dataloader(dataset, batch_size, workers, num_gpus=1, dist=distributed, shuffle=False)
 
 
-def _split_over_ranks(data_loader: Any) -> bool:
-    return getattr(getattr(data_loader, 'sampler', None), 'num_replicas', 1) > 1
+def _split_over_ranks(data_loader: Any, world: int) -> bool:
+    """Whether each rank holds a share of the samples: in a process group, any sampler but the plain in-order one
+    (which every rank runs in full, e.g. in-memory samples of an inference API call)."""
+    return world > 1 and not isinstance(getattr(data_loader, 'sampler', None), SequentialSampler)
 
 
 @torch.no_grad()
@@ -109,7 +113,7 @@ def inference(model: nn.Module, data_loader: Any, size: int | None = None, devic
         the list; ``None`` on ranks other than 0 when the loader is split over ranks.
     """
     rank, world = get_dist_info()
-    split = _split_over_ranks(data_loader)
+    split = _split_over_ranks(data_loader, world)
     step = step or recognition_step
     model.eval()
     device = device or next(model.parameters()).device
