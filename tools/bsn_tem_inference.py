@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from mmaction.apis.cli import add_common_args, export_local_rank
+from mmaction.apis.cli import add_common_args, add_non_strict_arg, export_local_rank
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--data', nargs='+', default=['test'], help="config 'data' entries to run over (default: test)")
     p.add_argument('--out-dir', '--out_dir', dest='out_dir', help="output folder (default: config 'tem_results_dir')")
     add_common_args(p)
+    add_non_strict_arg(p)
     args = p.parse_args(argv)
     if args.launcher != 'none':
         # TEM inference is a few ms per video; one process writes every CSV (no per-rank file split to merge)
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out_dir or cfg.get('tem_results_dir')
     if not out_dir:
         raise ConfigError(f"{args.config}: give --out-dir or set 'tem_results_dir' in the config")
-    model = load_model(cfg, args.checkpoint, strict=True, trust_checkpoint=args.trust_checkpoint, kind='localizer')
+    model = load_model(cfg, args.checkpoint, strict=not args.non_strict, trust_checkpoint=args.trust_checkpoint,
+                       kind='localizer')
     os.makedirs(out_dir, exist_ok=True)
     written = 0
     for split in args.data:

@@ -248,9 +248,10 @@ def run_test_tool(args: argparse.Namespace, run: Callable[[Any, bool, Any], Any]
     ``cudnn_benchmark``, join the process group for ``--launcher``, set up the root logger, then
     ``run(cfg, distributed, logger)``. The group is left only after success: a barrier could wait forever on
     a rank that died."""
-    from mmaction.apis import get_root_logger, init_dist
+    from mmaction.engine.dist_utils import init_dist
     from mmaction.utils.config import load_config
     from mmaction.utils.device import set_tf32
+    from mmaction.utils.logger import get_root_logger
 
     cfg = load_config(args.config, args.cfg_options)
     if cfg.get('cudnn_benchmark', False):

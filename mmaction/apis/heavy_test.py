@@ -73,6 +73,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='recognizer',
                        test_data=cfg.data.test)
     _set_fcn_testing(model)
+    score_kind = output_kind(model)
     dataset = build_dataset(cfg.data.test)
     loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
     pairs = inference(ChunkedViews(model, batch_size), loader, device=next(model.parameters()).device,
@@ -82,7 +83,8 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     outputs = [p[0] for p in pairs]
     metrics = None
     if out is not None:
-        write_scores(outputs, out, output_kind(model), checkpoint=str(checkpoint), ann_file=str(cfg.data.test.get('ann_file')))
+        write_scores(outputs, out, score_kind, checkpoint=str(checkpoint),
+                     ann_file=str(cfg.data.test.get('ann_file')))
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.engine.test_loop import inference, multi_gpu_test, single_gpu_test, inference_loader  # noqa: F401 (public API)
+from mmaction.engine.test_loop import (inference, inference_loader, multi_gpu_test,  # noqa: F401 (public API)
+                                        single_gpu_test)
 from mmaction.evaluation.accuracy import mean_class_accuracy, softmax, top_k_accuracy
 from mmaction.registry import ConfigError
 from mmaction.utils.results import check_finite_scores, write_scores
@@ -167,6 +168,7 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
                        test_data=cfg.data.test)
     if fcn_testing:
         _set_fcn_testing(model)
+    score_kind = output_kind(model)
     dataset = build_dataset(cfg.data.test)
     loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
     pairs = inference(model, loader, tmpdir=tmpdir, with_labels=True, progress=progress)
@@ -177,7 +179,8 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     source = f'scores of {checkpoint} on {cfg.data.test.get("ann_file", "data.test")}'
     check_finite_scores(np.stack([np.asarray(o).mean(axis=0) for o in outputs]), source, names)
     if out is not None:
-        write_scores(outputs, out, output_kind(model), checkpoint=str(checkpoint), ann_file=str(cfg.data.test.get('ann_file')))
+        write_scores(outputs, out, score_kind, checkpoint=str(checkpoint),
+                     ann_file=str(cfg.data.test.get('ann_file')))
         print(f'writing results to {out}')
     labels = dataset_labels(dataset, [p[1] for p in pairs])
     metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset),

@@ -30,18 +30,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--videos', type=int, default=1, help='test videos to run (first N lines of data.test)')
     parser.add_argument('--cfg-options', '--cfg_options', dest='cfg_options', nargs='+', default=[],
                         help='config overrides key=value, passed to the test tool')
-    parser.add_argument('--chain', action='store_true', help='print every hop between files')
+    parser.add_argument('--chain', action='store_true', help='print the hops between files on the sample\'s path')
     return parser.parse_args(argv)
 
 
+# The sample's part of the run: from the entry into the inference loop (with the files of the calls that led
+# there) to the return of the function that writes the result pickle.
+SAMPLE_START = ('mmaction/engine/test_loop.py', 'inference')
+SAMPLE_END = ('mmaction/utils/io.py', 'dump_pickle')
+
+
 class FileTracer:
-    """Records the project files whose functions run, outside module bodies, and the hops between them."""
+    """Records the project files whose functions run, outside module bodies, and the hops between them; the
+    files of the sample's part of the run (:data:`SAMPLE_START` to :data:`SAMPLE_END`) separately."""
 
     def __init__(self, roots: tuple[str, ...]):
         self.roots = roots
         self.first_call: dict[str, str] = {}  # file -> first function called there, in first-entry order
+        self.sample_call: dict[str, str] = {}  # the same for the sample's part of the run
         self.hops: list[tuple[str, str]] = []
+        self.sample_hops: list[tuple[str, str]] = []
+        self.in_sample = False
         self._import_frames: set[int] = set()
+
+    def _stack_files(self, frame: Any) -> list[tuple[str, str]]:
+        found = []
+        while frame is not None:
+            name = self._project_file(frame.f_code.co_filename)
+            if name is not None and not name.startswith(os.path.join('tools', 'analysis')):
+                found.append((name, frame.f_code.co_name))
+            frame = frame.f_back
+        return found[::-1]
 
     def _project_file(self, filename: str) -> str | None:
         path = os.path.abspath(filename)
@@ -52,6 +71,8 @@ class FileTracer:
     def __call__(self, frame: Any, event: str, _arg: Any) -> None:
         if event == 'return':
             self._import_frames.discard(id(frame))
+            if self.in_sample and (self._project_file(frame.f_code.co_filename), frame.f_code.co_name) == SAMPLE_END:
+                self.in_sample = False
             return
         if event != 'call':
             return
@@ -62,9 +83,16 @@ class FileTracer:
         if self._import_frames:
             return
         name = self._project_file(code.co_filename)
-        if name is None:
+        if name is None or _in_import_machinery(frame):
             return
-        self.first_call.setdefault(name, code.co_qualname if hasattr(code, 'co_qualname') else code.co_name)
+        func = code.co_qualname if hasattr(code, 'co_qualname') else code.co_name
+        self.first_call.setdefault(name, func)
+        if not self.in_sample and (name, code.co_name) == SAMPLE_START and not self.sample_call:
+            self.in_sample = True
+            for outer, outer_func in self._stack_files(frame.f_back):
+                self.sample_call.setdefault(outer, outer_func)
+        if self.in_sample:
+            self.sample_call.setdefault(name, func)
         caller = frame.f_back
         while caller is not None and self._project_file(caller.f_code.co_filename) is None:
             caller = caller.f_back  # through library frames (torch's Module.__call__, the DataLoader)
@@ -72,6 +100,18 @@ class FileTracer:
             source = self._project_file(caller.f_code.co_filename)
             if source != name:
                 self.hops.append((source, name))
+                if self.in_sample:
+                    self.sample_hops.append((source, name))
+
+
+def _in_import_machinery(frame: Any) -> bool:
+    """A call made by ``importlib`` (a package's ``__setattr__`` for a new submodule) is part of an import."""
+    frame = frame.f_back
+    while frame is not None:
+        if frame.f_code.co_filename.startswith('<frozen importlib'):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def one_video_list(cfg_path: str, cfg_options: dict, videos: int, folder: str) -> str:
@@ -114,17 +154,21 @@ def trace(config: str, checkpoint: str, cfg_options: list[str], videos: int = 1)
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     tracer = trace(args.config, args.checkpoint, args.cfg_options, args.videos)
-    print(f'\n{len(tracer.first_call)} project files on the path of {args.videos} test sample(s) '
-          f'({len(tracer.hops)} hops between files):')
+    print(f'\n{len(tracer.first_call)} project files run code in the whole test of {args.videos} sample(s) '
+          f'(config, model building, checkpoint, dataset set-up included; {len(tracer.hops)} hops between files):')
     for i, (name, func) in enumerate(tracer.first_call.items(), 1):
+        print(f'{i:3d}  {name}  ({func})')
+    print(f'\n{len(tracer.sample_call)} project files on the path of the sample: the calls down to the inference loop, '
+          f'then loop -> pickle ({len(tracer.sample_hops)} hops between files):')
+    for i, (name, func) in enumerate(tracer.sample_call.items(), 1):
         print(f'{i:3d}  {name}  ({func})')
     if args.chain:
         last = None
-        for source, target in tracer.hops:
+        for source, target in tracer.sample_hops:
             if (source, target) != last:
                 print(f'     {source} -> {target}')
             last = (source, target)
-    return len(tracer.first_call)
+    return len(tracer.sample_call)
 
 
 if __name__ == '__main__':
