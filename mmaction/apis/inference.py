@@ -21,6 +21,7 @@ form), in which case the preprocessor's normalisation is switched off.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import logging
@@ -313,15 +314,19 @@ class VideoClipRunner:
         self.rest = Compose(pipeline.transforms[1:])
         self.first = self.dataset.sample_results(0, 0)
 
-    def predict(self, readers: Sequence[Any]) -> np.ndarray:
-        """Probabilities ``(len(readers), num_classes)``; each reader is one clip (``num_frames``, ``fps``,
-        ``get_frames``)."""
+    def run(self, readers: Sequence[Any], step: Any = None) -> list:
+        """One ``step`` result per reader (default: a score row) through the one inference loop; each reader is
+        one clip (``num_frames``, ``fps``, ``get_frames``)."""
         samples = []
         for reader in readers:
             results = dict(self.first, video_reader=reader, total_frames=reader.num_frames, avg_fps=reader.fps,
                            start_index=0)
             samples.append(self.dataset.pack(0, [self.rest(results)]))
-        return predict_samples(self.model, samples)
+        return run_samples(self.model, samples, step)
+
+    def predict(self, readers: Sequence[Any]) -> np.ndarray:
+        """Probabilities ``(len(readers), num_classes)`` of the clips ``readers``."""
+        return _scores_to_probs(self.model, np.concatenate(self.run(readers)))
 
     def close(self) -> None:
         if getattr(self, 'single', None) is not None:
@@ -334,6 +339,21 @@ class VideoClipRunner:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def open_video_clips(model: nn.Module, video: str, backend: str | None = None) -> Iterator[tuple]:
+    """``(runner, reader, fps)`` for clips of a long ``video`` file: a :class:`VideoClipRunner` over it, its decoder
+    opened once for all clips (closed on exit) and its frame rate (25 when the file has none)."""
+    from mmaction.datasets.decoders.base import build_decoder
+    if not os.path.isfile(video):
+        raise FileNotFoundError(f'video not found: {video}')
+    with VideoClipRunner(model, video) as runner:
+        reader = build_decoder(backend or runner.backend, runner.first['filename'])
+        try:
+            yield runner, reader, float(reader.fps) if reader.fps and reader.fps > 0 else 25.0
+        finally:
+            reader.close()
 
 
 def inference_recognizer_frames(model: nn.Module, frames: np.ndarray, topk: int = 5,
@@ -356,21 +376,13 @@ def inference_recognizer_windows(model: nn.Module, video: str, window: int, stri
     ``dict(start_frame, end_frame, start_time, end_time, topk=[(label, prob), ...], probs=(C,) array)``;
     times are in seconds from the video's frame rate. The video is opened once for all windows.
     """
-    from mmaction.datasets.decoders.base import build_decoder
-    if not os.path.isfile(video):
-        raise FileNotFoundError(f'video not found: {video}')
-    with VideoClipRunner(model, video) as runner:
-        reader = build_decoder(backend or runner.backend, runner.first['filename'])
-        try:
-            fps = float(reader.fps) if reader.fps and reader.fps > 0 else 25.0
-            spans = sliding_windows(reader.num_frames, window, stride)
-            names = None
-            for b in range(0, len(spans), batch_size):
-                batch = spans[b:b + batch_size]
-                probs = runner.predict([_WindowReader(reader, s, e - s) for s, e in batch])
-                names = names or class_names(model, label_map, probs.shape[1])
-                for (start, end), p in zip(batch, probs):
-                    yield dict(start_frame=start, end_frame=end, start_time=start / fps, end_time=end / fps,
-                               topk=topk_labels(p, names, topk), probs=p)
-        finally:
-            reader.close()
+    with open_video_clips(model, video, backend) as (runner, reader, fps):
+        spans = sliding_windows(reader.num_frames, window, stride)
+        names = None
+        for b in range(0, len(spans), batch_size):
+            batch = spans[b:b + batch_size]
+            probs = runner.predict([_WindowReader(reader, s, e - s) for s, e in batch])
+            names = names or class_names(model, label_map, probs.shape[1])
+            for (start, end), p in zip(batch, probs):
+                yield dict(start_frame=start, end_frame=end, start_time=start / fps, end_time=end / fps,
+                           topk=topk_labels(p, names, topk), probs=p)
