@@ -9,6 +9,7 @@ import torch
 
 from mmaction.apis import heavy_test
 from mmaction.apis.heavy_test import ChunkedViews
+from mmaction.engine.dist_utils import get_device
 from mmaction.models import build_recognizer
 from mmaction.utils.checkpoint import save_checkpoint
 from mmaction.utils.config import load_config
@@ -104,7 +105,9 @@ def test_heavy_tester_end_to_end_on_sample_frames(samples_dir, tmp_path, capsys)
     chunked, _ = heavy_test.test_recognizer_heavy(cfg, str(ckpt), out=str(tmp_path / 'c.pkl'), batch_size=4, progress=False)
     saved = load_pickle(str(out_all))
     assert len(saved) == 2 and all(r.shape == (1, 5) and r.dtype == np.float32 for r in saved)
-    on_device = tolerance(heavy_test.get_device())  # chunks of 4 and of 6 views may take other kernels on a GPU
+    from mmaction.utils.results import scores_kind
+    assert scores_kind(str(out_all)) == 'probabilities'  # FCN testing: the sidecar says so
+    on_device = tolerance(get_device())  # chunks of 4 and of 6 views may take other kernels on a GPU
     for a, b in zip(saved, chunked):
         np.testing.assert_allclose(a, b, **on_device)
         np.testing.assert_allclose(a.sum(), 1.0, rtol=1e-5)

@@ -134,6 +134,8 @@ def test_test_tool_prints_metrics_and_writes_ordered_pickle(setup, tmp_path, cap
     with open(out, 'rb') as f:
         results = pickle.load(f)
     assert isinstance(results, list) and len(results) == NUM_VIDEOS
+    from mmaction.utils.results import scores_kind
+    assert scores_kind(str(out)) == 'logits'  # the <out>.meta.json sidecar
     expected = _expected_scores(config, work / 'latest.pth')  # float32 on the CPU
     from mmaction.apis import get_device
     for got, want in zip(results, expected):  # the tool ran on the device present, TF32 on (docs/gpu.md)
@@ -223,3 +225,5 @@ def test_fcn_testing_flag_gives_probabilities(setup, tmp_path, capsys):
     for row in results:  # FCN testing averages softmax probabilities: each row sums to 1
         assert row.shape == (1, NUM_CLASSES) and row.min() >= 0
         assert row.sum() == pytest.approx(1.0, abs=1e-5)
+    from mmaction.utils.results import scores_kind
+    assert scores_kind(str(out)) == 'probabilities'

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from mmaction.apis.cli import add_common_args, export_local_rank
+from mmaction.apis.cli import add_common_args, add_non_strict_arg, export_local_rank
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument('--data', nargs='+', default=['test'], help="config 'data' entries to run over (default: test)")
     p.add_argument('--out-dir', '--out_dir', dest='out_dir', help="output folder (default: config 'tem_results_dir')")
     add_common_args(p)
+    add_non_strict_arg(p)
     args = p.parse_args(argv)
     if args.launcher != 'none':
         # TEM inference is a few ms per video; one process writes every CSV (no per-rank file split to merge)
@@ -33,14 +34,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Returns the number of CSVs written."""
     args = parse_args(argv)
-    import torch
-
-    from mmaction.apis.localization import build_localization_dataset
+    from mmaction.apis.localization import build_localization_dataset, feature_localizer_step
+    from mmaction.apis.model_loading import load_model
     from mmaction.datasets.bsn_datasets import TEM_COLUMNS, write_table
-    from mmaction.engine.dist_utils import get_device
-    from mmaction.models import build_localizer
+    from mmaction.engine.test_loop import inference, inference_loader
     from mmaction.registry import ConfigError
-    from mmaction.utils.checkpoint import load_checkpoint
     from mmaction.utils.config import load_config
 
     cfg = load_config(args.config, args.cfg_options)
@@ -49,10 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out_dir or cfg.get('tem_results_dir')
     if not out_dir:
         raise ConfigError(f"{args.config}: give --out-dir or set 'tem_results_dir' in the config")
-    device = get_device()
-    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True, trust=args.trust_checkpoint)
-    model.to(device).eval()
+    model = load_model(cfg, args.checkpoint, strict=not args.non_strict, trust_checkpoint=args.trust_checkpoint,
+                       kind='localizer')
     os.makedirs(out_dir, exist_ok=True)
     written = 0
     for split in args.data:
@@ -61,10 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         dataset_cfg = dict(cfg.data[split])
         dataset_cfg['test_mode'] = True
         dataset = build_localization_dataset(dataset_cfg, f'data.{split}')
-        for idx in range(len(dataset)):
-            item = dataset[idx]
-            with torch.no_grad():
-                out = model(item['raw_feature'][None].to(device), img_meta=[item['img_meta']], return_loss=False)[0]
+        for out in inference(model, inference_loader(dataset), step=feature_localizer_step, desc=f'TEM data.{split}'):
             write_table(os.path.join(out_dir, out['video_name'] + '.csv'), out['tem_output'], TEM_COLUMNS)
             written += 1
     print(f'TEM results of {written} videos written to {out_dir}')

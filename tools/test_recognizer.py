@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from mmaction.apis import test_recognizer
+    from mmaction.apis.test import test_recognizer
 
     run_test_tool(args, lambda cfg, distributed, logger: test_recognizer(
         cfg, args.checkpoint, out=args.out, use_softmax=args.use_softmax, fcn_testing=args.fcn_testing,

@@ -248,9 +248,10 @@ def run_test_tool(args: argparse.Namespace, run: Callable[[Any, bool, Any], Any]
     ``cudnn_benchmark``, join the process group for ``--launcher``, set up the root logger, then
     ``run(cfg, distributed, logger)``. The group is left only after success: a barrier could wait forever on
     a rank that died."""
-    from mmaction.apis import get_root_logger, init_dist
+    from mmaction.engine.dist_utils import init_dist
     from mmaction.utils.config import load_config
     from mmaction.utils.device import set_tf32
+    from mmaction.utils.logger import get_root_logger
 
     cfg = load_config(args.config, args.cfg_options)
     if cfg.get('cudnn_benchmark', False):
@@ -380,7 +381,7 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
             raise ConfigError(f"{args.config}: 'data.train' must be one dataset dict (several training sets were "
                               f"never supported by the original either)")
         model = build_fn(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
-        from mmaction.apis.inference import normalize_once
+        from mmaction.apis.model_loading import normalize_once
         normalize_once(model, cfg.data.train)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
         dataset = build_dataset_fn(cfg.data.train)
         return train_network(model, dataset, cfg, distributed=distributed, validate=args.validate, logger=logger,

@@ -9,24 +9,22 @@ from typing import Any, Sequence
 import torch
 import torch.nn as nn
 
-from mmaction.engine.dist_utils import collect_results, get_device, get_dist_info
+from mmaction.engine.dist_utils import get_dist_info
+from mmaction.engine.test_loop import forward_step, inference, inference_loader
 from mmaction.registry import ConfigError
-from mmaction.utils.checkpoint import load_checkpoint
-from mmaction.utils.device import to_device
 from mmaction.utils.io import dump_pickle, load_pickle
 
+from .model_loading import load_model
 from .test import check_out
 
 
-@torch.no_grad()
-def detection_inference(model: nn.Module, data_loader: Any, size: int, device: torch.device,
-                        tmpdir: str | None = None) -> list | None:
-    """``model(return_loss=False, **batch)`` over the loader; per key-frame results in dataset order on rank 0."""
-    model.eval()
-    part: list = []
-    for data in data_loader:
-        part.extend(model(return_loss=False, **to_device(data, device)))
-    return collect_results(part, size, tmpdir=tmpdir)
+def detection_inference(model: nn.Module, data_loader: Any, size: int | None = None,
+                        device: torch.device | None = None, tmpdir: str | None = None,
+                        progress: bool = False) -> list | None:
+    """Per key-frame results of the one inference loop (:func:`mmaction.engine.test_loop.inference`) in dataset
+    order (``None`` on ranks other than 0 of a split loader)."""
+    return inference(model, data_loader, size=size, device=device, tmpdir=tmpdir, progress=progress,
+                     step=forward_step, desc='detecting')
 
 
 def evaluate_detections(results: Sequence, dataset: Any, out_csv: str, eval_types: Sequence[str],
@@ -59,7 +57,7 @@ def evaluate_detector(model: nn.Module, data_loader: Any, device: torch.device |
     dataset = data_loader.dataset
     if not hasattr(dataset, 'keyframe_keys'):
         raise ConfigError(f'--validate for a detector needs an AVADataset as data.val, got {type(dataset).__name__}')
-    results = detection_inference(model, data_loader, len(dataset), device or get_device(), tmpdir)
+    results = detection_inference(model, data_loader, len(dataset), device, tmpdir)
     if results is None:
         return {}
     with tempfile.TemporaryDirectory(prefix='mmaction_val_') as tmp:
@@ -82,8 +80,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
 
     Rank 0 returns ``(results, metrics)``; other ranks ``None``.
     """
-    from mmaction.datasets import build_dataloader, build_dataset
-    from mmaction.models import build_detector
+    from mmaction.datasets import build_dataset
     check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
@@ -96,13 +93,9 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
         logger.info(f'{out} exists: evaluating the cached results (delete it to run inference again)')
         results = load_pickle(out) if rank == 0 else None
     else:
-        device = get_device()
-        model = build_detector(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
-        model.to(device)
-        loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
-                                  shuffle=False)
-        results = detection_inference(model, loader, len(dataset), device, tmpdir)
+        model = load_model(cfg, checkpoint, strict=strict, trust_checkpoint=trust, kind='detector')
+        loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
+        results = detection_inference(model, loader, tmpdir=tmpdir, progress=True)
         if rank == 0:
             dump_pickle(results, out)
             logger.info(f'writing results to {out}')

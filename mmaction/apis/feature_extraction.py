@@ -103,6 +103,10 @@ def pooled_features(model: nn.Module, img_group: torch.Tensor) -> torch.Tensor:
     return feats.reshape(feats.shape[0], -1)
 
 
+def _feature_step(model: nn.Module, batch: dict) -> list[np.ndarray]:
+    return list(pooled_features(model, batch['img_group_0']).float().cpu().numpy())
+
+
 @torch.no_grad()
 def extract_video_features(model: nn.Module, video: str, window: int, stride: int, fps: float | None = None,
                            batch_size: int = 8, backend: str | None = None) -> tuple[np.ndarray, dict]:
@@ -111,35 +115,21 @@ def extract_video_features(model: nn.Module, video: str, window: int, stride: in
     ``model`` comes from :func:`mmaction.apis.inference.init_recognizer` (it carries the config whose
     ``data.test`` pipeline prepares each window). ``fps`` resamples the video first (``None``: native rate).
     """
-    from mmaction.apis.inference import VideoClipRunner, _to_batch, _WindowReader
-    from mmaction.datasets.decoders.base import build_decoder
-    if not os.path.isfile(video):
-        raise FileNotFoundError(f'video not found: {video}')
-    device = next(model.parameters()).device
-    with VideoClipRunner(model, video) as runner:
-        reader = build_decoder(backend or runner.backend, runner.first['filename'])
-        try:
-            video_fps = float(reader.fps) if reader.fps and reader.fps > 0 else 25.0
-            out_fps = float(fps) if fps else video_fps
-            frames = CachedFrames(reader, resample_indices(reader.num_frames, video_fps, fps), out_fps)
-            n = frames.num_frames
-            steps = num_windows(n, window, stride)
-            spans = [(t * stride, min(t * stride + window, n)) for t in range(steps)]
-            rows = []
-            for b in range(0, steps, batch_size):
-                samples = []
-                for start, end in spans[b:b + batch_size]:
-                    results = dict(runner.first, video_reader=_WindowReader(frames, start, end - start),
-                                   total_frames=end - start, avg_fps=out_fps, start_index=0)
-                    samples.append(runner.dataset.pack(0, [runner.rest(results)]))
-                batch = _to_batch(samples, device)
-                rows.append(pooled_features(model, batch['img_group_0']).float().cpu().numpy())
-                frames.forget_before(spans[min(b + batch_size, steps - 1)][0])
-            decoded = frames.decoded
-            num_video_frames = int(reader.num_frames)
-        finally:
-            reader.close()
-    feats = np.concatenate(rows).astype(np.float32)
+    from mmaction.apis.inference import _WindowReader, open_video_clips
+    with open_video_clips(model, video, backend) as (runner, reader, video_fps):
+        out_fps = float(fps) if fps else video_fps
+        frames = CachedFrames(reader, resample_indices(reader.num_frames, video_fps, fps), out_fps)
+        n = frames.num_frames
+        steps = num_windows(n, window, stride)
+        spans = [(t * stride, min(t * stride + window, n)) for t in range(steps)]
+        rows = []
+        for b in range(0, steps, batch_size):
+            rows.extend(runner.run([_WindowReader(frames, start, end - start) for start, end in
+                                    spans[b:b + batch_size]], step=_feature_step))
+            frames.forget_before(spans[min(b + batch_size, steps - 1)][0])
+        decoded = frames.decoded
+        num_video_frames = int(reader.num_frames)
+    feats = np.stack(rows).astype(np.float32)
     covered = spans[-1][1]
     info = dict(video=os.path.abspath(video), fps=out_fps, video_fps=video_fps, window=int(window),
                 stride=int(stride), num_frames=int(n), num_video_frames=num_video_frames, num_windows=int(steps),

@@ -17,12 +17,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.engine.dist_utils import get_device, get_dist_info
-from mmaction.engine.test_loop import inference
+from mmaction.engine.test_loop import inference, inference_loader
 from mmaction.registry import ConfigError
-from mmaction.utils.checkpoint import load_checkpoint
-from mmaction.utils.io import dump_pickle
+from mmaction.utils.results import write_scores
 
+from .model_loading import load_model, output_kind
 from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics, views_per_video
 
 
@@ -63,8 +62,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     Rank 0 returns ``(outputs, metrics)``; metrics are printed (and ``out`` written) only when ``out`` is given,
     as in the original. Other ranks return ``None``.
     """
-    from mmaction.datasets import build_dataloader, build_dataset
-    from mmaction.models import build_recognizer
+    from mmaction.datasets import build_dataset
     check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
@@ -72,25 +70,21 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     cfg.data.test.test_mode = True
     if testfile is not None:
         cfg.data.test.ann_file = testfile
-    device = device or get_device()
-    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='recognizer',
+                       test_data=cfg.data.test)
     _set_fcn_testing(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
-    from mmaction.apis.inference import normalize_once
-    normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
-    model.to(device)
+    score_kind = output_kind(model)
     dataset = build_dataset(cfg.data.test)
-    rank, _ = get_dist_info()
-    loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
-                              shuffle=False)
-    pairs = inference(ChunkedViews(model, batch_size), loader, size=len(dataset), device=device, tmpdir=tmpdir,
-                      with_labels=True, progress=progress)
-    if rank != 0:
+    loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
+    pairs = inference(ChunkedViews(model, batch_size), loader, device=next(model.parameters()).device,
+                      tmpdir=tmpdir, with_labels=True, progress=progress)
+    if pairs is None:
         return None
     outputs = [p[0] for p in pairs]
     metrics = None
     if out is not None:
-        dump_pickle(outputs, out)
+        write_scores(outputs, out, score_kind, checkpoint=str(checkpoint),
+                     ann_file=str(cfg.data.test.get('ann_file')))
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),

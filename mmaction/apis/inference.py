@@ -21,6 +21,7 @@ form), in which case the preprocessor's normalisation is switched off.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import logging
@@ -33,18 +34,12 @@ import torch
 import torch.nn as nn
 
 from mmaction.registry import DATASETS, ConfigError, import_all_modules
-from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.config import load_config
 from mmaction.utils.results import read_label_map
 
+from .model_loading import load_model, normalize_once, output_kind, pipeline_normalizes, resolve_device  # noqa: F401
+
 _TMPL_CANDIDATES = ('img_{:05d}.jpg', 'img_{}.jpg', 'image_{:05d}.jpg', '{:05d}.jpg', 'img_{:05d}.png', '{:06d}.jpg')
-
-
-def _device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' was requested but CUDA is not available here; use device='cpu'")
-    return dev
 
 
 def _mmaction2_pipeline(pipeline: Sequence[dict], where: str) -> list[dict]:
@@ -81,54 +76,18 @@ def inference_data_cfg(cfg: Any) -> dict:
                       f"the input)")
 
 
-def pipeline_normalizes(test_cfg: dict) -> bool:
-    """Whether a ``data.test``-like dict normalises the frames (the flag form always does)."""
-    pipeline = test_cfg.get('pipeline')
-    if pipeline is None:
-        return True
-    return any(isinstance(step, dict) and step.get('type') == 'Normalize' for step in pipeline)
-
-
-def normalize_once(model: nn.Module, test_cfg: dict) -> bool:
-    """Switch off the mmaction2 data preprocessor's normalisation when the test pipeline normalises already.
-    Returns whether it was switched off."""
-    preprocessor = getattr(model, 'data_preprocessor', None)
-    if not getattr(preprocessor, 'normalizes', False) or not pipeline_normalizes(test_cfg):
-        return False
-    preprocessor.disable_normalization()
-    logging.getLogger('mmaction').info('the test pipeline normalises the frames: model.data_preprocessor keeps '
-                                       'them as they are (normalisation happens once)')
-    return True
-
-
 def init_recognizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
                     trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
-    """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
-
-    The checkpoint must match the model key for key (``strict=False`` reports the differences as a warning).
-    When a checkpoint is given, the backbone's ``pretrained`` weights are not loaded (they would be overwritten
-    and may need a download). The config is kept as ``model.cfg`` for :func:`inference_recognizer`.
-    """
-    from mmaction.models import build_recognizer
+    """Build the recognizer of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode
+    (:func:`mmaction.apis.model_loading.load_model`). The config is kept as ``model.cfg`` for
+    :func:`inference_recognizer`."""
     cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy.deepcopy(config)
-    if 'model' not in cfg:
-        raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
-    if checkpoint is not None and isinstance(cfg.model.get('backbone'), dict):
-        for key in ('pretrained', 'pretrained_slow', 'pretrained_fast'):  # SlowFast has one per pathway
-            if cfg.model.backbone.get(key) is not None:
-                cfg.model.backbone[key] = None
-    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust_checkpoint)
-        meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
-        if isinstance(meta, dict) and meta.get('CLASSES'):
-            model.CLASSES = list(meta['CLASSES'])
     try:
-        normalize_once(model, inference_data_cfg(cfg))
+        test_data = inference_data_cfg(cfg)
     except ConfigError:
-        pass  # no test pipeline in the config: inference will say so; a bare model is still usable
-    model.cfg = cfg
-    return model.to(_device(device)).eval()
+        test_data = None  # no test pipeline in the config: inference will say so; a bare model is still usable
+    return load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust_checkpoint, kind='recognizer',
+                      test_data=test_data)
 
 
 def _frame_template(frame_dir: str, tmpl: str | None) -> str:
@@ -208,32 +167,24 @@ def _build(args: dict) -> Any:
     return build_from_cfg(args, DATASETS, where='data.test')
 
 
-def _to_batch(samples: Sequence[dict], device: torch.device) -> dict:
-    """Stack samples of the same shape into a batch (``img_meta`` stays a list), on ``device``."""
-    batch: dict[str, Any] = {'img_meta': [s.get('img_meta') for s in samples]}
-    for key in samples[0]:
-        if key in ('img_meta', 'gt_label'):
-            continue
-        batch[key] = torch.stack([s[key] for s in samples]).to(device)
-    return batch
+def run_samples(model: nn.Module, samples: Sequence[dict], step: Any = None) -> list:
+    """Dataset samples already in memory (a clip, sliding windows) through the one inference loop as one batch:
+    one ``step`` result per sample (default: a ``(1, num_classes)`` score row)."""
+    from mmaction.engine.test_loop import inference, inference_loader
+    return inference(model, inference_loader(list(samples), batch_size=len(samples)), progress=False, step=step)
 
 
 def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
-    if getattr(model, 'fcn_testing', False) or getattr(model, 'outputs_probabilities', False):
+    if output_kind(model) == 'probabilities':
         return scores  # already averaged softmax probabilities
     scores = np.exp(scores - scores.max(axis=1, keepdims=True))
     return scores / scores.sum(axis=1, keepdims=True)
 
 
-@torch.no_grad()
 def predict_samples(model: nn.Module, samples: Sequence[dict]) -> np.ndarray:
     """Run the model on dataset samples; returns probabilities ``(len(samples), num_classes)``."""
-    device = next(model.parameters()).device
-    scores = model(return_loss=False, **_to_batch(samples, device))
-    if isinstance(scores, torch.Tensor):
-        scores = scores.detach().float().cpu().numpy()
-    return _scores_to_probs(model, scores)
+    return _scores_to_probs(model, np.concatenate(run_samples(model, samples)))
 
 
 def class_names(model: nn.Module, label_map: str | Sequence[str] | None, num_classes: int) -> list[Any]:
@@ -363,15 +314,19 @@ class VideoClipRunner:
         self.rest = Compose(pipeline.transforms[1:])
         self.first = self.dataset.sample_results(0, 0)
 
-    def predict(self, readers: Sequence[Any]) -> np.ndarray:
-        """Probabilities ``(len(readers), num_classes)``; each reader is one clip (``num_frames``, ``fps``,
-        ``get_frames``)."""
+    def run(self, readers: Sequence[Any], step: Any = None) -> list:
+        """One ``step`` result per reader (default: a score row) through the one inference loop; each reader is
+        one clip (``num_frames``, ``fps``, ``get_frames``)."""
         samples = []
         for reader in readers:
             results = dict(self.first, video_reader=reader, total_frames=reader.num_frames, avg_fps=reader.fps,
                            start_index=0)
             samples.append(self.dataset.pack(0, [self.rest(results)]))
-        return predict_samples(self.model, samples)
+        return run_samples(self.model, samples, step)
+
+    def predict(self, readers: Sequence[Any]) -> np.ndarray:
+        """Probabilities ``(len(readers), num_classes)`` of the clips ``readers``."""
+        return _scores_to_probs(self.model, np.concatenate(self.run(readers)))
 
     def close(self) -> None:
         if getattr(self, 'single', None) is not None:
@@ -384,6 +339,21 @@ class VideoClipRunner:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def open_video_clips(model: nn.Module, video: str, backend: str | None = None) -> Iterator[tuple]:
+    """``(runner, reader, fps)`` for clips of a long ``video`` file: a :class:`VideoClipRunner` over it, its decoder
+    opened once for all clips (closed on exit) and its frame rate (25 when the file has none)."""
+    from mmaction.datasets.decoders.base import build_decoder
+    if not os.path.isfile(video):
+        raise FileNotFoundError(f'video not found: {video}')
+    with VideoClipRunner(model, video) as runner:
+        reader = build_decoder(backend or runner.backend, runner.first['filename'])
+        try:
+            yield runner, reader, float(reader.fps) if reader.fps and reader.fps > 0 else 25.0
+        finally:
+            reader.close()
 
 
 def inference_recognizer_frames(model: nn.Module, frames: np.ndarray, topk: int = 5,
@@ -406,21 +376,13 @@ def inference_recognizer_windows(model: nn.Module, video: str, window: int, stri
     ``dict(start_frame, end_frame, start_time, end_time, topk=[(label, prob), ...], probs=(C,) array)``;
     times are in seconds from the video's frame rate. The video is opened once for all windows.
     """
-    from mmaction.datasets.decoders.base import build_decoder
-    if not os.path.isfile(video):
-        raise FileNotFoundError(f'video not found: {video}')
-    with VideoClipRunner(model, video) as runner:
-        reader = build_decoder(backend or runner.backend, runner.first['filename'])
-        try:
-            fps = float(reader.fps) if reader.fps and reader.fps > 0 else 25.0
-            spans = sliding_windows(reader.num_frames, window, stride)
-            names = None
-            for b in range(0, len(spans), batch_size):
-                batch = spans[b:b + batch_size]
-                probs = runner.predict([_WindowReader(reader, s, e - s) for s, e in batch])
-                names = names or class_names(model, label_map, probs.shape[1])
-                for (start, end), p in zip(batch, probs):
-                    yield dict(start_frame=start, end_frame=end, start_time=start / fps, end_time=end / fps,
-                               topk=topk_labels(p, names, topk), probs=p)
-        finally:
-            reader.close()
+    with open_video_clips(model, video, backend) as (runner, reader, fps):
+        spans = sliding_windows(reader.num_frames, window, stride)
+        names = None
+        for b in range(0, len(spans), batch_size):
+            batch = spans[b:b + batch_size]
+            probs = runner.predict([_WindowReader(reader, s, e - s) for s, e in batch])
+            names = names or class_names(model, label_map, probs.shape[1])
+            for (start, end), p in zip(batch, probs):
+                yield dict(start_frame=start, end_frame=end, start_time=start / fps, end_time=end / fps,
+                           topk=topk_labels(p, names, topk), probs=p)

@@ -24,7 +24,6 @@ A fifth column is the person score, filtered by ``test_cfg.person_det_score_thr`
 """
 from __future__ import annotations
 
-import copy
 import os
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -33,8 +32,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.registry import ConfigError
-from mmaction.utils.config import load_config
 
 BoxesOf = Callable[[int, int], Any]  # (frame_index, timestamp) -> (n, 4|5) pixel boxes or None
 Detection = tuple[int, np.ndarray, np.ndarray]  # (frame_index, boxes (n, 4) pixels, scores (n, num_classes - 1))
@@ -42,28 +39,11 @@ Detection = tuple[int, np.ndarray, np.ndarray]  # (frame_index, boxes (n, 4) pix
 
 def init_detector(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
                   trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
-    """Build the FastRCNN of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode.
-
-    With a checkpoint, the backbone/shared-head ``pretrained`` weights are not loaded (they would be overwritten
-    and may need a download). The config is kept as ``model.cfg`` for :func:`inference_detector`.
-    """
-    from mmaction.apis.inference import _device
-    from mmaction.models import build_detector
-    from mmaction.utils.checkpoint import load_checkpoint
-    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy.deepcopy(config)
-    if 'model' not in cfg:
-        raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
-    if checkpoint is not None:
-        for part in ('backbone', 'shared_head'):
-            sub = cfg.model.get(part)
-            for key in ('pretrained', 'pretrained_slow', 'pretrained_fast'):  # SlowFast has one per pathway
-                if isinstance(sub, dict) and sub.get(key) is not None:
-                    sub[key] = None
-    model = build_detector(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust_checkpoint)
-    model.cfg = cfg
-    return model.to(_device(device)).eval()
+    """Build the FastRCNN of ``config`` (path or ``Config``), load ``checkpoint``, move it to ``device``, eval mode
+    (:func:`mmaction.apis.model_loading.load_model`). The config is kept as ``model.cfg`` for
+    :func:`inference_detector`."""
+    from mmaction.apis.model_loading import load_model
+    return load_model(config, checkpoint, device, strict=strict, trust_checkpoint=trust_checkpoint, kind='detector')
 
 
 def preprocess(frames: np.ndarray, boxes: np.ndarray, test_cfg: Mapping) -> tuple[torch.Tensor, dict, torch.Tensor]:

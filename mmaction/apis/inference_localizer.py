@@ -20,7 +20,6 @@ The one-stage detectors (ActionFormer, TriDet) classify segments themselves; the
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 from typing import Any, Sequence
@@ -29,25 +28,15 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.registry import ConfigError
-from mmaction.utils.config import load_config
 from mmaction.utils.io import read_text
 
 
 def init_localizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
-                   trust_checkpoint: bool = False) -> nn.Module:
-    """Build the localizer of ``config`` (path or ``Config``), load ``checkpoint`` strictly, eval mode on ``device``."""
-    from mmaction.apis.inference import _device
-    from mmaction.models import build_localizer
-    from mmaction.utils.checkpoint import load_checkpoint
-    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else copy.deepcopy(config)
-    if 'model' not in cfg:
-        raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
-    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, trust=trust_checkpoint)
-    model.cfg = cfg
-    return model.to(_device(device)).eval()
+                   trust_checkpoint: bool = False, strict: bool = True) -> nn.Module:
+    """Build the localizer of ``config`` (path or ``Config``), load ``checkpoint`` (strictly unless ``strict=False``),
+    eval mode on ``device`` (:func:`mmaction.apis.model_loading.load_model`)."""
+    from mmaction.apis.model_loading import load_model
+    return load_model(config, checkpoint, device, strict=strict, trust_checkpoint=trust_checkpoint, kind='localizer')
 
 
 def localizer_feat_dim(model: nn.Module) -> int | None:
@@ -97,6 +86,8 @@ def segment_times(norm: np.ndarray, info: dict | None, num_steps: int, duration:
 @torch.no_grad()
 def localize_normalised(model: nn.Module, feats: np.ndarray, video_name: str = 'video') -> list[dict]:
     """Run the localizer on ``(T, C)`` features; ``[{'score', 'segment': [x0, x1]}]`` in fractions of the sequence."""
+    from mmaction.apis.inference import run_samples
+    from mmaction.apis.localization import feature_localizer_step
     from mmaction.datasets.activitynet_dataset import rescale_feature
     expect = localizer_feat_dim(model)
     if expect is not None and feats.shape[1] != expect:
@@ -105,10 +96,10 @@ def localize_normalised(model: nn.Module, feats: np.ndarray, video_name: str = '
     tscale = getattr(model, 'tscale', None)
     if tscale:
         feats = rescale_feature(feats, tscale)
-    device = next(model.parameters()).device
-    x = torch.from_numpy(np.ascontiguousarray(feats.T))[None].to(device)
-    # duration_second=1 keeps the localizer's segments normalised; timing is applied by segment_times.
-    out = model(x, img_meta=[dict(video_name=video_name, duration_second=1.0)], return_loss=False)
+    sample = dict(raw_feature=torch.from_numpy(np.ascontiguousarray(feats.T)),
+                  # duration_second=1 keeps the localizer's segments normalised; timing is applied by segment_times.
+                  img_meta=dict(video_name=video_name, duration_second=1.0))
+    out = run_samples(model, [sample], step=feature_localizer_step)
     return out[0]['proposal_list']
 
 

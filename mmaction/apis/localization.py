@@ -7,7 +7,6 @@ from typing import Any, Sequence
 import torch
 
 from mmaction.registry import DATASETS, ConfigError, build_from_cfg
-from mmaction.utils.device import to_device
 
 
 def build_localization_dataset(cfg: dict, where: str) -> Any:
@@ -27,30 +26,28 @@ def train_localizer(cfg: Any, distributed: bool = False, validate: bool = False,
     return train_network(model, dataset, cfg, distributed=distributed, validate=validate, logger=logger, **kwargs)
 
 
-@torch.no_grad()
-def run_feature_localizer(model: torch.nn.Module, dataset: Any, device: torch.device | None = None,
-                          rank: int = 0, world_size: int = 1) -> list[dict]:
-    """Run a BMN-style localizer over videos ``rank::world_size`` of ``dataset``, one video at a time.
-
-    Returns ``[dict(video_name, proposal_list)]`` in dataset order for this rank's share.
-    """
-    device = device or next(model.parameters()).device
-    model.eval()
-    results = []
-    for idx in range(rank, len(dataset), world_size):
-        item = dataset[idx]
-        results += model(item['raw_feature'][None].to(device), img_meta=[item['img_meta']], return_loss=False)
-    return results
+def feature_localizer_step(model: torch.nn.Module, batch: dict) -> list[dict]:
+    """A BMN/BSN-style localizer on a batch of ``raw_feature (B, C, T)``: one ``dict(video_name, ...)`` per video."""
+    return model(batch['raw_feature'], img_meta=batch['img_meta'], return_loss=False)
 
 
-def _gather_in_order(run_fn: Any, model: torch.nn.Module, dataset: Any, device: torch.device, distributed: bool,
-                     tmpdir: str | None) -> list | None:
-    """Run ``run_fn`` on this rank's share (videos ``rank::world``) and gather every rank's results in dataset
-    order on rank 0; other ranks get ``None``. Without ``distributed`` this process runs every video."""
-    from mmaction.engine.dist_utils import collect_results, get_dist_info
-    rank, world = get_dist_info() if distributed else (0, 1)
-    part = run_fn(model, dataset, device, rank=rank, world_size=world)
-    return collect_results(part, len(dataset), tmpdir) if world > 1 else part
+def ssn_step(model: torch.nn.Module, batch: dict) -> list[tuple]:
+    """SSN on a one-video batch: its §2.6 4-tuple."""
+    return [model(return_loss=False, **batch)]
+
+
+def _run(step: Any, model: torch.nn.Module, dataset: Any, device: torch.device | None, distributed: bool,
+         tmpdir: str | None = None, progress: bool = False) -> list | None:
+    """``step`` over ``dataset`` one video at a time through the one inference loop; with ``distributed`` each
+    rank runs videos ``rank::world`` and rank 0 gets them all in dataset order (other ranks ``None``)."""
+    from mmaction.engine.test_loop import inference, inference_loader
+    return inference(model, inference_loader(dataset, distributed=distributed), device=device, tmpdir=tmpdir,
+                     progress=progress, step=step, desc='localizing')
+
+
+def run_feature_localizer(model: torch.nn.Module, dataset: Any, device: torch.device | None = None) -> list[dict]:
+    """``[dict(video_name, proposal_list)]`` of a BMN-style localizer for every video of ``dataset``, in order."""
+    return _run(feature_localizer_step, model, dataset, device, distributed=False)
 
 
 def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, eval_metric: str | None = 'AR@AN',
@@ -62,15 +59,10 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
 
     ``distributed``: each rank of the process group runs videos ``rank::world``; rank 0 gathers them in dataset
     order (through ``tmpdir`` when given), writes and evaluates; the other ranks return ``{}``."""
-    from mmaction.engine.dist_utils import get_device
-    from mmaction.models import build_localizer
-    from mmaction.utils.checkpoint import load_checkpoint
-    device = device or get_device()
-    model = build_localizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
-    model.to(device)
+    from mmaction.apis.model_loading import load_model
+    model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='localizer')
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
-    results = _gather_in_order(run_feature_localizer, model, dataset, device, distributed, tmpdir)
+    results = _run(feature_localizer_step, model, dataset, None, distributed, tmpdir, progress=True)
     if results is None:
         return {}
     if out:
@@ -126,17 +118,9 @@ def reorganize_ssn_consensus(model_cfg: Any) -> dict:
                 reg_score_len=2 * k, standalong_classifier=sc, with_regression=reg, stpp_cfg=stpp_cfg)
 
 
-@torch.no_grad()
-def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = None, rank: int = 0,
-            world_size: int = 1) -> list[tuple]:
-    """SSN outputs (§2.6 4-tuples) for videos ``rank::world_size`` of an ``SSNDataset(test_mode=True)``."""
-    from mmaction.datasets.builder import collate
-    device = device or next(model.parameters()).device
-    model.eval()
-    outputs = []
-    for idx in range(rank, len(dataset), world_size):
-        outputs.append(model(return_loss=False, **to_device(collate([dataset[idx]]), device)))
-    return outputs
+def run_ssn(model: torch.nn.Module, dataset: Any, device: torch.device | None = None) -> list[tuple]:
+    """SSN outputs (§2.6 4-tuples) for every video of an ``SSNDataset(test_mode=True)``, in order."""
+    return _run(ssn_step, model, dataset, device, distributed=False)
 
 
 def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str | None = None,
@@ -146,18 +130,14 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     pickle to ``out`` and, with ``eval_type`` (thumos14|activitynet), return the detection mAP table.
 
     ``distributed``: as in :func:`test_feature_localizer` (rank 0 writes, evaluates and returns the metrics)."""
-    from mmaction.engine.dist_utils import get_device
-    from mmaction.models import build_localizer
-    from mmaction.utils.checkpoint import load_checkpoint
+    from mmaction.apis.model_loading import load_model
     from mmaction.utils.io import dump_pickle
-    device = device or get_device()
     model_cfg = dict(cfg.model)
     model_cfg['segmental_consensus'] = reorganize_ssn_consensus(model_cfg)
-    model = build_localizer(model_cfg, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
-    model.to(device)
+    model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='localizer',
+                       model_cfg=model_cfg)
     dataset = build_localization_dataset(cfg.data.test, 'data.test')
-    outputs = _gather_in_order(run_ssn, model, dataset, device, distributed, tmpdir)
+    outputs = _run(ssn_step, model, dataset, None, distributed, tmpdir, progress=True)
     if outputs is None:
         return {}
     if out:

@@ -14,13 +14,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.engine.dist_utils import get_device, get_dist_info
-from mmaction.engine.test_loop import inference, multi_gpu_test, single_gpu_test  # noqa: F401  (public API)
+from mmaction.engine.test_loop import (inference, inference_loader, multi_gpu_test,  # noqa: F401 (public API)
+                                        single_gpu_test)
 from mmaction.evaluation.accuracy import mean_class_accuracy, softmax, top_k_accuracy
 from mmaction.registry import ConfigError
-from mmaction.utils.checkpoint import load_checkpoint
-from mmaction.utils.io import dump_pickle
-from mmaction.utils.results import check_finite_scores
+from mmaction.utils.results import check_finite_scores, write_scores
+
+from .model_loading import load_model, output_kind
 
 
 def _set_fcn_testing(model: nn.Module) -> list[str]:
@@ -156,8 +156,7 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     The checkpoint must match the model exactly (``strict``; ``--non-strict`` lists the missing, unexpected and
     shape-mismatched keys as a warning instead): a figure from half-loaded weights is not a test result.
     NaN/inf scores stop the run before anything is written (count and first video named)."""
-    from mmaction.datasets import build_dataloader, build_dataset
-    from mmaction.models import build_recognizer
+    from mmaction.datasets import build_dataset
     check_out(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
@@ -165,28 +164,23 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     cfg.data.test.test_mode = True
     if apply_three_crop_override(cfg, fcn_testing):
         logging.getLogger('mmaction').info('three_crop test: spatial_temporal_module.spatial_size set to 8')
-    device = device or get_device()
-    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
+    model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='recognizer',
+                       test_data=cfg.data.test)
     if fcn_testing:
         _set_fcn_testing(model)
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=strict, trust=trust)
-    from mmaction.apis.inference import normalize_once
-    normalize_once(model, cfg.data.test)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
-    model.to(device)
+    score_kind = output_kind(model)
     dataset = build_dataset(cfg.data.test)
-    rank, world = get_dist_info()
-    loader = build_dataloader(dataset, 1, cfg.data.get('workers_per_gpu', 1), num_gpus=1, dist=distributed,
-                              shuffle=False)
-    pairs = inference(model, loader, size=len(dataset), device=device, tmpdir=tmpdir, with_labels=True,
-                      progress=progress)
-    if rank != 0:
+    loader = inference_loader(dataset, 1, cfg.data.get('workers_per_gpu', 1), distributed)
+    pairs = inference(model, loader, tmpdir=tmpdir, with_labels=True, progress=progress)
+    if pairs is None:
         return None
     outputs = [p[0] for p in pairs]
     names = sample_names(dataset)
     source = f'scores of {checkpoint} on {cfg.data.test.get("ann_file", "data.test")}'
     check_finite_scores(np.stack([np.asarray(o).mean(axis=0) for o in outputs]), source, names)
     if out is not None:
-        dump_pickle(outputs, out)
+        write_scores(outputs, out, score_kind, checkpoint=str(checkpoint),
+                     ann_file=str(cfg.data.test.get('ann_file')))
         print(f'writing results to {out}')
     from .multilabel import is_multi_label, multi_label_metrics, multi_label_targets
     if is_multi_label(dataset):  # multi_class lists: mAP instead of top-k (h15engine's hook)

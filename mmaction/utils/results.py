@@ -3,7 +3,8 @@ annotation list, class names of a label map, and weighted score fusion (two-stre
 
 Score pickle (``tools/test_recognizer.py --out``): a list with one float32 array of shape ``(1, num_classes)``
 per video, in annotation-file order. ``(num_classes,)`` rows and a single ``(N, num_classes)`` array are
-accepted too.
+accepted too. The test tools also write ``<pickle>.meta.json`` (:func:`write_scores`): ``{"scores": "logits" |
+"probabilities", ...}``, which the readers use when present (:func:`scores_kind`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .io import load_pickle, open_text
+from .io import atomic_open, dump_pickle, load_pickle, open_text, read_text
 
 
 def check_finite_scores(scores: np.ndarray, source: str = 'scores', names: Sequence[str] | None = None) -> None:
@@ -61,6 +62,62 @@ def scores_from_results(results: Any, source: str = '<results>') -> np.ndarray:
 def load_scores(path: str) -> np.ndarray:
     """Load a result pickle (restricted unpickler) as a ``(num_videos, num_classes)`` array."""
     return scores_from_results(load_pickle(path), source=path)
+
+
+SCORE_KINDS = ('logits', 'probabilities')
+
+
+def scores_meta_path(path: str) -> str:
+    """The sidecar of a score pickle: ``<path>.meta.json``."""
+    return os.fspath(path) + '.meta.json'
+
+
+def write_scores(outputs: Sequence[np.ndarray], path: str, kind: str, **info: Any) -> None:
+    """Write the score pickle (the original format, unchanged) and its sidecar ``<path>.meta.json`` saying
+    whether the rows are ``'logits'`` or ``'probabilities'`` (plus ``info``: checkpoint, config, ...), both
+    atomically. The sidecar is written after the pickle, so a sidecar never describes another run's pickle."""
+    import json
+    if kind not in SCORE_KINDS:
+        raise ValueError(f'kind must be one of {SCORE_KINDS}, got {kind!r}')
+    meta = dict(scores=kind, num_videos=len(outputs),
+                num_classes=int(np.shape(outputs[0])[-1]) if len(outputs) else 0, **info)
+    if os.path.exists(scores_meta_path(path)):
+        os.remove(scores_meta_path(path))  # a stale sidecar must not describe the new pickle if writing fails
+    dump_pickle(list(outputs), path)
+    with atomic_open(scores_meta_path(path), 'w') as f:
+        json.dump(meta, f, indent=1)
+
+
+def scores_kind(path: str) -> str | None:
+    """``'logits'`` or ``'probabilities'`` from a score pickle's sidecar; ``None`` when there is none (pickles of
+    the original tools)."""
+    import json
+    meta_path = scores_meta_path(path)
+    if not os.path.isfile(meta_path):
+        return None
+    try:
+        kind = json.loads(read_text(meta_path)).get('scores')
+    except (ValueError, AttributeError) as err:
+        raise ValueError(f'{meta_path}: not a score sidecar (expected a JSON object with "scores"): {err}') from None
+    if kind not in SCORE_KINDS:
+        raise ValueError(f'{meta_path}: "scores" must be one of {SCORE_KINDS}, got {kind!r}')
+    return kind
+
+
+def describe_score_kinds(paths: Sequence[str], softmax: bool) -> list[str]:
+    """Notes for the tools that read score pickles: a softmax over probabilities, or a sum mixing logits and
+    probabilities (read from the sidecars; pickles without one are not judged)."""
+    kinds = {p: scores_kind(p) for p in paths}
+    notes = []
+    probs = [p for p, k in kinds.items() if k == 'probabilities']
+    if softmax and probs:
+        notes.append(f'note: {", ".join(probs)} hold probabilities already (see the .meta.json sidecar); the '
+                     f'softmax is applied to them a second time')
+    if not softmax and len({k for k in kinds.values() if k is not None}) > 1:
+        notes.append('warning: fusing logits with probabilities (' + ', '.join(
+            f'{os.path.basename(p)}: {k}' for p, k in kinds.items() if k) + '); pass --apply-softmax to fuse '
+            'probabilities')
+    return notes
 
 
 def read_labels(ann_file: str) -> np.ndarray:

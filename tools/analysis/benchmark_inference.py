@@ -63,12 +63,9 @@ def build_model(cfg, checkpoint: str | None, device: torch.device, channels_last
                 compile_backbone: bool) -> nn.Module:
     import torch
 
-    from mmaction.models import build_recognizer
-    from mmaction.utils.checkpoint import load_checkpoint
-    model = build_recognizer(cfg.model, train_cfg=None, test_cfg=cfg.get('test_cfg'))
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
-    model.to(device).eval()
+    from mmaction.apis.model_loading import load_model
+    # Speed does not depend on the weights: a partly matching checkpoint is fine here.
+    model = load_model(cfg, checkpoint, device, strict=False, kind='recognizer')
     if channels_last:
         # Module.to(memory_format=...) converts only the parameters of matching rank (4-D for channels_last,
         # 5-D for channels_last_3d); convolutions then keep their outputs in that layout.

@@ -23,7 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from mmaction.utils.results import format_metrics, fuse_scores, load_scores, recognition_metrics
+    from mmaction.utils.results import (describe_score_kinds, format_metrics, fuse_scores, load_scores,
+                                        recognition_metrics)
     labels = labels_from_args(args.ann_file, args.config)
     scores = load_scores(args.results)
     if scores.shape[0] != labels.shape[0]:
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> dict:
     metrics = recognition_metrics(scores, labels)
     print(f"Evaluating {scores.shape[0]} videos, {scores.shape[1]} classes "
           f"{'with' if args.use_softmax else 'without'} softmax")
+    for note in describe_score_kinds([args.results], args.use_softmax):
+        print(note)
     print('\n'.join(format_metrics(metrics)))
     return metrics
 

@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from mmaction.utils.results import format_metrics, fuse_scores, load_scores, recognition_metrics
+    from mmaction.utils.results import (describe_score_kinds, format_metrics, fuse_scores, load_scores,
+                                        recognition_metrics)
     labels = labels_from_args(args.ann_file, args.config)
     scores = [load_scores(p) for p in args.scores]
     for path, s in zip(args.scores, scores):
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> dict:
     weights = args.coefficients or [1.0] * len(scores)
     print('Fusing ' + ' + '.join(f'{w:g} * {os.path.basename(p)}' for w, p in zip(weights, args.scores))
           + (' (softmax first)' if args.apply_softmax else ''))
+    for note in describe_score_kinds(args.scores, args.apply_softmax):
+        print(note)
     print('\n'.join(format_metrics(metrics)))
     return metrics
 
