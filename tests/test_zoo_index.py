@@ -99,7 +99,7 @@ def test_zoo_name_downloads_once_with_hash_check(tmp_path, monkeypatch):
         resolve_checkpoint('tiny_zoo_modle')
 
 
-def test_unreachable_pretrained_names_do_not_stop_a_test_build_and_explain_in_training():
+def test_unreachable_pretrained_names_do_not_stop_a_test_build_and_explain_in_training(tmp_path):
     from mmaction.models import build_detector
     from mmaction.models.builder import without_pretrained
     from mmaction.utils.checkpoint import CheckpointError
@@ -108,6 +108,13 @@ def test_unreachable_pretrained_names_do_not_stop_a_test_build_and_explain_in_tr
     assert cfg.model.backbone.pretrained == 'open-mmlab://kin400/nl3d_r50_f32s2_k400'
     stripped = without_pretrained(cfg.model)
     assert stripped.backbone.pretrained is None and cfg.model.backbone.pretrained is not None  # a copy
-    build_detector(stripped, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    model = build_detector(stripped, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    import torch
+
+    from mmaction.apis.model_loading import load_model
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'ava.pth')
+    # the test tools' one loading path: the checkpoint replaces the unreachable pretrained weights
+    loaded = load_model(cfg, str(tmp_path / 'ava.pth'), device='cpu')
+    assert torch.equal(loaded.state_dict()['backbone.conv1.weight'], model.state_dict()['backbone.conv1.weight'])
     with pytest.raises(CheckpointError, match='no longer published.*or None to start from scratch'):
         build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))

@@ -19,11 +19,6 @@ import torch.nn as nn
 
 from mmaction.registry import ConfigError
 
-# Sub-models whose ``pretrained`` weights a loaded checkpoint overwrites anyway (SlowFast has one per pathway).
-_PRETRAINED_PARTS = ('backbone', 'shared_head')
-_PRETRAINED_KEYS = ('pretrained', 'pretrained_slow', 'pretrained_fast')
-
-
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``device`` as a ``torch.device``; ``None`` is this process's device (``cuda:<LOCAL_RANK>`` or CPU)."""
     if device is None:
@@ -87,8 +82,8 @@ def load_model(config: Any, checkpoint: str | None = None, device: str | torch.d
         model_cfg: the model dict to build instead of ``config.model`` (SSN's reorganised test consensus).
         test_data: the ``data.test``-like dict the inputs come from; an mmaction2 data preprocessor stops
             normalising when its pipeline normalises already (the input is normalised once).
-    With a checkpoint the sub-models' ``pretrained`` weights are not loaded (they would be overwritten and may
-    need a download). The checkpoint's ``meta.CLASSES`` becomes ``model.CLASSES``; the config is ``model.cfg``.
+    With a checkpoint no ``pretrained`` weights of any sub-model are loaded (they would be overwritten and may need
+    a download that an offline machine cannot do). The checkpoint's ``meta.CLASSES`` becomes ``model.CLASSES``; the config is ``model.cfg``.
     """
     from mmaction.utils.checkpoint import load_checkpoint
     from mmaction.utils.config import load_config
@@ -97,11 +92,8 @@ def load_model(config: Any, checkpoint: str | None = None, device: str | torch.d
         raise ConfigError(f"{getattr(cfg, 'filename', '<config>')}: config has no 'model' key")
     model_cfg = copy.deepcopy(dict(model_cfg if model_cfg is not None else cfg.model))
     if checkpoint is not None:
-        for part in _PRETRAINED_PARTS:
-            sub = model_cfg.get(part)
-            for key in _PRETRAINED_KEYS:
-                if isinstance(sub, dict) and sub.get(key) is not None:
-                    sub = model_cfg[part] = dict(sub, **{key: None})
+        from mmaction.models.builder import without_pretrained
+        model_cfg = without_pretrained(model_cfg)
     dev = resolve_device(device)
     model = _builder(kind, model_cfg)(model_cfg, train_cfg=None, test_cfg=cfg.get('test_cfg'))
     if checkpoint is not None:
