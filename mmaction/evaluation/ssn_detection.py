@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmaction.models.ops.temporal_nms import temporal_nms
+from mmaction.ops.temporal_nms import temporal_nms
 
 from .temporal import ACTIVITYNET_IOUS, THUMOS14_SSN_IOUS, detection_map, detection_table
 

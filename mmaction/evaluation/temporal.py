@@ -23,6 +23,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from mmaction.ops.segment_iou import temporal_iou  # noqa: F401  (public here too)
 from mmaction.utils.io import read_text
 
 THUMOS14_SSN_IOUS = np.round(np.arange(0.1, 1.0, 0.1), 2)      # the original SSN table: 0.1 ... 0.9
@@ -30,20 +31,6 @@ THUMOS14_IOUS = np.array([0.3, 0.4, 0.5, 0.6, 0.7])             # the modern THU
 ACTIVITYNET_IOUS = np.linspace(0.5, 0.95, 10)                   # ActivityNet-1.3: 0.5:0.05:0.95
 
 _trapezoid = getattr(np, 'trapezoid', None) or np.trapz  # numpy 2 renamed trapz
-
-
-def temporal_iou(segment: Sequence[float], candidates: np.ndarray) -> np.ndarray:
-    """tIoU of one segment ``(start, end)`` against ``candidates`` ``(N, 2)`` -> ``(N,)``.
-
-    Union is ``len(a) + len(b) - intersection`` (not the hull), as in the ActivityNet toolkit.
-    """
-    candidates = np.asarray(candidates, dtype=np.float64).reshape(-1, 2)
-    start, end = float(segment[0]), float(segment[1])
-    inter = (np.minimum(end, candidates[:, 1]) - np.maximum(start, candidates[:, 0])).clip(0)
-    union = (candidates[:, 1] - candidates[:, 0]) + (end - start) - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-    return iou
 
 
 def pairwise_temporal_iou(candidates: np.ndarray, targets: np.ndarray) -> np.ndarray:

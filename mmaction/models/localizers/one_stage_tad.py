@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmaction.models.ops.soft_nms_1d import batched_soft_nms, segment_voting
+from mmaction.ops.soft_nms_1d import batched_soft_nms, segment_voting
 
 
 class MaskedConv1d(nn.Conv1d):
