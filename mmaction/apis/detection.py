@@ -13,9 +13,8 @@ from mmaction.engine.dist_utils import collect_results, get_device, get_dist_inf
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.device import to_device
-from mmaction.utils.io import dump_pickle, load_pickle
+from mmaction.utils.io import check_pickle_path, dump_pickle, load_pickle
 
-from .test import check_out
 
 
 @torch.no_grad()
@@ -84,7 +83,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_detector
-    check_out(out)
+    check_pickle_path(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")

@@ -21,9 +21,11 @@ from mmaction.engine.dist_utils import get_device, get_dist_info
 from mmaction.engine.test_loop import inference
 from mmaction.registry import ConfigError
 from mmaction.utils.checkpoint import load_checkpoint
-from mmaction.utils.io import dump_pickle
+from mmaction.utils.io import check_pickle_path, dump_pickle
 
-from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics, views_per_video
+from mmaction.evaluation.accuracy import recognition_metrics
+
+from .test import _set_fcn_testing, dataset_labels, views_per_video
 
 
 class ChunkedViews(nn.Module):
@@ -65,7 +67,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     """
     from mmaction.datasets import build_dataloader, build_dataset
     from mmaction.models import build_recognizer
-    check_out(out)
+    check_pickle_path(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -94,7 +96,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),
-                                      use_softmax=use_softmax, views=views_per_video(dataset))
+                                      use_softmax=use_softmax, verbose=True, views=views_per_video(dataset))
     else:
         logging.getLogger('mmaction').info('no --out given: results are not written and metrics are not computed')
     return outputs, metrics

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.evaluation.accuracy import softmax
 from mmaction.registry import DATASETS, ConfigError, import_all_modules
 from mmaction.utils.checkpoint import load_checkpoint
 from mmaction.utils.config import load_config
@@ -222,8 +223,7 @@ def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     if getattr(model, 'fcn_testing', False) or getattr(model, 'outputs_probabilities', False):
         return scores  # already averaged softmax probabilities
-    scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return scores / scores.sum(axis=1, keepdims=True)
+    return softmax(scores, dim=1)
 
 
 @torch.no_grad()

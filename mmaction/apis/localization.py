@@ -149,7 +149,8 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     from mmaction.engine.dist_utils import get_device
     from mmaction.models import build_localizer
     from mmaction.utils.checkpoint import load_checkpoint
-    from mmaction.utils.io import dump_pickle
+    from mmaction.utils.io import check_pickle_path, dump_pickle
+    check_pickle_path(out or None)
     device = device or get_device()
     model_cfg = dict(cfg.model)
     model_cfg['segmental_consensus'] = reorganize_ssn_consensus(model_cfg)
@@ -161,7 +162,5 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     if outputs is None:
         return {}
     if out:
-        if not out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must be a .pkl file for SSN outputs, got {out}')
         dump_pickle(outputs, out)
     return eval_localize_results(cfg, [outputs], eval_type, regression) if eval_type else {}

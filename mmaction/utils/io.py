@@ -150,6 +150,29 @@ def open_text(path: str | os.PathLike) -> io.StringIO:
     return io.StringIO(read_text(path), newline='')
 
 
+PICKLE_SUFFIXES = ('.pkl', '.pickle')
+
+
+def check_pickle_path(out: str | None, option: str = '--out', writable: bool = True) -> None:
+    """The one check of a result-pickle path (``None``: nothing to write): it must end with ``.pkl``/``.pickle``
+    and, with ``writable``, be creatable (not a directory; the nearest existing parent a writable directory).
+    Test tools call it before the test pass, so a long run cannot end in an unwritable output."""
+    if out is None:
+        return
+    if not out.endswith(PICKLE_SUFFIXES):
+        raise ValueError(f'{option} must end with .pkl or .pickle, got {out}')
+    if not writable:
+        return
+    if os.path.isdir(out):
+        raise IsADirectoryError(f'{option} {out} is an existing directory; give a file name such as '
+                                f'{os.path.join(out, "results.pkl")}')
+    existing = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise PermissionError(f'{option} {out}: cannot create the file ({existing} is not a writable directory)')
+
+
 def dump_pickle(obj: Any, path: str | os.PathLike) -> None:
     """Pickle ``obj`` to ``path`` atomically."""
     with atomic_open(path, 'wb') as f:
