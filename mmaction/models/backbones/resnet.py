@@ -17,7 +17,7 @@ import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import apply_bn_eval, check_stage_args, freeze_bn, init_backbone
+from ._common import check_stage_args, frozen_stage_modules, init_backbone, set_train_modes
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -198,21 +198,9 @@ class ResNet(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)
-        apply_bn_eval(self, self.bn_eval, self.bn_frozen)
-        if self.partial_bn:
-            # The original limits partial BN to the frozen stages (not "all but the first BN" as in
-            # BNInception); kept as is.
-            for i in range(1, self.frozen_stages + 1):
-                for m in getattr(self, f'layer{i}').modules():
-                    if isinstance(m, nn.BatchNorm2d):
-                        freeze_bn(m)
-        if mode and self.frozen_stages >= 0:
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-            freeze_bn(self.bn1)
-            for i in range(1, self.frozen_stages + 1):
-                stage = getattr(self, f'layer{i}')
-                stage.eval()
-                for param in stage.parameters():
-                    param.requires_grad = False
+        stages = [getattr(self, name) for name in self.res_layers]
+        # The original limits partial BN to the frozen stages (not "all but the first BN" as in BNInception).
+        set_train_modes(self, mode, self.bn_eval, self.bn_frozen,
+                        partial_bn=stages[:max(self.frozen_stages, 0)] if self.partial_bn else (),
+                        frozen=frozen_stage_modules([self.conv1, self.bn1], stages, self.frozen_stages))
         return self

@@ -17,8 +17,8 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
-from mmaction.models.backbones._common import apply_bn_eval, check_stage_args, freeze_stages, init_conv3d_bn
-from mmaction.models.backbones.resnet_i3d import inflate_weight
+from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
+                                               init_conv3d_bn)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
