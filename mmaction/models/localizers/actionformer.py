@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
-                            decode_detections, detection_losses, merge_test_cfg, pad_batch, pyramid_points,
-                            residual_branch)
+                            decode_batch, detection_losses, merge_test_cfg, pad_batch, pyramid_features,
+                            pyramid_points, residual_branch)
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,
@@ -181,23 +181,11 @@ class ActionFormer(nn.Module):
         self.reg_head = ConvHead(embed_dim, head_dim, 2, head_layers)
         self.reg_scales = nn.ModuleList(Scale() for _ in range(levels))
 
-    def pyramid(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)`` and masks."""
-        x, mask = self.embed(x, mask)
-        for block in self.stem:
-            x, mask = block(x, mask)
-        feats, masks = [x], [mask]
-        for block in self.branch:
-            x, mask = block(x, mask)
-            feats.append(x)
-            masks.append(mask)
-        return [norm(f) * m.to(f.dtype) for norm, f, m in zip(self.neck_norms, feats, masks)], masks
-
     def _forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                                      torch.Tensor, list[int]]:
         """-> points ``(N, 4)``, class logits ``(B, N, K)``, offsets ``(B, N, 2)`` (strides, >= 0), point mask
         ``(B, N)``, points per level."""
-        feats, masks = self.pyramid(x, mask)
+        feats, masks = pyramid_features(self.embed, self.stem, self.branch, self.neck_norms, x, mask)
         logits = [self.cls_head(f, m) for f, m in zip(feats, masks)]
         offsets = [F.relu(scale(self.reg_head(f, m))) for scale, f, m in zip(self.reg_scales, feats, masks)]
         sizes = [f.shape[-1] for f in feats]
@@ -220,13 +208,5 @@ class ActionFormer(nn.Module):
                                     self.reg_loss_weight)
         x, mask = pad_batch(raw_feature, valid_len, self.max_stride)
         with torch.no_grad():
-            points, logits, offsets, pmask, sizes = self._forward(x, mask)
-        metas = img_meta if img_meta is not None else [{} for _ in range(x.shape[0])]
-        results = []
-        for i, meta in enumerate(metas):
-            meta = dict(meta, num_steps=int(mask[i].sum()))
-            dets = decode_detections(points, logits[i].sigmoid(), offsets[i], pmask[i], sizes, meta, self.test_cfg,
-                                     self.class_names)
-            results.append(dict(video_name=meta.get('video_name', str(i)), proposal_list=dets))
-        return results
+            return decode_batch(*self._forward(x, mask), mask, img_meta, self.test_cfg, self.class_names)
 

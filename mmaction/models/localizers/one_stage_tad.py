@@ -286,6 +286,38 @@ def steps_to_seconds(segments: torch.Tensor, meta: dict) -> torch.Tensor:
     return (frames / float(meta['fps'])).clamp(0.0, float(meta['duration']))
 
 
+def pyramid_features(embed: nn.Module, stem: Sequence[nn.Module], branch: Sequence[nn.Module],
+                     neck_norms: Sequence[nn.Module], x: torch.Tensor, mask: torch.Tensor
+                     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The one-stage detectors' pyramid: ``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)``
+    (embedding, stem blocks, then one stride-2 ``branch`` block per further level, each level normalised and
+    masked) and masks ``(B, 1, T / 2**l)``."""
+    x, mask = embed(x, mask)
+    for block in stem:
+        x, mask = block(x, mask)
+    feats, masks = [x], [mask]
+    for block in branch:
+        x, mask = block(x, mask)
+        feats.append(x)
+        masks.append(mask)
+    return [norm(f) * m.to(f.dtype) for norm, f, m in zip(neck_norms, feats, masks)], masks
+
+
+def decode_batch(points: torch.Tensor, logits: torch.Tensor, offsets: torch.Tensor, point_mask: torch.Tensor,
+                 level_sizes: Sequence[int], step_mask: torch.Tensor, img_meta: Sequence[dict] | None, cfg: dict,
+                 class_names: Sequence[str] | None = None) -> list[dict]:
+    """Test output of a batch: ``[dict(video_name, proposal_list)]``, one per video, from the class logits
+    ``(B, N, K)``, offsets, point mask ``(B, N)`` and the padded input's step mask ``(B, 1, T)``."""
+    metas = img_meta if img_meta is not None else [{} for _ in range(logits.shape[0])]
+    results = []
+    for i, meta in enumerate(metas):
+        meta = dict(meta, num_steps=int(step_mask[i].sum()))
+        dets = decode_detections(points, logits[i].sigmoid(), offsets[i], point_mask[i], level_sizes, meta, cfg,
+                                 class_names)
+        results.append(dict(video_name=meta.get('video_name', str(i)), proposal_list=dets))
+    return results
+
+
 @torch.no_grad()
 def decode_detections(points: torch.Tensor, cls_scores: torch.Tensor, offsets: torch.Tensor, mask: torch.Tensor,
                       level_sizes: Sequence[int], meta: dict, cfg: dict,
