@@ -105,6 +105,16 @@ def set_train_modes(module: nn.Module, mode: bool, bn_eval: bool, bn_frozen: boo
         freeze_modules(*frozen)
 
 
+def set_staged_train_modes(module: nn.Module, mode: bool, stem: Sequence[nn.Module], stages: Sequence[nn.Module],
+                           frozen_stages: int, bn_eval: bool, bn_frozen: bool, partial_bn: bool) -> None:
+    """:func:`set_train_modes` of the original staged ResNets (2D, I3D, each SlowFast pathway): partial BN acts on
+    the BNs of the frozen stages only (not "all but the first BN" as in the Inception backbones), and
+    ``frozen_stages`` freezes the ``stem`` and ``stages[:frozen_stages]``."""
+    set_train_modes(module, mode, bn_eval, bn_frozen,
+                    partial_bn=stages[:max(frozen_stages, 0)] if partial_bn else (),
+                    frozen=frozen_stage_modules(stem, stages, frozen_stages))
+
+
 def bns_except_stem(module: nn.Module, stem_name: str = 'conv1') -> list[nn.Module]:
     """TSN's partial BN of the Inception backbones: every BN except the stem's (names containing ``stem_name``),
     because small video batches give poor statistics for the deeper layers."""

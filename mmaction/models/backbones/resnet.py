@@ -17,7 +17,7 @@ import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import check_stage_args, frozen_stage_modules, init_backbone, set_train_modes
+from ._common import check_stage_args, init_backbone, set_staged_train_modes
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -198,9 +198,6 @@ class ResNet(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)
-        stages = [getattr(self, name) for name in self.res_layers]
-        # The original limits partial BN to the frozen stages (not "all but the first BN" as in BNInception).
-        set_train_modes(self, mode, self.bn_eval, self.bn_frozen,
-                        partial_bn=stages[:max(self.frozen_stages, 0)] if self.partial_bn else (),
-                        frozen=frozen_stage_modules([self.conv1, self.bn1], stages, self.frozen_stages))
+        set_staged_train_modes(self, mode, [self.conv1, self.bn1], [getattr(self, n) for n in self.res_layers],
+                               self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self

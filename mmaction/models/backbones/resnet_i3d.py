@@ -25,8 +25,7 @@ import torch.utils.checkpoint as cp
 
 from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
-from ._common import (check_stage_args, frozen_stage_modules, init_weights_3d, load_pretrained, maybe_sync_bn,
-                      set_train_modes)
+from ._common import check_stage_args, init_weights_3d, load_pretrained, maybe_sync_bn, set_staged_train_modes
 
 logger = logging.getLogger('mmaction')
 
@@ -273,8 +272,6 @@ class ResNet_I3D(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet_I3D':
         super().train(mode)
-        stages = [getattr(self, name) for name in self.res_layers]
-        set_train_modes(self, mode, self.bn_eval, self.bn_frozen,
-                        partial_bn=stages[:max(self.frozen_stages, 0)] if self.partial_bn else (),
-                        frozen=frozen_stage_modules([self.conv1, self.bn1], stages, self.frozen_stages))
+        set_staged_train_modes(self, mode, [self.conv1, self.bn1], [getattr(self, n) for n in self.res_layers],
+                               self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self

@@ -22,8 +22,7 @@ import torch.nn as nn
 from mmaction.registry import BACKBONES
 from mmaction.utils.checkpoint import get_state_dict, load_file
 
-from ._common import (check_stage_args, frozen_stage_modules, inflate_from_2d, init_weights_3d, maybe_sync_bn,
-                      set_train_modes)
+from ._common import check_stage_args, inflate_from_2d, init_weights_3d, maybe_sync_bn, set_staged_train_modes
 from .resnet_i3d import ARCH_SETTINGS, make_res_layer
 
 
@@ -171,12 +170,8 @@ class ResNet_I3D_SlowFast(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet_I3D_SlowFast':
         super().train(mode)
-        partial, frozen = [], []
         for path in (self.slow_path, self.fast_path):
-            stages = [getattr(path, name) for name in path.res_layers]
-            if self.partial_bn:
-                partial += stages[:max(self.frozen_stages, 0)]
             # The original referenced a non-existent self.conv1 here; freezing each pathway's stem is the intent.
-            frozen += frozen_stage_modules([path.conv1, path.bn1], stages, self.frozen_stages)
-        set_train_modes(self, mode, self.bn_eval, self.bn_frozen, partial_bn=partial, frozen=frozen)
+            set_staged_train_modes(path, mode, [path.conv1, path.bn1], [getattr(path, n) for n in path.res_layers],
+                                   self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self
