@@ -25,14 +25,11 @@ class TSMHead(BaseHead):
                  init_std: float = 0.001, is_shift: bool = True, temporal_pool: bool = False, **kwargs):
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
         self.num_segments = num_segments
-        self.init_std = init_std
         self.is_shift = is_shift
         self.temporal_pool = temporal_pool
         self.consensus = build_consensus(consensus, 'cls_head')
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self._add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
