@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
-                            decode_batch, detection_losses, merge_test_cfg, pad_batch, pyramid_features,
+                            check_pyramid_args, decode_batch, detection_losses, merge_test_cfg, pad_batch, pyramid_features,
                             pyramid_points, residual_branch)
 
 
@@ -149,20 +149,13 @@ class ActionFormer(nn.Module):
                  loss_norm_momentum: float = 0.9, class_names: Sequence[str] | None = None,
                  train_cfg=None, test_cfg: dict | None = None):
         super().__init__()
-        levels = num_branch_layers + 1
-        windows = [window_size] * levels if isinstance(window_size, int) else list(window_size)
-        if len(windows) != levels or len(regression_ranges) != levels:
-            raise ValueError(f'ActionFormer: {levels} pyramid levels (num_branch_layers + 1) need as many '
-                             f'window_size entries ({len(windows)}) and regression_ranges ({len(regression_ranges)})')
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'ActionFormer: {len(class_names)} class_names for num_classes={num_classes}')
+        windows = check_pyramid_args('ActionFormer', num_branch_layers, 'window_size', window_size, regression_ranges,
+                                     max_seq_len, num_classes, class_names)
+        levels = len(windows)
         self.num_classes = num_classes
         self.max_seq_len = max_seq_len
         self.regression_ranges = [tuple(r) for r in regression_ranges]
         self.max_stride = 2 ** num_branch_layers
-        if max_seq_len % self.max_stride:
-            raise ValueError(f'ActionFormer: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
-                             f'{self.max_stride} (2 ** num_branch_layers)')
         self.center_sample_radius = center_sample_radius
         self.focal = (focal_alpha, focal_gamma)
         self.label_smoothing = label_smoothing

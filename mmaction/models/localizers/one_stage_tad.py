@@ -286,6 +286,24 @@ def steps_to_seconds(segments: torch.Tensor, meta: dict) -> torch.Tensor:
     return (frames / float(meta['fps'])).clamp(0.0, float(meta['duration']))
 
 
+def check_pyramid_args(name: str, num_branch_layers: int, per_level_key: str, per_level: int | Sequence,
+                       regression_ranges: Sequence, max_seq_len: int, num_classes: int,
+                       class_names: Sequence[str] | None) -> list:
+    """Validate the arguments the one-stage detectors share and return ``per_level`` with one entry per pyramid
+    level (``num_branch_layers + 1``; an int is repeated). Errors name the detector and the argument."""
+    levels = num_branch_layers + 1
+    values = [per_level] * levels if isinstance(per_level, int) else list(per_level)
+    if len(values) != levels or len(regression_ranges) != levels:
+        raise ValueError(f'{name}: {levels} pyramid levels (num_branch_layers + 1) need as many {per_level_key} '
+                         f'entries ({len(values)}) and regression_ranges ({len(regression_ranges)})')
+    if class_names is not None and len(class_names) != num_classes:
+        raise ValueError(f'{name}: {len(class_names)} class_names for num_classes={num_classes}')
+    if max_seq_len % 2 ** num_branch_layers:
+        raise ValueError(f'{name}: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
+                         f'{2 ** num_branch_layers} (2 ** num_branch_layers)')
+    return values
+
+
 def pyramid_features(embed: nn.Module, stem: Sequence[nn.Module], branch: Sequence[nn.Module],
                      neck_norms: Sequence[nn.Module], x: torch.Tensor, mask: torch.Tensor
                      ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

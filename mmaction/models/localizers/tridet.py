@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, Scale, assign_targets,
-                            decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch, pyramid_features,
+                            check_pyramid_args, decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch, pyramid_features,
                             pyramid_points, residual_branch, sigmoid_focal_loss)
 
 
@@ -138,20 +138,12 @@ class TriDet(nn.Module):
                  loss_norm_momentum: float = 0.9, class_names: Sequence[str] | None = None,
                  train_cfg=None, test_cfg: dict | None = None):
         super().__init__()
-        levels = num_branch_layers + 1
-        kernels = [sgp_kernel_size] * levels if isinstance(sgp_kernel_size, int) else list(sgp_kernel_size)
-        if len(kernels) != levels or len(regression_ranges) != levels:
-            raise ValueError(f'TriDet: {levels} pyramid levels (num_branch_layers + 1) need as many '
-                             f'sgp_kernel_size entries ({len(kernels)}) and regression_ranges '
-                             f'({len(regression_ranges)})')
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'TriDet: {len(class_names)} class_names for num_classes={num_classes}')
+        kernels = check_pyramid_args('TriDet', num_branch_layers, 'sgp_kernel_size', sgp_kernel_size, regression_ranges,
+                                     max_seq_len, num_classes, class_names)
+        levels = len(kernels)
         self.num_classes = num_classes
         self.max_seq_len = max_seq_len
         self.max_stride = 2 ** num_branch_layers
-        if max_seq_len % self.max_stride:
-            raise ValueError(f'TriDet: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
-                             f'{self.max_stride} (2 ** num_branch_layers)')
         self.regression_ranges = [tuple(r) for r in regression_ranges]
         self.num_bins = num_bins
         self.iou_weight_power = iou_weight_power
