@@ -154,6 +154,22 @@ def maybe_sync_bn(module: nn.Module, use_syncbn: bool, owner: str) -> nn.Module:
     return module
 
 
+def run_stages(stages: Sequence[Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor,
+               out_indices: Container[int], after: Callable[[int, torch.Tensor], torch.Tensor] | None = None
+               ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """``x`` through ``stages`` in order -> the outputs of the stages in ``out_indices`` (the tensor itself when
+    there is one, else a tuple). ``after(i, x)``, when given, transforms ``x`` between stage ``i`` and the next,
+    after stage ``i``'s output was collected (ResNet_I3D's pool2)."""
+    outs = []
+    for i, stage in enumerate(stages):
+        x = stage(x)
+        if i in out_indices:
+            outs.append(x)
+        if after is not None:
+            x = after(i, x)
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
 def maybe_checkpoint(fn: Callable[..., torch.Tensor], x: torch.Tensor, enabled: bool, *args: Any) -> torch.Tensor:
     """``fn(x, *args)``; with ``enabled`` (a backbone's ``with_cp``) and gradients flowing, its activations are
     recomputed in the backward pass instead of stored (activation checkpointing: less memory, one more forward).
@@ -236,7 +252,8 @@ def load_pretrained(module: nn.Module, filename: str, inflate: bool, strict: boo
         state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
     if inflate:
         loaded = inflate_from_2d(module, state, source=filename)
-        logging.getLogger('mmaction').info('%s: inflated %d 2D modules into %s', filename, len(loaded), type(module).__name__)
+        logging.getLogger('mmaction').info('%s: inflated %d 2D modules into %s', filename, len(loaded),
+                                           type(module).__name__)
     else:
         load_state_dict(module, state, strict=strict, logger=logging.getLogger('mmaction'), source=filename)
 

@@ -17,7 +17,7 @@ import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import check_stage_args, init_backbone, set_staged_train_modes
+from ._common import check_stage_args, init_backbone, run_stages, set_staged_train_modes
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -189,12 +189,7 @@ class ResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices)
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)

@@ -25,7 +25,8 @@ import torch.utils.checkpoint as cp
 
 from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
-from ._common import check_stage_args, init_weights_3d, load_pretrained, maybe_sync_bn, set_staged_train_modes
+from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_sync_bn, run_stages,
+                      set_staged_train_modes)
 
 logger = logging.getLogger('mmaction')
 
@@ -261,14 +262,8 @@ class ResNet_I3D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-            if i == 0 and not self.no_pool2:
-                x = self.pool2(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices,
+                          after=lambda i, y: self.pool2(y) if i == 0 and not self.no_pool2 else y)
 
     def train(self, mode: bool = True) -> 'ResNet_I3D':
         super().train(mode)

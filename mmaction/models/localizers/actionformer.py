@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
-                            check_pyramid_args, decode_batch, detection_losses, merge_test_cfg, pad_batch, pyramid_features,
-                            pyramid_points, residual_branch)
+                            check_pyramid_args, decode_batch, detection_losses, merge_test_cfg, pad_batch,
+                            pyramid_features, pyramid_points, residual_branch)
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,

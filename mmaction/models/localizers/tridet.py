@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, Scale, assign_targets,
-                            check_pyramid_args, decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch, pyramid_features,
-                            pyramid_points, residual_branch, sigmoid_focal_loss)
+                            check_pyramid_args, decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch,
+                            pyramid_features, pyramid_points, residual_branch, sigmoid_focal_loss)
 
 
 class MaskedGroupNorm(nn.GroupNorm):

@@ -19,6 +19,7 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_stage_args, freeze_modules,
+                                               run_stages,
                                                init_mm2_2d, load_2d_pretrained)
 from mmaction.registry import MODELS
 
@@ -183,12 +184,7 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """``(N * T, C, H, W)`` -> the ``out_indices`` stage outputs (a tensor when there is one)."""
         x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices)
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)

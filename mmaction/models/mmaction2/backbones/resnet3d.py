@@ -18,7 +18,7 @@ from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
 from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
-                                               init_conv3d_bn)
+                                               init_conv3d_bn, run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
@@ -348,14 +348,10 @@ class ResNet3d(nn.Module):
         x = self.conv1(x)
         if self.with_pool1:
             x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i == 0 and self.with_pool2:
-                x = self.pool2(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        stages = [getattr(self, name) for name in self.res_layers]
+        if self.with_pool2:  # mmaction2 pools after layer1 before collecting its output
+            stages[0] = lambda y: self.pool2(self.layer1(y))
+        return run_stages(stages, x, self.out_indices)
 
     def frozen_modules(self) -> list[list[nn.Module]]:
         """The stem, then each stage with the lateral conv that leaves it (for ``frozen_stages``)."""
