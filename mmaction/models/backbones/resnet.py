@@ -13,11 +13,10 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import check_stage_args, init_backbone, run_stages, set_staged_train_modes
+from ._common import check_stage_args, init_backbone, maybe_checkpoint, run_stages, set_staged_train_modes
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -26,11 +25,7 @@ def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1
 
 def _run_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``relu(block._residual(x))``, recomputing the residual in backward when ``block.with_cp``."""
-    if block.with_cp and x.requires_grad:
-        out = cp.checkpoint(block._residual, x, use_reentrant=False)
-    else:
-        out = block._residual(x)
-    return block.relu(out)
+    return block.relu(maybe_checkpoint(block._residual, x, block.with_cp))
 
 
 class BasicBlock(nn.Module):

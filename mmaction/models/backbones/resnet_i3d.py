@@ -16,19 +16,16 @@ Shapes (R50, I3D 32x2 test config): ``(N, 3, 32, 256, 256)`` -> ``(N, 2048, 4, 8
 """
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
-from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_sync_bn, run_stages,
-                      set_staged_train_modes)
 
-logger = logging.getLogger('mmaction')
+from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_checkpoint, maybe_sync_bn,
+                      run_stages, set_staged_train_modes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -49,8 +46,7 @@ class _Block3d(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = cp.checkpoint(self._inner, x, use_reentrant=False) if self.with_cp and x.requires_grad else self._inner(x)
-        out = self.relu(out)
+        out = self.relu(maybe_checkpoint(self._inner, x, self.with_cp))
         return out if self.nonlocal_block is None else self.nonlocal_block(out)
 
 

@@ -15,11 +15,10 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_stage_args, freeze_modules,
-                                               run_stages,
+                                               maybe_checkpoint, run_stages,
                                                init_mm2_2d, load_2d_pretrained)
 from mmaction.registry import MODELS
 
@@ -88,11 +87,7 @@ class Bottleneck(nn.Module):
         return out + (x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor, after_conv1: nn.Module | None = None) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, after_conv1, use_reentrant=False)
-        else:
-            out = self.residual(x, after_conv1)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(self.residual, x, self.with_cp, after_conv1))
 
 
 def make_res_layer(block: type, inplanes: int, planes: int, blocks: int, stride: int = 1, dilation: int = 1,

@@ -13,12 +13,11 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
 from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
-                                               init_conv3d_bn, run_stages)
+                                               init_conv3d_bn, maybe_checkpoint, run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
@@ -64,9 +63,7 @@ class BasicBlock3d(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = cp.checkpoint(self._residual, x, use_reentrant=False) if self.with_cp and x.requires_grad \
-            else self._residual(x)
-        out = self.relu(out)
+        out = self.relu(maybe_checkpoint(self._residual, x, self.with_cp))
         return self.non_local_block(out) if self.non_local else out
 
 
