@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import json
 import os
 import pickle
 import re
@@ -143,6 +144,21 @@ def read_text(path: str | os.PathLike) -> str:
     except UnicodeDecodeError as err:
         raise ValueError(f'{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start}); '
                          f'annotation, list and CSV files must be UTF-8') from None
+
+
+def read_json_object(path: str | os.PathLike, what: str = 'JSON file') -> dict:
+    """A JSON file whose top level is an object; a missing file, invalid JSON (with its line) or another top-level
+    type raise with the path named (``what`` words the missing-file message, e.g. ``'annotation file'``)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path}: invalid JSON at line {err.lineno}: {err.msg}') from err
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object at the top level, got {type(data).__name__}')
+    return data
 
 
 def open_text(path: str | os.PathLike) -> io.StringIO:
