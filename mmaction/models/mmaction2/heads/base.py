@@ -135,6 +135,11 @@ class BaseHead(BaseModule):
         self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
         self.fc_cls = nn.Linear(self.in_channels, self.num_classes if out_features is None else out_features)
 
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, 1, ...)`` pooled features -> flattened, dropout (training), ``fc_cls`` -> ``(N, out_features)``."""
+        x = torch.flatten(x, 1)
+        return self.fc_cls(x if self.dropout is None else self.dropout(x))
+
     def loss(self, feats: Any, data_samples: Sequence[Any], **kwargs: Any) -> dict:
         return self.loss_by_feat(self(feats, **kwargs), data_samples)
 

@@ -28,6 +28,4 @@ class I3DHead(BaseHead):
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N, C, 1, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.shape[0], -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

@@ -28,6 +28,4 @@ class SlowFastHead(BaseHead):
     def forward(self, x: tuple[torch.Tensor, torch.Tensor], **kwargs) -> torch.Tensor:
         x_slow, x_fast = x
         x = torch.cat((self.avg_pool(x_fast), self.avg_pool(x_slow)), dim=1)   # (N, C_fast + C_slow, 1, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.size(0), -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

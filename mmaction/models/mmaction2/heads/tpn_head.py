@@ -51,6 +51,4 @@ class TPNHead(BaseHead):
             x = x.mean(dim=(-2, -1), keepdim=True)        # (N * num_segs, C, 1, 1)
             x = x.reshape((-1, num_segs) + x.shape[1:])
             x = self.consensus(x).squeeze(1)              # (N, C, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.size(0), -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

@@ -110,9 +110,6 @@ class TRNHead(BaseHead):
     def forward(self, x: torch.Tensor, num_segs: int | None = None, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N * num_segments, C, 1, 1)
-        x = torch.flatten(x, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        emb = self.fc_cls(x)                              # (N * num_segments, hidden_dim)
+        emb = self.classify(x)                            # (N * num_segments, hidden_dim)
         emb = emb.view((-1, self.num_segments) + emb.shape[1:])
         return self.consensus(emb)                        # (N, num_classes)

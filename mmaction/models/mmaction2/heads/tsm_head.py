@@ -38,10 +38,7 @@ class TSMHead(BaseHead):
     def forward(self, x: torch.Tensor, num_segs: int | None = None, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N * num_segments, C, 1, 1)
-        x = torch.flatten(x, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        cls_score = self.fc_cls(x)                        # (N * num_segments, num_classes)
+        cls_score = self.classify(x)                      # (N * num_segments, num_classes)
         frames = self.num_segments // 2 if self.is_shift and self.temporal_pool else self.num_segments
         cls_score = cls_score.view((-1, frames) + cls_score.shape[1:])
         return self.consensus(cls_score).squeeze(1)       # (N, num_classes)
