@@ -17,6 +17,17 @@ from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file, load_state_dict
 
 
+# Blocks per stage of the standard ResNet depths (He et al.); 18 and 34 use basic blocks, deeper ones bottlenecks.
+RESNET_STAGE_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+
+
+def resnet_arch_settings(basic: type | None, bottleneck: type) -> dict[int, tuple[type, tuple[int, ...]]]:
+    """``{depth: (block class, blocks per stage)}`` of :data:`RESNET_STAGE_BLOCKS` with the given block classes
+    (``basic=None``: bottleneck depths only, as CSN)."""
+    return {depth: (basic if depth < 50 else bottleneck, blocks) for depth, blocks in RESNET_STAGE_BLOCKS.items()
+            if depth >= 50 or basic is not None}
+
+
 def check_stage_args(name: str, depth: int, depths: Container[int], num_stages: int, out_indices: Sequence[int],
                      **per_stage: Sequence) -> None:
     """Validate the arguments every staged ResNet shares, failing with a message that names ``name`` and the

@@ -16,7 +16,8 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
-from ._common import check_stage_args, init_backbone, maybe_checkpoint, run_stages, set_staged_train_modes
+from ._common import (check_stage_args, init_backbone, maybe_checkpoint, resnet_arch_settings, run_stages,
+                      set_staged_train_modes)
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -120,13 +121,7 @@ class ResNet(nn.Module):
         base_channels: width of the stem and first stage (64 for the standard networks).
     """
 
-    arch_settings = {
-        18: (BasicBlock, (2, 2, 2, 2)),
-        34: (BasicBlock, (3, 4, 6, 3)),
-        50: (Bottleneck, (3, 4, 6, 3)),
-        101: (Bottleneck, (3, 4, 23, 3)),
-        152: (Bottleneck, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock, Bottleneck)
 
     def __init__(self,
                  depth: int,

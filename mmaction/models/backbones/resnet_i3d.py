@@ -25,7 +25,7 @@ from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
 
 from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_checkpoint, maybe_sync_bn,
-                      run_stages, set_staged_train_modes)
+                      resnet_arch_settings, run_stages, set_staged_train_modes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -165,13 +165,7 @@ def make_res_layer(block: type, inplanes: int, planes: int, blocks: int, spatial
     return nn.Sequential(*layers)
 
 
-ARCH_SETTINGS = {
-    18: (BasicBlock3d, (2, 2, 2, 2)),
-    34: (BasicBlock3d, (3, 4, 6, 3)),
-    50: (Bottleneck3d, (3, 4, 6, 3)),
-    101: (Bottleneck3d, (3, 4, 23, 3)),
-    152: (Bottleneck3d, (3, 8, 36, 3)),
-}
+ARCH_SETTINGS = resnet_arch_settings(BasicBlock3d, Bottleneck3d)
 
 
 @BACKBONES.register_module()

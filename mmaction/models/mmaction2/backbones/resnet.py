@@ -18,7 +18,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 
 from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_stage_args, freeze_modules,
-                                               maybe_checkpoint, run_stages,
+                                               maybe_checkpoint, resnet_arch_settings, run_stages,
                                                init_mm2_2d, load_2d_pretrained)
 from mmaction.registry import MODELS
 
@@ -124,13 +124,7 @@ class ResNet(nn.Module):
             :meth:`init_weights`.
     """
 
-    arch_settings = {
-        18: (BasicBlock, (2, 2, 2, 2)),
-        34: (BasicBlock, (3, 4, 6, 3)),
-        50: (Bottleneck, (3, 4, 6, 3)),
-        101: (Bottleneck, (3, 4, 23, 3)),
-        152: (Bottleneck, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock, Bottleneck)
 
     def __init__(self, depth: int, pretrained: str | None = None, torchvision_pretrain: bool = True,
                  in_channels: int = 3, num_stages: int = 4, out_indices: Sequence[int] = (3,),

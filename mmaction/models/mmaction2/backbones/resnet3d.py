@@ -17,7 +17,7 @@ from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
 from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
-                                               init_conv3d_bn, maybe_checkpoint, run_stages)
+                                               init_conv3d_bn, maybe_checkpoint, resnet_arch_settings, run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
@@ -149,13 +149,7 @@ class ResNet3d(nn.Module):
     to the blocks (``bottleneck_mode`` for CSN).
     """
 
-    arch_settings = {
-        18: (BasicBlock3d, (2, 2, 2, 2)),
-        34: (BasicBlock3d, (3, 4, 6, 3)),
-        50: (Bottleneck3d, (3, 4, 6, 3)),
-        101: (Bottleneck3d, (3, 4, 23, 3)),
-        152: (Bottleneck3d, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock3d, Bottleneck3d)
 
     def __init__(self, depth: int = 50, pretrained: str | None = None, stage_blocks: Sequence[int] | None = None,
                  pretrained2d: bool = True, in_channels: int = 3, num_stages: int = 4, base_channels: int = 64,
