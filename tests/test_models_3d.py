@@ -469,17 +469,3 @@ def test_inflate_stride_other_than_default_is_rejected():
     with pytest.raises(ValueError, match=r'ResNet_I3D: inflate_stride \(2, 1\) is not supported'):
         build_backbone(dict(TINY_I3D, inflate_stride=(2, 1)))
     build_backbone(dict(TINY_I3D, inflate_stride=(1, 1, 1, 1)))  # the configs' default stays accepted
-
-
-def test_centre_inflation_puts_2d_kernels_on_the_middle_frame(tmp_path):
-    from mmaction.models.backbones._common import load_centre_inflated
-    net = torch.nn.Sequential(torch.nn.Conv3d(2, 3, (3, 3, 3)), torch.nn.LayerNorm(3))
-    w2d = torch.randn(3, 2, 3, 3)
-    path = tmp_path / 'w2d.pth'
-    torch.save({'state_dict': {'0.weight': w2d, '0.bias': torch.ones(3), '1.weight': torch.full((3,), 2.0)}}, path)
-    load_centre_inflated(net, str(path), inflate=True)
-    assert torch.equal(net[0].weight[:, :, 1], w2d) and not net[0].weight[:, :, [0, 2]].any()
-    assert torch.equal(net[0].bias, torch.ones(3)) and torch.equal(net[1].weight, torch.full((3,), 2.0))
-    before = net[0].weight.clone()
-    load_centre_inflated(net, str(path), inflate=False)  # shape mismatch: reported, left as is
-    assert torch.equal(net[0].weight, before)

@@ -269,21 +269,6 @@ def load_pretrained(module: nn.Module, filename: str, inflate: bool, strict: boo
         load_state_dict(module, state, strict=strict, logger=logging.getLogger('mmaction'), source=filename)
 
 
-def load_centre_inflated(module: nn.Module, filename: str, inflate: bool) -> None:
-    """Load ``filename`` into ``module`` non-strictly; with ``inflate``, a 2D kernel whose model entry has an extra
-    temporal axis goes to the centre frame of that axis, zeros elsewhere (UniFormer's ``pretrained2d``,
-    UniFormerV2's CLIP weights): a clip constant over time then gives the 2D response at the first layer."""
-    state = dict(get_state_dict(load_file(filename), filename))
-    if inflate:
-        own = module.state_dict()
-        for key, value in list(state.items()):
-            if key in own and value.shape != own[key].shape and own[key].dim() > 2:
-                inflated = value.new_zeros(own[key].shape)
-                inflated[:, :, own[key].shape[2] // 2] = value
-                state[key] = inflated
-    load_state_dict(module, state, strict=False, logger=logging.getLogger('mmaction'), source=filename)
-
-
 # mmaction2 backbones (2D): train-mode switches and 2D-pretrained loading shared by the mmaction2-layout models
 # (mmaction/models/mmaction2/backbones). Kept in one block; the 3D backbones append their own below it.
 

@@ -6,10 +6,11 @@ Keys as mmaction2 1.2.0.
 """
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn as nn
 
-from mmaction.models.backbones._common import load_centre_inflated
 from mmaction.registry import MODELS
 
 from ._transformer import drop_path_or_identity, multihead_attention, run_blocks
@@ -166,7 +167,17 @@ class UniFormer(nn.Module):
         mmaction2); otherwise ``pretrained`` is a 3D checkpoint. Non-strict, mismatches reported."""
         if not self.pretrained:
             return
-        load_centre_inflated(self, PRETRAINED_2D.get(self.pretrained, self.pretrained), self.pretrained2d)
+        from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
+        source = PRETRAINED_2D.get(self.pretrained, self.pretrained)
+        state = dict(get_state_dict(load_file(source), source))
+        if self.pretrained2d:
+            own = self.state_dict()
+            for key, value in list(state.items()):
+                if key in own and value.shape != own[key].shape and own[key].dim() > 2:
+                    inflated = value.new_zeros(own[key].shape)
+                    inflated[:, :, own[key].shape[2] // 2] = value
+                    state[key] = inflated
+        load_state_dict(self, state, strict=False, logger=logging.getLogger('mmaction'))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pos_drop(self.patch_embed1(x))

@@ -7,13 +7,14 @@ Keys as mmaction2 1.2.0. Nothing is downloaded at build time: the CLIP weights a
 """
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import Sequence
 
 import torch
 import torch.nn as nn
 
-from mmaction.models.backbones._common import load_centre_inflated, maybe_checkpoint
+from mmaction.models.backbones._common import maybe_checkpoint
 from mmaction.registry import MODELS
 
 from ._transformer import MultiheadSelfAttention, drop_path_or_identity
@@ -194,8 +195,17 @@ class UniFormerV2(nn.Module):
         UniFormerV2 checkpoint. Does nothing when ``pretrained`` is None."""
         if not self.pretrained:
             return
+        from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
         source = CLIP_VISUAL_ENCODERS.get(self.pretrained, self.pretrained) if self.clip_pretrained else self.pretrained
-        load_centre_inflated(self, source, self.clip_pretrained)
+        state = dict(get_state_dict(load_file(source), source))
+        if self.clip_pretrained:
+            own = self.state_dict()
+            for key, value in list(state.items()):
+                if key in own and value.shape != own[key].shape and own[key].dim() > 2:
+                    inflated = value.new_zeros(own[key].shape)
+                    inflated[:, :, own[key].shape[2] // 2] = value
+                    state[key] = inflated
+        load_state_dict(self, state, strict=False, logger=logging.getLogger('mmaction'))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv1(x)
