@@ -54,3 +54,19 @@ def test_confusion_matrix_rows_are_truth():
 def test_bad_inputs_are_named(scores, labels, match):
     with pytest.raises(ValueError, match=match):
         top_k_accuracy(scores, labels, k=(1,))
+
+
+def test_recognition_metrics_averages_views_and_prints_the_test_tool_lines(capsys):
+    from mmaction.evaluation.accuracy import recognition_metrics
+    # video 0 (label 0): one extreme view outvotes two moderate ones unless each view is softmaxed first
+    outputs = [np.array([[0.0, 30.0, 0.0], [2.0, 0.0, 0.0], [2.0, 0.0, 0.0]]), np.array([[0.0, 0.0, 1.0]] * 3)]
+    plain = recognition_metrics(outputs, [0, 2], verbose=True, views=3)
+    assert plain == {'mean_class_accuracy': 0.5, 'top1_acc': 0.5, 'top5_acc': 1.0}  # top-5 capped at 3 classes
+    soft = recognition_metrics(outputs, [0, 2], use_softmax=True)
+    assert soft == {'mean_class_accuracy': 1.0, 'top1_acc': 1.0, 'top5_acc': 1.0}
+    assert recognition_metrics(np.array([[0.2, 0.8, 0.0], [0.0, 0.1, 0.9]]), [1, 2])['top1_acc'] == 1.0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ['Averaging score over 3 score rows per video without softmax', 'Mean Class Accuracy = 50.00',
+                     'Top-1 Accuracy = 50.00', 'Top-5 Accuracy = 100.00']
+    with pytest.raises(ValueError, match=r'scores: 2 results but 3 labels'):
+        recognition_metrics(outputs, [0, 1, 2])

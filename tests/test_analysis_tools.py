@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
+from mmaction.evaluation.accuracy import fuse_scores
 from mmaction.utils.io import dump_pickle
-from mmaction.utils.results import (find_label_map, fuse_scores, load_scores, read_label_map, read_labels,
-                                    scores_from_results)
+from mmaction.utils.results import find_label_map, load_scores, read_label_map, read_labels, scores_from_results
 from mmaction.utils.tb_logger import TrainingMonitor
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))

@@ -8,7 +8,7 @@ from mmaction.models.detectors.bbox import (MaxIoUAssigner, RandomSampler, bbox2
                                             bbox_flip, bbox_overlaps, labels_to_multihot)
 from mmaction.models.heads.bbox_head import BBoxHead
 from mmaction.models.necks.single_roi_straight_3d_extractor import SingleRoIStraight3DExtractor
-from mmaction.models.ops.roi_align import roi_align
+from mmaction.ops.roi_align import roi_align
 
 
 def test_box_transforms():

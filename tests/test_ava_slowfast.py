@@ -7,7 +7,7 @@ import torch
 
 from mmaction.models import build_detector
 from mmaction.models.necks.single_roi_straight_3d_extractor import SingleRoIStraight3DExtractor
-from mmaction.models.ops.roi_align import roi_align
+from mmaction.ops.roi_align import roi_align
 from mmaction.utils.config import load_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -111,7 +111,7 @@ def test_heavy_tester_end_to_end_on_sample_frames(samples_dir, tmp_path, capsys)
     for a, b in zip(saved, chunked):
         np.testing.assert_allclose(a, b, **on_device)
         np.testing.assert_allclose(a.sum(), 1.0, rtol=1e-5)
-    assert set(metrics) == {'mean_class_accuracy', 'top1', 'top5'}
+    assert set(metrics) == {'mean_class_accuracy', 'top1_acc', 'top5_acc'}
     # --testfile replaces the annotation list; without --out nothing is evaluated
     single, none_metrics = heavy_test.test_recognizer_heavy(cfg, str(ckpt), out=None, testfile=str(other), progress=False)
     assert len(single) == 1 and none_metrics is None

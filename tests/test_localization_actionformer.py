@@ -18,7 +18,7 @@ from mmaction.models import build_localizer
 from mmaction.models.localizers.actionformer import ActionFormer, local_attention
 from mmaction.models.localizers.one_stage_tad import (assign_targets, diou_loss_1d, pad_batch, pyramid_points,
                                                       sigmoid_focal_loss, steps_to_seconds)
-from mmaction.models.ops.soft_nms_1d import batched_soft_nms, segment_voting
+from mmaction.ops.soft_nms_1d import batched_soft_nms, segment_voting
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 TINY = dict(type='ActionFormer', feat_dim=6, num_classes=3, max_seq_len=32, embed_dim=16, num_stem_layers=1,

@@ -139,3 +139,15 @@ def test_tridet_toy_tools_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     average = float(r.stdout.split('| mean AP')[1].split('|')[-2])
     assert average > 0.78, r.stdout
+
+
+def test_pyramid_argument_errors_name_the_detector_and_argument():
+    from mmaction.models.localizers.one_stage_tad import check_pyramid_args
+    ranges = [(0, 4), (4, 8), (8, 10000)]
+    assert check_pyramid_args('TriDet', 2, 'sgp_kernel_size', 3, ranges, 64, 2, None) == [3, 3, 3]
+    with pytest.raises(ValueError, match=r'TriDet: 3 pyramid levels .* sgp_kernel_size entries \(2\)'):
+        check_pyramid_args('TriDet', 2, 'sgp_kernel_size', [1, 1], ranges, 64, 2, None)
+    with pytest.raises(ValueError, match=r'ActionFormer: max_seq_len 66 must be divisible by the coarsest stride 4'):
+        check_pyramid_args('ActionFormer', 2, 'window_size', 9, ranges, 66, 2, None)
+    with pytest.raises(ValueError, match=r'ActionFormer: 1 class_names for num_classes=2'):
+        check_pyramid_args('ActionFormer', 2, 'window_size', 9, ranges, 64, 2, ['a'])

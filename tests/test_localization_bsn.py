@@ -10,7 +10,7 @@ import mmaction.models  # noqa: F401  (registration)
 from mmaction.models import build_localizer
 from mmaction.models.localizers.bsn import BSN, pgm_for_video
 from mmaction.models.localizers.pem import PEM, pem_iou_loss
-from mmaction.models.localizers.pgm import boundary_candidates, generate_bsp_feature, generate_candidate_proposals
+from mmaction.ops.pgm import boundary_candidates, generate_bsp_feature, generate_candidate_proposals
 from mmaction.models.localizers.tem import TEM
 from mmaction.utils.config import load_config
 

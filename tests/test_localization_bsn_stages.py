@@ -15,7 +15,7 @@ from mmaction.datasets import collate
 from mmaction.datasets.bsn_datasets import TEM_COLUMNS, BSNProposalDataset, read_table, read_tem_result, write_table
 from mmaction.models.localizers.bsn import BSN, combine_stage_checkpoints, pgm_for_video
 from mmaction.models.localizers.pem import PEM
-from mmaction.models.localizers.pgm import PROPOSAL_COLUMNS
+from mmaction.ops.pgm import PROPOSAL_COLUMNS
 from mmaction.models.localizers.tem import TEM
 from mmaction.registry import DATASETS
 from mmaction.utils.checkpoint import save_checkpoint

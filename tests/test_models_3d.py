@@ -407,3 +407,65 @@ def test_staged_resnet_argument_errors_name_the_backbone_and_argument():
         ResNet_I3D(depth=18, out_indices=(4,))
     with pytest.raises(ValueError, match=r'ResNet_I3D_SlowFast: num_stages must be in 1\.\.4, got 5'):
         ResNet_I3D_SlowFast(depth=18, num_stages=5)
+
+
+TINY_I3D = dict(type='ResNet_I3D', depth=18, base_channels=4, pretrained=None, num_stages=2,
+                spatial_strides=(1, 2), temporal_strides=(1, 1), dilations=(1, 1), out_indices=(1,),
+                inflate_freq=(1, 1), nonlocal_freq=(0, 0))
+
+
+def test_i3d_partial_bn_freezes_bns_of_frozen_stages_only():
+    net = build_backbone(dict(TINY_I3D, bn_eval=False, partial_bn=True, frozen_stages=1)).train()
+    assert not net.layer1[0].bn1.training and not net.layer1[0].bn1.weight.requires_grad
+    assert net.layer2[0].bn1.training and net.layer2[0].bn1.weight.requires_grad
+    assert not net.bn1.training and not net.conv1.weight.requires_grad  # the stem is frozen with stage 1
+    net.eval().train()  # train() again re-applies the modes
+    assert not net.layer1[0].bn1.training and net.layer2[0].conv1.weight.requires_grad
+
+
+def test_slowfast_frozen_stages_freeze_both_pathway_stems():
+    net = build_backbone(dict(type='ResNet_I3D_SlowFast', depth=18, base_channels=8, pretrained_slow=None,
+                              pretrained_fast=None, num_stages=2, spatial_strides=(1, 2), dilations=(1, 1),
+                              out_indices=(1,), slow_inflate_freq=(0, 1), fast_inflate_freq=(1, 1),
+                              nonlocal_freq=(0, 0), bn_eval=False, frozen_stages=1)).train()
+    for path in (net.slow_path, net.fast_path):
+        assert not path.conv1.weight.requires_grad and not path.bn1.training and not path.layer1.training
+        assert path.layer2.training and path.layer2[0].conv1.weight.requires_grad
+
+
+def test_inception_i3d_partial_bn_keeps_only_the_stem_bn_learning():
+    net = build_backbone(dict(type='InceptionV1_I3D', bn_eval=False, partial_bn=True)).train()
+    bns = {name: m for name, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm3d)}
+    learning = [name for name, m in bns.items() if m.training]
+    assert learning and all('conv1' in name for name in learning) and len(learning) < len(bns)
+
+
+def test_use_syncbn_falls_back_to_plain_bn_with_one_warning(caplog, monkeypatch):
+    from mmaction.models.backbones import _common
+    monkeypatch.setattr(_common, '_syncbn_warned', False)
+    with caplog.at_level('WARNING', logger='mmaction'):
+        net = build_backbone(dict(TINY_I3D, use_syncbn=True))
+        build_backbone(dict(TINY_I3D, use_syncbn=True))
+    warnings = [r.getMessage() for r in caplog.records if 'use_syncbn' in r.getMessage()]
+    # on this CPU-only machine: no process group, or (if another test left one) no CUDA / a gloo group
+    assert len(warnings) == 1 and 'using plain BatchNorm' in warnings[0]
+    assert _common.syncbn_unavailable_reason() in warnings[0]
+    assert type(net.bn1) is torch.nn.BatchNorm3d
+
+
+def test_use_syncbn_builds_sync_batchnorm_with_the_same_keys(monkeypatch):
+    from mmaction.models.backbones import _common
+    monkeypatch.setattr(_common, 'syncbn_unavailable_reason', lambda: None)  # as under torchrun with nccl
+    plain = build_backbone(TINY_I3D)
+    synced = build_backbone(dict(TINY_I3D, use_syncbn=True))
+    assert isinstance(synced.bn1, torch.nn.SyncBatchNorm) and isinstance(synced.layer2[0].bn2, torch.nn.SyncBatchNorm)
+    assert list(synced.state_dict()) == list(plain.state_dict())
+    r3d = build_backbone(dict(type='ResNet_R3D', depth=10, block_type='2.5d', channel_multiplier=0.25,
+                              use_syncbn=True))
+    assert isinstance(r3d.bn1_s, torch.nn.SyncBatchNorm)
+
+
+def test_inflate_stride_other_than_default_is_rejected():
+    with pytest.raises(ValueError, match=r'ResNet_I3D: inflate_stride \(2, 1\) is not supported'):
+        build_backbone(dict(TINY_I3D, inflate_stride=(2, 1)))
+    build_backbone(dict(TINY_I3D, inflate_stride=(1, 1, 1, 1)))  # the configs' default stays accepted

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction.models.ops.nms import box_iou, multiclass_nms, nms, nms_indices, singleclass_nms
-from mmaction.models.ops.roi_align import RoIAlign, roi_align, roi_align_reference
-from mmaction.models.ops.roi_pool import RoIPool, roi_pool
+from mmaction.ops.nms import box_iou, multiclass_nms, nms, nms_indices, singleclass_nms
+from mmaction.ops.roi_align import RoIAlign, roi_align, roi_align_reference
+from mmaction.ops.roi_pool import RoIPool, roi_pool
 
 
 def _feat(b=2, c=3, h=7, w=9, seed=0):

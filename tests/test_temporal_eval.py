@@ -9,7 +9,7 @@ from mmaction.evaluation.temporal import (ACTIVITYNET_IOUS, ActivityNetLocalizat
                                           average_precision_at_temporal_iou, average_recall_at_avg_proposals,
                                           detection_map, detection_table, interpolated_precision_recall,
                                           pairwise_temporal_iou, temporal_iou)
-from mmaction.models.ops.temporal_nms import soft_nms, temporal_nms
+from mmaction.ops.temporal_nms import soft_nms, temporal_nms
 
 
 def test_temporal_iou_hand_cases():

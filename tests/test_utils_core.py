@@ -123,3 +123,30 @@ def test_atomic_open_keeps_old_file_on_crash(tmp_path):
             raise RuntimeError('crash')
     assert path.read_bytes() == b'old'
     assert os.listdir(tmp_path) == ['out.bin']
+
+
+def test_read_json_object_names_the_file_and_the_problem(tmp_path):
+    from mmaction.utils.io import read_json_object
+    good = tmp_path / 'a.json'
+    good.write_text('{"v": {"duration_second": 1.5}}')
+    assert read_json_object(good) == {'v': {'duration_second': 1.5}}
+    with pytest.raises(FileNotFoundError, match=r'annotation file not found: .*missing\.json'):
+        read_json_object(tmp_path / 'missing.json', 'annotation file')
+    (tmp_path / 'bad.json').write_text('{\n"v": ,\n}')
+    with pytest.raises(ValueError, match=r'bad\.json: invalid JSON at line 2'):
+        read_json_object(tmp_path / 'bad.json')
+    (tmp_path / 'list.json').write_text('[1, 2]')
+    with pytest.raises(ValueError, match=r'list\.json: expected a JSON object at the top level, got list'):
+        read_json_object(tmp_path / 'list.json')
+
+
+def test_check_pickle_path_before_a_long_run(tmp_path):
+    from mmaction.utils.io import check_pickle_path
+    check_pickle_path(None)
+    check_pickle_path(str(tmp_path / 'new' / 'deeper' / 'r.pkl'))  # parents are created when written
+    with pytest.raises(ValueError, match=r'--out must end with \.pkl or \.pickle, got r\.json'):
+        check_pickle_path('r.json')
+    (tmp_path / 'd.pkl').mkdir()
+    check_pickle_path(str(tmp_path / 'd.pkl'), writable=False)  # suffix only: the tool checks the rest later
+    with pytest.raises(IsADirectoryError, match=r'--out .*d\.pkl is an existing directory'):
+        check_pickle_path(str(tmp_path / 'd.pkl'))

@@ -239,8 +239,11 @@ def add_non_strict_arg(parser: argparse.ArgumentParser) -> None:
 
 def check_pickle_out(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``--out`` (when given) must name a pickle; ``parser.error`` otherwise (exit 2 with the usage line)."""
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        parser.error(f'--out must end with .pkl or .pickle, got {args.out}')
+    from mmaction.utils.io import check_pickle_path
+    try:
+        check_pickle_path(args.out, writable=False)  # writability is checked when the tool runs
+    except ValueError as err:
+        parser.error(str(err))
 
 
 def run_test_tool(args: argparse.Namespace, run: Callable[[Any, bool, Any], Any]) -> Any:

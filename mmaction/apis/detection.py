@@ -12,10 +12,9 @@ import torch.nn as nn
 from mmaction.engine.dist_utils import get_dist_info
 from mmaction.engine.test_loop import forward_step, inference, inference_loader
 from mmaction.registry import ConfigError
-from mmaction.utils.io import dump_pickle, load_pickle
+from mmaction.utils.io import check_pickle_path, dump_pickle, load_pickle
 
 from .model_loading import load_model
-from .test import check_out
 
 
 def detection_inference(model: nn.Module, data_loader: Any, size: int | None = None,
@@ -81,7 +80,7 @@ def test_detector(cfg: Any, checkpoint: str, out: str = 'detection_result.pkl', 
     Rank 0 returns ``(results, metrics)``; other ranks ``None``.
     """
     from mmaction.datasets import build_dataset
-    check_out(out)
+    check_pickle_path(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")

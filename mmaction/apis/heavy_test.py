@@ -19,10 +19,12 @@ import torch.nn as nn
 
 from mmaction.engine.test_loop import inference, inference_loader
 from mmaction.registry import ConfigError
+from mmaction.evaluation.accuracy import recognition_metrics
+from mmaction.utils.io import check_pickle_path
 from mmaction.utils.results import write_scores
 
 from .model_loading import load_model, output_kind
-from .test import _set_fcn_testing, check_out, dataset_labels, recognition_metrics, views_per_video
+from .test import _set_fcn_testing, dataset_labels, views_per_video
 
 
 class ChunkedViews(nn.Module):
@@ -63,7 +65,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
     as in the original. Other ranks return ``None``.
     """
     from mmaction.datasets import build_dataset
-    check_out(out)
+    check_pickle_path(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -88,7 +90,7 @@ def test_recognizer_heavy(cfg: Any, checkpoint: str, out: str | None = None, use
         print(f'writing results to {out}')
         # With --use_softmax the probabilities get a second softmax, as in the original.
         metrics = recognition_metrics(outputs, dataset_labels(dataset, [p[1] for p in pairs]),
-                                      use_softmax=use_softmax, views=views_per_video(dataset))
+                                      use_softmax=use_softmax, verbose=True, views=views_per_video(dataset))
     else:
         logging.getLogger('mmaction').info('no --out given: results are not written and metrics are not computed')
     return outputs, metrics

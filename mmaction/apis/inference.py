@@ -33,6 +33,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.evaluation.accuracy import softmax
 from mmaction.registry import DATASETS, ConfigError, import_all_modules
 from mmaction.utils.config import load_config
 from mmaction.utils.results import read_label_map
@@ -178,8 +179,7 @@ def _scores_to_probs(model: nn.Module, scores: np.ndarray) -> np.ndarray:
     scores = np.asarray(scores, dtype=np.float64)
     if output_kind(model) == 'probabilities':
         return scores  # already averaged softmax probabilities
-    scores = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return scores / scores.sum(axis=1, keepdims=True)
+    return softmax(scores, dim=1)
 
 
 def predict_samples(model: nn.Module, samples: Sequence[dict]) -> np.ndarray:

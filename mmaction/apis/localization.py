@@ -131,7 +131,8 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
 
     ``distributed``: as in :func:`test_feature_localizer` (rank 0 writes, evaluates and returns the metrics)."""
     from mmaction.apis.model_loading import load_model
-    from mmaction.utils.io import dump_pickle
+    from mmaction.utils.io import check_pickle_path, dump_pickle
+    check_pickle_path(out or None)
     model_cfg = dict(cfg.model)
     model_cfg['segmental_consensus'] = reorganize_ssn_consensus(model_cfg)
     model = load_model(cfg, checkpoint, device, strict=strict, trust_checkpoint=trust, kind='localizer',
@@ -141,7 +142,5 @@ def test_ssn(cfg: Any, checkpoint: str, out: str | None = None, eval_type: str |
     if outputs is None:
         return {}
     if out:
-        if not out.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--out must be a .pkl file for SSN outputs, got {out}')
         dump_pickle(outputs, out)
     return eval_localize_results(cfg, [outputs], eval_type, regression) if eval_type else {}

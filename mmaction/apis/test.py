@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 
 from mmaction.engine.test_loop import (inference, inference_loader, multi_gpu_test,  # noqa: F401 (public API)
-                                        single_gpu_test)
-from mmaction.evaluation.accuracy import mean_class_accuracy, softmax, top_k_accuracy
+                                       single_gpu_test)
+from mmaction.evaluation.accuracy import recognition_metrics, top_k_accuracy
 from mmaction.registry import ConfigError
+from mmaction.utils.io import check_pickle_path
 from mmaction.utils.results import check_finite_scores, write_scores
 
 from .model_loading import load_model, output_kind
@@ -71,32 +72,6 @@ def views_per_video(dataset: Any) -> int | None:
     return int(imgs.shape[0]) if imgs.ndim == 5 else int(imgs.shape[0]) // max(1, int(results.get('clip_len', 1)))
 
 
-def recognition_metrics(outputs: Sequence[np.ndarray], labels: Sequence[int], use_softmax: bool = False,
-                        verbose: bool = True, views: int | None = None, source: str = 'test scores',
-                        names: Sequence[str] | None = None) -> dict:
-    """Average each video's rows (after a softmax if asked) and compute mean-class / top-1 / top-5 accuracy.
-    ``views``: views per video the model averaged into each row (for the printed line). NaN/inf scores raise
-    ``ValueError`` (count and first video, by ``names`` when given)."""
-    if len(outputs) != len(labels):
-        raise ValueError(f'{len(outputs)} results but {len(labels)} labels')
-    check_finite_scores(np.stack([np.asarray(res).mean(axis=0) for res in outputs]), source, names)
-    rows = outputs[0].shape[0]
-    averaged = f'{views} views per video' if views is not None and rows == 1 else f'{rows} score rows per video'
-    if use_softmax:
-        scores = [softmax(res, dim=1).mean(axis=0) for res in outputs]
-    else:
-        scores = [np.asarray(res).mean(axis=0) for res in outputs]
-    scores = np.stack(scores)
-    top1, top5 = top_k_accuracy(scores, labels, k=(1, 5))
-    mean_acc = mean_class_accuracy(scores, labels)
-    if verbose:
-        print(f"Averaging score over {averaged} {'with' if use_softmax else 'without'} softmax")
-        print(f'Mean Class Accuracy = {mean_acc * 100:.02f}')
-        print(f'Top-1 Accuracy = {top1 * 100:.02f}')
-        print(f'Top-5 Accuracy = {top5 * 100:.02f}')
-    return {'mean_class_accuracy': mean_acc, 'top1': top1, 'top5': top5}
-
-
 def dataset_labels(dataset: Any, gathered: Sequence[int] | None = None) -> list[int]:
     """Labels in dataset order: from the batches when they carried ``gt_label``, else ``get_ann_info(i)``."""
     if gathered is not None and all(label >= 0 for label in gathered):
@@ -128,24 +103,6 @@ def sample_names(dataset: Any) -> list[str] | None:
             for i, info in enumerate(infos)]
 
 
-def check_out(out: str | None) -> None:
-    """Checked before the test pass, not after it: a long run must not end in an unwritable ``--out``."""
-    import os
-    if out is None:
-        return
-    if not out.endswith(('.pkl', '.pickle')):
-        raise ValueError(f'--out must end with .pkl or .pickle, got {out}')
-    if os.path.isdir(out):
-        raise IsADirectoryError(f'--out {out} is an existing directory; give a file name such as '
-                                f'{os.path.join(out, "results.pkl")}')
-    parent = os.path.dirname(os.path.abspath(out))
-    existing = parent
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
-        raise PermissionError(f'--out {out}: cannot create the file ({existing} is not a writable directory)')
-
-
 def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', use_softmax: bool = False,
                     fcn_testing: bool = False, distributed: bool = False, device: torch.device | None = None,
                     trust: bool = False, tmpdir: str | None = None, progress: bool = True,
@@ -157,7 +114,7 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     shape-mismatched keys as a warning instead): a figure from half-loaded weights is not a test result.
     NaN/inf scores stop the run before anything is written (count and first video named)."""
     from mmaction.datasets import build_dataset
-    check_out(out)
+    check_pickle_path(out)
     cfg = copy.deepcopy(cfg)
     if 'data' not in cfg or 'test' not in cfg.data:
         raise ConfigError("config has no 'data.test' entry (the test dataset)")
@@ -186,6 +143,6 @@ def test_recognizer(cfg: Any, checkpoint: str, out: str | None = 'default.pkl', 
     if is_multi_label(dataset):  # multi_class lists: mAP instead of top-k (h15engine's hook)
         return outputs, multi_label_metrics(outputs, multi_label_targets(dataset))
     labels = dataset_labels(dataset, [p[1] for p in pairs])
-    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, views=views_per_video(dataset),
-                                  source=source, names=names)
+    metrics = recognition_metrics(outputs, labels, use_softmax=use_softmax, verbose=True,
+                                  views=views_per_video(dataset), source=source, names=names)
     return outputs, metrics

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from mmaction.evaluation.ava import make_image_key, read_exclusions, read_labelmap
+from mmaction.utils.ava_files import make_image_key, read_exclusions, read_labelmap
 from mmaction.registry import DATASETS
 from mmaction.utils.io import load_pickle, open_text
 

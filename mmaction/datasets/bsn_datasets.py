@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mmaction.models.localizers.pgm import PROPOSAL_COLUMNS
+from mmaction.ops.pgm import PROPOSAL_COLUMNS
 from mmaction.registry import DATASETS
 from mmaction.utils.io import atomic_open, open_text
 
@@ -79,7 +79,7 @@ def write_pgm_outputs(video: str, gt_segments: np.ndarray, tem_results_dir: str,
                       pgm_features_dir: str, proposals_cfg: dict, features_cfg: dict) -> tuple[str, int]:
     """PGM of one video from its TEM result file to its proposal CSV and BSP feature file (the per-video job of
     ``tools/bsn_pgm.py``; module level so worker processes can unpickle it). Returns (video, proposals written)."""
-    from mmaction.models.localizers.bsn import pgm_for_video
+    from mmaction.ops.pgm import pgm_for_video
     tem = read_tem_result(os.path.join(tem_results_dir, video + '.csv'))
     props, feats = pgm_for_video(tem, proposals_cfg, features_cfg, gt_segments=gt_segments)
     write_table(os.path.join(pgm_proposals_dir, video + '.csv'), props, PROPOSAL_COLUMNS)

@@ -1,6 +1,8 @@
-"""Recognition metrics on numpy arrays (original ``core/evaluation/accuracy.py``; no sklearn needed).
+"""Recognition metrics and softmax on numpy arrays (original ``core/evaluation/accuracy.py``; no sklearn needed):
+the one place the test tools, the analysis tools and the APIs compute them.
 
 ``scores`` are ``(N, num_classes)`` arrays (one row per video), ``labels`` are ``N`` integer class indices.
+Metric keys: ``top1_acc``, ``top5_acc``, ``mean_class_accuracy`` (fractions; mmaction2's names).
 """
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ from typing import Sequence
 import numpy as np
 
 from mmaction.utils.results import check_finite_scores
+
+# the test tool's printed lines (v0 reference section 2.3) and the metric each one shows
+METRIC_LINES = (('Mean Class Accuracy', 'mean_class_accuracy'), ('Top-1 Accuracy', 'top1_acc'),
+                ('Top-5 Accuracy', 'top5_acc'))
 
 
 def softmax(x: np.ndarray, dim: int = 1) -> np.ndarray:
@@ -104,3 +110,64 @@ def mean_average_precision(scores: np.ndarray, targets: np.ndarray) -> float:
         recall = true_pos / true_pos[-1]
         aps.append(float(np.sum(np.diff(np.r_[0.0, recall]) * precision)))
     return float(np.mean(aps)) if aps else float('nan')
+
+
+def average_views(outputs: Sequence[np.ndarray] | np.ndarray, use_softmax: bool = False) -> np.ndarray:
+    """``(N, num_classes)`` float64: each video's score rows (views, clips) averaged, after a softmax if asked.
+    ``outputs``: one ``(rows, num_classes)`` (or ``(num_classes,)``) array per video, or an ``(N, C)`` array."""
+    rows = [np.asarray(res, dtype=np.float64).reshape(-1, np.shape(res)[-1]) for res in outputs]
+    if use_softmax:
+        rows = [softmax(r, dim=1) for r in rows]
+    return np.stack([r.mean(axis=0) for r in rows])
+
+
+def recognition_metrics(outputs: Sequence[np.ndarray] | np.ndarray, labels: Sequence[int], use_softmax: bool = False,
+                        verbose: bool = False, views: int | None = None, source: str = 'scores',
+                        names: Sequence[str] | None = None) -> dict[str, float]:
+    """Mean-class, top-1 and top-5 accuracy (top-k capped at the class count) of per-video scores.
+
+    ``outputs``: ``(N, C)`` scores or one ``(rows, C)`` array per video (rows averaged, after a softmax if
+    ``use_softmax``). NaN/inf scores raise ``ValueError`` naming ``source`` (count and first video, by ``names``).
+    ``verbose`` prints the test tool's lines; ``views`` (views per video the model averaged into each row) only
+    words the first of them.
+    """
+    if len(outputs) != len(labels):
+        raise ValueError(f'{source}: {len(outputs)} results but {len(labels)} labels')
+    check_finite_scores(average_views(outputs), source, names)
+    scores = average_views(outputs, use_softmax)
+    top1, top5 = top_k_accuracy(scores, labels, (1, min(5, scores.shape[1])), source)
+    metrics = {'mean_class_accuracy': mean_class_accuracy(scores, labels, source), 'top1_acc': top1,
+               'top5_acc': top5}
+    if verbose:
+        rows = np.shape(outputs[0])[0] if np.ndim(outputs[0]) == 2 else 1
+        averaged = f'{views} views per video' if views is not None and rows == 1 else f'{rows} score rows per video'
+        print(f"Averaging score over {averaged} {'with' if use_softmax else 'without'} softmax")
+        print('\n'.join(format_metrics(metrics)))
+    return metrics
+
+
+def format_metrics(metrics: dict[str, float]) -> list[str]:
+    """Lines in the test tool's format (percent, two decimals)."""
+    return [f'{title} = {100 * metrics[key]:.2f}' for title, key in METRIC_LINES]
+
+
+def fuse_scores(scores: Sequence[np.ndarray], weights: Sequence[float] | None = None,
+                apply_softmax: bool = False) -> np.ndarray:
+    """Weighted sum ``sum_i w_i * s_i`` of ``(N, C)`` score arrays (softmax per array first if asked).
+
+    Weights default to 1 each (the original two-stream fusion, e.g. RGB 1 : Flow 1.5, is a plain weighted sum).
+    """
+    if not scores:
+        raise ValueError('no score arrays to fuse')
+    weights = [1.0] * len(scores) if weights is None else list(weights)
+    if len(weights) != len(scores):
+        raise ValueError(f'{len(weights)} weights given for {len(scores)} score files')
+    shape = np.shape(scores[0])
+    fused = np.zeros(shape, dtype=np.float64)
+    for i, (s, w) in enumerate(zip(scores, weights)):
+        s = np.asarray(s, dtype=np.float64)
+        if s.shape != shape:
+            raise ValueError(f'score file {i} has shape {s.shape}, the first has {shape}: '
+                             f'they must come from the same test list')
+        fused += w * (softmax(s, dim=1) if apply_softmax else s)
+    return fused

@@ -14,14 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from mmaction.models.ops.temporal_nms import temporal_nms
+from mmaction.ops.temporal_nms import temporal_nms
 
+from .accuracy import softmax
 from .temporal import ACTIVITYNET_IOUS, THUMOS14_SSN_IOUS, detection_map, detection_table
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def check_outputs(outputs: Sequence, source: str = '<outputs>') -> None:
@@ -46,7 +42,7 @@ def results2det(video_ids: Sequence[str], outputs: Sequence, top_k: int = 2000, 
     detections: list[dict] = [dict() for _ in range(num_class)]
     for vid, (rel, act, comp, reg) in zip(video_ids, outputs):
         rel = np.asarray(rel, dtype=np.float64).reshape(-1, 2)
-        scores = _softmax(np.asarray(act, dtype=np.float64)[:, 1:]) * np.exp(np.asarray(comp, dtype=np.float64))
+        scores = softmax(np.asarray(act, dtype=np.float64)[:, 1:]) * np.exp(np.asarray(comp, dtype=np.float64))
         reg = np.zeros((len(rel), num_class, 2)) if reg is None else np.asarray(reg, np.float64).reshape(len(rel), -1, 2)
         if top_k > 0:
             flat = np.argsort(scores.ravel(), kind='stable')[-top_k:]

@@ -16,34 +16,19 @@ Segments are ``(start, end)`` pairs in any unit (seconds, frames, fractions) as 
 """
 from __future__ import annotations
 
-import json
-import os
 from collections import OrderedDict, defaultdict
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from mmaction.utils.io import read_text
+from mmaction.ops.segment_iou import temporal_iou  # noqa: F401  (public here too)
+from mmaction.utils.io import read_json_object
 
 THUMOS14_SSN_IOUS = np.round(np.arange(0.1, 1.0, 0.1), 2)      # the original SSN table: 0.1 ... 0.9
 THUMOS14_IOUS = np.array([0.3, 0.4, 0.5, 0.6, 0.7])             # the modern THUMOS14 table
 ACTIVITYNET_IOUS = np.linspace(0.5, 0.95, 10)                   # ActivityNet-1.3: 0.5:0.05:0.95
 
 _trapezoid = getattr(np, 'trapezoid', None) or np.trapz  # numpy 2 renamed trapz
-
-
-def temporal_iou(segment: Sequence[float], candidates: np.ndarray) -> np.ndarray:
-    """tIoU of one segment ``(start, end)`` against ``candidates`` ``(N, 2)`` -> ``(N,)``.
-
-    Union is ``len(a) + len(b) - intersection`` (not the hull), as in the ActivityNet toolkit.
-    """
-    candidates = np.asarray(candidates, dtype=np.float64).reshape(-1, 2)
-    start, end = float(segment[0]), float(segment[1])
-    inter = (np.minimum(end, candidates[:, 1]) - np.maximum(start, candidates[:, 0])).clip(0)
-    union = (candidates[:, 1] - candidates[:, 0]) + (end - start) - inter
-    with np.errstate(divide='ignore', invalid='ignore'):
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-    return iou
 
 
 def pairwise_temporal_iou(candidates: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -214,17 +199,7 @@ def load_activitynet_results(path_or_dict) -> dict:
 
 
 def _load_json(path_or_dict):
-    if isinstance(path_or_dict, Mapping):
-        return path_or_dict
-    if not os.path.isfile(path_or_dict):
-        raise FileNotFoundError(f'JSON file not found: {path_or_dict}')
-    try:
-        data = json.loads(read_text(path_or_dict))
-    except json.JSONDecodeError as err:
-        raise ValueError(f'{path_or_dict}: invalid JSON at line {err.lineno}: {err.msg}') from err
-    if not isinstance(data, Mapping):
-        raise ValueError(f'{path_or_dict}: expected a JSON object at the top level, got {type(data).__name__}')
-    return data
+    return path_or_dict if isinstance(path_or_dict, Mapping) else read_json_object(path_or_dict)
 
 
 class ActivityNetLocalization:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import json
 import os
 import pickle
 import re
@@ -145,9 +146,47 @@ def read_text(path: str | os.PathLike) -> str:
                          f'annotation, list and CSV files must be UTF-8') from None
 
 
+def read_json_object(path: str | os.PathLike, what: str = 'JSON file') -> dict:
+    """A JSON file whose top level is an object; a missing file, invalid JSON (with its line) or another top-level
+    type raise with the path named (``what`` words the missing-file message, e.g. ``'annotation file'``)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{what} not found: {path}')
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path}: invalid JSON at line {err.lineno}: {err.msg}') from err
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a JSON object at the top level, got {type(data).__name__}')
+    return data
+
+
 def open_text(path: str | os.PathLike) -> io.StringIO:
     """``open(path)`` for parsers: the decoded text (see :func:`read_text`), newlines kept for ``csv``."""
     return io.StringIO(read_text(path), newline='')
+
+
+PICKLE_SUFFIXES = ('.pkl', '.pickle')
+
+
+def check_pickle_path(out: str | None, option: str = '--out', writable: bool = True) -> None:
+    """The one check of a result-pickle path (``None``: nothing to write): it must end with ``.pkl``/``.pickle``
+    and, with ``writable``, be creatable (not a directory; the nearest existing parent a writable directory).
+    Test tools call it before the test pass, so a long run cannot end in an unwritable output."""
+    if out is None:
+        return
+    if not out.endswith(PICKLE_SUFFIXES):
+        raise ValueError(f'{option} must end with .pkl or .pickle, got {out}')
+    if not writable:
+        return
+    if os.path.isdir(out):
+        raise IsADirectoryError(f'{option} {out} is an existing directory; give a file name such as '
+                                f'{os.path.join(out, "results.pkl")}')
+    existing = os.path.dirname(os.path.abspath(out))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK):
+        raise PermissionError(f'{option} {out}: cannot create the file ({existing} is not a writable directory)')
 
 
 def dump_pickle(obj: Any, path: str | os.PathLike) -> None:

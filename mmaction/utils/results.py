@@ -1,5 +1,5 @@
 """Reading what the test tools write and what the analysis tools need: score pickles, labels of an
-annotation list, class names of a label map, and weighted score fusion (two-stream RGB + Flow).
+annotation list and class names of a label map (metrics and score fusion: ``mmaction.evaluation.accuracy``).
 
 Score pickle (``tools/test_recognizer.py --out``): a list with one float32 array of shape ``(1, num_classes)``
 per video, in annotation-file order. ``(num_classes,)`` rows and a single ``(N, num_classes)`` array are
@@ -205,43 +205,3 @@ def find_label_map(cfg: Any = None, explicit: str | None = None) -> str | None:
             if os.path.isfile(candidate):
                 return candidate
     return None
-
-
-def fuse_scores(scores: Sequence[np.ndarray], weights: Sequence[float] | None = None,
-                apply_softmax: bool = False) -> np.ndarray:
-    """Weighted sum ``sum_i w_i * s_i`` of ``(N, C)`` score arrays (softmax per array first if asked).
-
-    Weights default to 1 each (the original two-stream fusion, e.g. RGB 1 : Flow 1.5, is a plain weighted sum).
-    """
-    if not scores:
-        raise ValueError('no score arrays to fuse')
-    weights = [1.0] * len(scores) if weights is None else list(weights)
-    if len(weights) != len(scores):
-        raise ValueError(f'{len(weights)} weights given for {len(scores)} score files')
-    shape = np.shape(scores[0])
-    fused = np.zeros(shape, dtype=np.float64)
-    for i, (s, w) in enumerate(zip(scores, weights)):
-        s = np.asarray(s, dtype=np.float64)
-        if s.shape != shape:
-            raise ValueError(f'score file {i} has shape {s.shape}, the first has {shape}: '
-                             f'they must come from the same test list')
-        if apply_softmax:
-            s = np.exp(s - s.max(axis=1, keepdims=True))
-            s = s / s.sum(axis=1, keepdims=True)
-        fused += w * s
-    return fused
-
-
-def recognition_metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Top-1, top-5 (top-k capped at the class count) and mean class accuracy, as fractions."""
-    from mmaction.evaluation.accuracy import mean_class_accuracy, top_k_accuracy
-    k5 = min(5, scores.shape[1])
-    top1, top5 = top_k_accuracy(scores, labels, (1, k5))
-    return {'top1_acc': top1, 'top5_acc': top5, 'mean_class_accuracy': mean_class_accuracy(scores, labels)}
-
-
-def format_metrics(metrics: dict[str, float]) -> list[str]:
-    """Lines in the test tool's format (percent, two decimals)."""
-    return [f"Mean Class Accuracy = {100 * metrics['mean_class_accuracy']:.2f}",
-            f"Top-1 Accuracy = {100 * metrics['top1_acc']:.2f}",
-            f"Top-5 Accuracy = {100 * metrics['top5_acc']:.2f}"]

@@ -29,7 +29,7 @@ def main() -> None:
     args = p.parse_args()
     import torch
 
-    from mmaction.models.ops.roi_align import roi_align, roi_align_reference
+    from mmaction.ops.roi_align import roi_align, roi_align_reference
     torch.set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     feat = torch.randn(args.batch, args.channels, args.size, args.size, generator=g)

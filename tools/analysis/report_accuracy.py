@@ -28,8 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
-    from mmaction.utils.results import (describe_score_kinds, format_metrics, fuse_scores, load_scores,
-                                        recognition_metrics)
+    from mmaction.evaluation.accuracy import format_metrics, fuse_scores, recognition_metrics
+    from mmaction.utils.results import describe_score_kinds, load_scores
     labels = labels_from_args(args.ann_file, args.config)
     scores = [load_scores(p) for p in args.scores]
     for path, s in zip(args.scores, scores):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from mmaction.registry import BACKBONES
 
-from ._common import apply_bn_eval, freeze_bn, init_backbone
+from ._common import bns_except_stem, init_backbone, set_train_modes
 
 
 class _Block(NamedTuple):
@@ -140,9 +140,6 @@ class BNInception(nn.Module):
 
     def train(self, mode: bool = True) -> 'BNInception':
         super().train(mode)
-        apply_bn_eval(self, self.bn_eval, self.bn_frozen)
-        if self.partial_bn:
-            for name, m in self.named_modules():
-                if 'conv1' not in name and isinstance(m, nn.BatchNorm2d):
-                    freeze_bn(m)
+        set_train_modes(self, mode, self.bn_eval, self.bn_frozen,
+                        partial_bn=bns_except_stem(self) if self.partial_bn else ())
         return self

@@ -15,8 +15,7 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
-from ._common import maybe_checkpoint
-from .resnet_i3d import load_pretrained
+from ._common import load_pretrained, maybe_checkpoint
 
 # (name, out channels, pool after the stage: kernel=stride or None); channels are those of base_channels=64
 C3D_CONVS = (('conv1a', 64, (1, 2, 2)), ('conv2a', 128, (2, 2, 2)), ('conv3a', 256, None), ('conv3b', 256, (2, 2, 2)),

@@ -17,8 +17,7 @@ import torch.nn.functional as F
 
 from mmaction.registry import BACKBONES
 
-from ._common import maybe_checkpoint
-from .resnet_i3d import init_weights_3d, load_pretrained, set_bn_mode
+from ._common import bns_except_stem, init_weights_3d, load_pretrained, maybe_checkpoint, set_train_modes
 
 # block at multiplier 1: (in, 1x1, branch1 reduce, branch1 3x3, branch2 reduce, branch2 3x3, pool proj); out = sum of 4 branches
 INCEPTION_BLOCKS = {
@@ -112,12 +111,6 @@ class InceptionV1_I3D(nn.Module):
 
     def train(self, mode: bool = True) -> 'InceptionV1_I3D':
         super().train(mode)
-        set_bn_mode(self, self.bn_eval, self.bn_frozen)
-        if self.partial_bn:
-            # Only the first BN keeps learning (TSN's partial BN).
-            for name, m in self.named_modules():
-                if 'conv1' not in name and isinstance(m, nn.BatchNorm3d):
-                    m.eval()
-                    m.weight.requires_grad = False
-                    m.bias.requires_grad = False
+        set_train_modes(self, mode, self.bn_eval, self.bn_frozen,
+                        partial_bn=bns_except_stem(self) if self.partial_bn else ())
         return self

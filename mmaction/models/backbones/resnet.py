@@ -13,11 +13,11 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from mmaction.registry import BACKBONES
 
-from ._common import apply_bn_eval, check_stage_args, freeze_bn, init_backbone
+from ._common import (check_stage_args, init_backbone, maybe_checkpoint, resnet_arch_settings, run_stages,
+                      set_staged_train_modes)
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -26,11 +26,7 @@ def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1
 
 def _run_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``relu(block._residual(x))``, recomputing the residual in backward when ``block.with_cp``."""
-    if block.with_cp and x.requires_grad:
-        out = cp.checkpoint(block._residual, x, use_reentrant=False)
-    else:
-        out = block._residual(x)
-    return block.relu(out)
+    return block.relu(maybe_checkpoint(block._residual, x, block.with_cp))
 
 
 class BasicBlock(nn.Module):
@@ -125,13 +121,7 @@ class ResNet(nn.Module):
         base_channels: width of the stem and first stage (64 for the standard networks).
     """
 
-    arch_settings = {
-        18: (BasicBlock, (2, 2, 2, 2)),
-        34: (BasicBlock, (3, 4, 6, 3)),
-        50: (Bottleneck, (3, 4, 6, 3)),
-        101: (Bottleneck, (3, 4, 23, 3)),
-        152: (Bottleneck, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock, Bottleneck)
 
     def __init__(self,
                  depth: int,
@@ -189,30 +179,10 @@ class ResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices)
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)
-        apply_bn_eval(self, self.bn_eval, self.bn_frozen)
-        if self.partial_bn:
-            # The original limits partial BN to the frozen stages (not "all but the first BN" as in
-            # BNInception); kept as is.
-            for i in range(1, self.frozen_stages + 1):
-                for m in getattr(self, f'layer{i}').modules():
-                    if isinstance(m, nn.BatchNorm2d):
-                        freeze_bn(m)
-        if mode and self.frozen_stages >= 0:
-            for param in self.conv1.parameters():
-                param.requires_grad = False
-            freeze_bn(self.bn1)
-            for i in range(1, self.frozen_stages + 1):
-                stage = getattr(self, f'layer{i}')
-                stage.eval()
-                for param in stage.parameters():
-                    param.requires_grad = False
+        set_staged_train_modes(self, mode, [self.conv1, self.bn1], [getattr(self, n) for n in self.res_layers],
+                               self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self

@@ -16,119 +16,16 @@ Shapes (R50, I3D 32x2 test config): ``(N, 3, 32, 256, 256)`` -> ``(N, 2048, 4, 8
 """
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
-from mmaction.utils.checkpoint import get_state_dict, load_file, load_state_dict
 
-from ._common import apply_bn_eval, check_stage_args
-
-logger = logging.getLogger('mmaction')
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# helpers shared by the 3D backbones (weight init, 2D->3D inflation, pretrained loading)
-# ----------------------------------------------------------------------------------------------------------------
-def _nonlocal_ids(root: nn.Module) -> set[int]:
-    return {id(sub) for m in root.modules() if isinstance(m, NonLocalModule) for sub in m.modules()}
-
-
-def init_weights_3d(module: nn.Module) -> None:
-    """mmcv's ``kaiming_init`` (fan_out, relu, normal) for convs and ``constant_init(1)`` for BNs.
-
-    Non-local blocks keep their own init (zero BN after W, so a fresh block is the identity).
-    """
-    skip = _nonlocal_ids(module)
-    for m in module.modules():
-        if id(m) in skip:
-            continue
-        if isinstance(m, (nn.Conv3d, nn.Conv2d)):
-            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-    for m in module.modules():
-        if isinstance(m, NonLocalModule):
-            m.init_weights()
-
-
-def inflate_weight(weight_2d: torch.Tensor, shape_3d: Sequence[int]) -> torch.Tensor:
-    """Repeat a 2D kernel ``(O, I, kh, kw)`` over ``kt`` frames and divide by ``kt``.
-
-    A clip that is constant over time then gives the 2D response (the I3D "boring video" argument).
-    Extra input channels of the 3D kernel (SlowFast lateral inputs) get zero weights.
-    """
-    out_c, in_c, kt = shape_3d[0], shape_3d[1], shape_3d[2]
-    if weight_2d.shape[0] != out_c or weight_2d.shape[2:] != torch.Size(shape_3d[3:]) or weight_2d.shape[1] > in_c:
-        raise ValueError(f'cannot inflate a 2D kernel {tuple(weight_2d.shape)} into a 3D kernel {tuple(shape_3d)}')
-    if weight_2d.shape[1] < in_c:
-        pad = weight_2d.new_zeros((out_c, in_c - weight_2d.shape[1]) + tuple(weight_2d.shape[2:]))
-        weight_2d = torch.cat([weight_2d, pad], dim=1)
-    return weight_2d.unsqueeze(2).expand(tuple(shape_3d)) / kt
-
-
-def inflate_from_2d(module: nn.Module, state_2d: dict, source: str = '<2d weights>') -> list[str]:
-    """Copy a 2D ResNet state dict into a 3D module with the same names (convs inflated, BNs copied).
-
-    Returns the names of the 3D modules that received weights. Keys the 2D file lacks (non-local blocks,
-    lateral convs) keep their initialisation; a 2D tensor of the wrong size raises with the key named.
-    """
-    loaded = []
-    skip = _nonlocal_ids(module)
-    for name, m in module.named_modules():
-        if id(m) in skip:
-            continue
-        if isinstance(m, nn.Conv3d) and f'{name}.weight' in state_2d:
-            w2d = state_2d[f'{name}.weight']
-            try:
-                m.weight.data.copy_(inflate_weight(w2d.to(m.weight.dtype), m.weight.shape))
-            except ValueError as err:
-                raise ValueError(f'{source}: key {name}.weight: {err}') from err
-            if m.bias is not None and f'{name}.bias' in state_2d:
-                m.bias.data.copy_(state_2d[f'{name}.bias'])
-            loaded.append(name)
-        elif isinstance(m, (nn.BatchNorm3d, nn.SyncBatchNorm)) and f'{name}.weight' in state_2d:
-            for attr in ('weight', 'bias', 'running_mean', 'running_var'):
-                value = state_2d[f'{name}.{attr}']
-                if value.shape != getattr(m, attr).shape:
-                    raise ValueError(f'{source}: key {name}.{attr} has shape {tuple(value.shape)}, the 3D model '
-                                     f'expects {tuple(getattr(m, attr).shape)}')
-                getattr(m, attr).data.copy_(value)
-            loaded.append(name)
-    return loaded
-
-
-def load_pretrained(module: nn.Module, filename: str, inflate: bool, strict: bool = False) -> None:
-    """Load ``pretrained`` weights into a backbone: inflate a 2D file, or load a 3D file by key name.
-
-    A full recognizer checkpoint (keys ``backbone.*``) is accepted too: its backbone part is used.
-    """
-    state = get_state_dict(load_file(filename), filename)
-    if any(k.startswith('backbone.') for k in state):
-        state = {k[len('backbone.'):]: v for k, v in state.items() if k.startswith('backbone.')}
-    if inflate:
-        loaded = inflate_from_2d(module, state, source=filename)
-        logger.info('%s: inflated %d 2D modules into %s', filename, len(loaded), type(module).__name__)
-    else:
-        load_state_dict(module, state, strict=strict, logger=logger, source=filename)
-
-
-# ``bn_eval``: BNs use running statistics in training; ``bn_frozen``: their affine parameters are frozen too.
-set_bn_mode = apply_bn_eval
-
-
-def freeze(module: nn.Module) -> None:
-    module.eval()
-    for p in module.parameters():
-        p.requires_grad = False
+from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_checkpoint, maybe_sync_bn,
+                      resnet_arch_settings, run_stages, set_staged_train_modes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -149,8 +46,7 @@ class _Block3d(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = cp.checkpoint(self._inner, x, use_reentrant=False) if self.with_cp and x.requires_grad else self._inner(x)
-        out = self.relu(out)
+        out = self.relu(maybe_checkpoint(self._inner, x, self.with_cp))
         return out if self.nonlocal_block is None else self.nonlocal_block(out)
 
 
@@ -269,13 +165,7 @@ def make_res_layer(block: type, inplanes: int, planes: int, blocks: int, spatial
     return nn.Sequential(*layers)
 
 
-ARCH_SETTINGS = {
-    18: (BasicBlock3d, (2, 2, 2, 2)),
-    34: (BasicBlock3d, (3, 4, 6, 3)),
-    50: (Bottleneck3d, (3, 4, 6, 3)),
-    101: (Bottleneck3d, (3, 4, 23, 3)),
-    152: (Bottleneck3d, (3, 8, 36, 3)),
-}
+ARCH_SETTINGS = resnet_arch_settings(BasicBlock3d, Bottleneck3d)
 
 
 @BACKBONES.register_module()
@@ -319,9 +209,11 @@ class ResNet_I3D(nn.Module):
         self.bn_eval = bn_eval
         self.bn_frozen = bn_frozen
         self.partial_bn = partial_bn
-        # SyncBN is only meaningful for multi-GPU training; on CPU the configs' use_syncbn means plain BN
-        # (same parameter names, so checkpoints are interchangeable).
         self.use_syncbn = use_syncbn
+        if tuple(inflate_stride) != (1, 1, 1, 1):
+            # the original accepted inflate_stride and never read it; temporal strides are temporal_strides
+            raise ValueError(f'ResNet_I3D: inflate_stride {tuple(inflate_stride)} is not supported (the original '
+                             f'ignored it); set temporal strides with temporal_strides')
         # Width of the stem and first stage; 64 for the released networks, smaller for the toy configs.
         self.base_channels = base_channels
 
@@ -349,6 +241,7 @@ class ResNet_I3D(nn.Module):
             self.add_module(f'layer{i + 1}', layer)
             self.res_layers.append(f'layer{i + 1}')
         self.feat_dim = self.block.expansion * base_channels * 2 ** (len(self.stage_blocks) - 1)
+        maybe_sync_bn(self, use_syncbn, 'ResNet_I3D')
 
     def init_weights(self) -> None:
         init_weights_3d(self)
@@ -359,28 +252,11 @@ class ResNet_I3D(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-            if i == 0 and not self.no_pool2:
-                x = self.pool2(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices,
+                          after=lambda i, y: self.pool2(y) if i == 0 and not self.no_pool2 else y)
 
     def train(self, mode: bool = True) -> 'ResNet_I3D':
         super().train(mode)
-        set_bn_mode(self, self.bn_eval, self.bn_frozen)
-        if self.partial_bn:
-            for i in range(1, self.frozen_stages + 1):
-                for m in getattr(self, f'layer{i}').modules():
-                    if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                        m.eval()
-                        m.weight.requires_grad = False
-                        m.bias.requires_grad = False
-        if mode and self.frozen_stages >= 0:
-            freeze(self.conv1)
-            freeze(self.bn1)
-            for i in range(1, self.frozen_stages + 1):
-                freeze(getattr(self, f'layer{i}'))
+        set_staged_train_modes(self, mode, [self.conv1, self.bn1], [getattr(self, n) for n in self.res_layers],
+                               self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self

@@ -22,8 +22,8 @@ import torch.nn as nn
 from mmaction.registry import BACKBONES
 from mmaction.utils.checkpoint import get_state_dict, load_file
 
-from ._common import check_stage_args
-from .resnet_i3d import ARCH_SETTINGS, freeze, inflate_from_2d, init_weights_3d, make_res_layer, set_bn_mode
+from ._common import check_stage_args, inflate_from_2d, init_weights_3d, maybe_sync_bn, set_staged_train_modes
+from .resnet_i3d import ARCH_SETTINGS, make_res_layer
 
 
 class SlowFastPathway(nn.Module):
@@ -124,7 +124,11 @@ class ResNet_I3D_SlowFast(nn.Module):
         self.bn_eval = bn_eval
         self.bn_frozen = bn_frozen
         self.partial_bn = partial_bn
-        self.use_syncbn = use_syncbn  # plain BN on CPU; same parameter names
+        self.use_syncbn = use_syncbn
+        if tuple(inflate_stride) != (1, 1, 1, 1):
+            # the original accepted inflate_stride and never read it
+            raise ValueError(f'ResNet_I3D_SlowFast: inflate_stride {tuple(inflate_stride)} is not supported (the '
+                             f'original ignored it)')
         slow_freq = (slow_inflate_freq,) * num_stages if isinstance(slow_inflate_freq, int) else slow_inflate_freq
         fast_freq = (fast_inflate_freq,) * num_stages if isinstance(fast_inflate_freq, int) else fast_inflate_freq
         common = dict(num_stages=num_stages, spatial_strides=spatial_strides, dilations=dilations, style=style,
@@ -137,6 +141,7 @@ class ResNet_I3D_SlowFast(nn.Module):
                                          conv1_kernel_t=fast_conv1_kernel_t, inflate_freqs=fast_freq, **common)
         # Channels after the spatial-temporal module concatenates both pathways (2048 + 256 for R50).
         self.feat_dim = self.slow_path.feat_dim + self.fast_path.feat_dim
+        maybe_sync_bn(self, use_syncbn, 'ResNet_I3D_SlowFast')
 
     def init_weights(self) -> None:
         for path, filename in ((self.slow_path, self.pretrained_slow), (self.fast_path, self.pretrained_fast)):
@@ -165,18 +170,8 @@ class ResNet_I3D_SlowFast(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet_I3D_SlowFast':
         super().train(mode)
-        set_bn_mode(self, self.bn_eval, self.bn_frozen)
         for path in (self.slow_path, self.fast_path):
-            stages = [getattr(path, f'layer{i}') for i in range(1, self.frozen_stages + 1)]
-            if self.partial_bn:
-                for stage in stages:
-                    for m in stage.modules():
-                        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                            m.eval()
-                            m.weight.requires_grad = False
-                            m.bias.requires_grad = False
             # The original referenced a non-existent self.conv1 here; freezing each pathway's stem is the intent.
-            if mode and self.frozen_stages >= 0:
-                for module in [path.conv1, path.bn1] + stages:
-                    freeze(module)
+            set_staged_train_modes(path, mode, [path.conv1, path.bn1], [getattr(path, n) for n in path.res_layers],
+                                   self.frozen_stages, self.bn_eval, self.bn_frozen, self.partial_bn)
         return self

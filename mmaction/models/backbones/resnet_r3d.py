@@ -29,8 +29,7 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
-from ._common import maybe_checkpoint
-from .resnet_i3d import init_weights_3d, load_pretrained, set_bn_mode
+from ._common import init_weights_3d, load_pretrained, maybe_checkpoint, maybe_sync_bn, set_train_modes
 
 BLOCK_TYPES = ('3d', '2.5d', '3d-sep', '0.3d')
 BLOCK_CONFIG = {10: (1, 1, 1, 1), 16: (2, 2, 2, 1), 18: (2, 2, 2, 2), 26: (2, 2, 2, 2), 34: (3, 4, 6, 3),
@@ -226,6 +225,7 @@ class ResNet_R3D(nn.Module):
             self.res_layers.append(f'layer{i + 1}')
             in_filters = out_filters
         self.feat_dim = in_filters
+        maybe_sync_bn(self, use_syncbn and with_bn, 'ResNet_R3D')
 
     def init_weights(self) -> None:
         init_weights_3d(self)
@@ -253,8 +253,7 @@ class ResNet_R3D(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResNet_R3D':
         super().train(mode)
-        if self.with_bn:
-            set_bn_mode(self, self.bn_eval, self.bn_frozen)
+        set_train_modes(self, mode, self.bn_eval and self.with_bn, self.bn_frozen)
         return self
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from mmaction.models.builder import build_backbone, build_head, build_neck, build_roi_extractor
 from mmaction.models.detectors.bbox.transforms import bbox2result_multilabel, bbox2roi, labels_to_multihot
-from mmaction.models.ops.nms import singleclass_nms
+from mmaction.ops.nms import singleclass_nms
 from mmaction.registry import BBOX_ASSIGNERS, BBOX_SAMPLERS, DETECTORS, ConfigError, build_from_cfg
 
 

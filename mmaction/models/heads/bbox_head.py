@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmaction.models.detectors.bbox.transforms import bbox_flip
-from mmaction.models.ops.nms import multiclass_nms, singleclass_nms
+from mmaction.ops.nms import multiclass_nms, singleclass_nms
 from mmaction.registry import HEADS
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from mmaction.models.backbones.resnet_i3d import (ARCH_SETTINGS, init_weights_3d, load_pretrained, make_res_layer,
-                                                  set_bn_mode)
+from mmaction.models.backbones._common import freeze_modules, init_weights_3d, load_pretrained, set_train_modes
+from mmaction.models.backbones.resnet_i3d import ARCH_SETTINGS, make_res_layer
 from mmaction.registry import HEADS
 
 
@@ -51,9 +51,7 @@ class ResI3DLayer(nn.Module):
 
     def train(self, mode: bool = True) -> 'ResI3DLayer':
         super().train(mode)
-        set_bn_mode(self, self.bn_eval, self.bn_frozen)
+        set_train_modes(self, mode, self.bn_eval, self.bn_frozen)
         if self.all_frozen:
-            self.eval()
-            for p in self.parameters():
-                p.requires_grad = False
+            freeze_modules(self)
         return self

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
-                            decode_detections, detection_losses, merge_test_cfg, pad_batch, pyramid_points,
-                            residual_branch)
+                            check_pyramid_args, decode_batch, detection_losses, merge_test_cfg, pad_batch,
+                            pyramid_features, pyramid_points, residual_branch)
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,
@@ -149,20 +149,13 @@ class ActionFormer(nn.Module):
                  loss_norm_momentum: float = 0.9, class_names: Sequence[str] | None = None,
                  train_cfg=None, test_cfg: dict | None = None):
         super().__init__()
-        levels = num_branch_layers + 1
-        windows = [window_size] * levels if isinstance(window_size, int) else list(window_size)
-        if len(windows) != levels or len(regression_ranges) != levels:
-            raise ValueError(f'ActionFormer: {levels} pyramid levels (num_branch_layers + 1) need as many '
-                             f'window_size entries ({len(windows)}) and regression_ranges ({len(regression_ranges)})')
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'ActionFormer: {len(class_names)} class_names for num_classes={num_classes}')
+        windows = check_pyramid_args('ActionFormer', num_branch_layers, 'window_size', window_size, regression_ranges,
+                                     max_seq_len, num_classes, class_names)
+        levels = len(windows)
         self.num_classes = num_classes
         self.max_seq_len = max_seq_len
         self.regression_ranges = [tuple(r) for r in regression_ranges]
         self.max_stride = 2 ** num_branch_layers
-        if max_seq_len % self.max_stride:
-            raise ValueError(f'ActionFormer: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
-                             f'{self.max_stride} (2 ** num_branch_layers)')
         self.center_sample_radius = center_sample_radius
         self.focal = (focal_alpha, focal_gamma)
         self.label_smoothing = label_smoothing
@@ -181,23 +174,11 @@ class ActionFormer(nn.Module):
         self.reg_head = ConvHead(embed_dim, head_dim, 2, head_layers)
         self.reg_scales = nn.ModuleList(Scale() for _ in range(levels))
 
-    def pyramid(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)`` and masks."""
-        x, mask = self.embed(x, mask)
-        for block in self.stem:
-            x, mask = block(x, mask)
-        feats, masks = [x], [mask]
-        for block in self.branch:
-            x, mask = block(x, mask)
-            feats.append(x)
-            masks.append(mask)
-        return [norm(f) * m.to(f.dtype) for norm, f, m in zip(self.neck_norms, feats, masks)], masks
-
     def _forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                                      torch.Tensor, list[int]]:
         """-> points ``(N, 4)``, class logits ``(B, N, K)``, offsets ``(B, N, 2)`` (strides, >= 0), point mask
         ``(B, N)``, points per level."""
-        feats, masks = self.pyramid(x, mask)
+        feats, masks = pyramid_features(self.embed, self.stem, self.branch, self.neck_norms, x, mask)
         logits = [self.cls_head(f, m) for f, m in zip(feats, masks)]
         offsets = [F.relu(scale(self.reg_head(f, m))) for scale, f, m in zip(self.reg_scales, feats, masks)]
         sizes = [f.shape[-1] for f in feats]
@@ -220,13 +201,5 @@ class ActionFormer(nn.Module):
                                     self.reg_loss_weight)
         x, mask = pad_batch(raw_feature, valid_len, self.max_stride)
         with torch.no_grad():
-            points, logits, offsets, pmask, sizes = self._forward(x, mask)
-        metas = img_meta if img_meta is not None else [{} for _ in range(x.shape[0])]
-        results = []
-        for i, meta in enumerate(metas):
-            meta = dict(meta, num_steps=int(mask[i].sum()))
-            dets = decode_detections(points, logits[i].sigmoid(), offsets[i], pmask[i], sizes, meta, self.test_cfg,
-                                     self.class_names)
-            results.append(dict(video_name=meta.get('video_name', str(i)), proposal_list=dets))
-        return results
+            return decode_batch(*self._forward(x, mask), mask, img_meta, self.test_cfg, self.class_names)
 

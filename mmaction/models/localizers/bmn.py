@@ -14,23 +14,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.models.ops.temporal_nms import soft_nms
+from mmaction.ops.segment_iou import segment_iop, segment_iou
+from mmaction.ops.temporal_nms import soft_nms
 from mmaction.registry import LOCALIZERS
 
 from .losses import binary_logistic_regression_loss, pem_cls_loss, pem_reg_loss
-
-
-def temporal_iop(anchor_min, anchor_max, box_min, box_max) -> np.ndarray:
-    """Intersection over the *anchor's* length (how much of the anchor a box covers)."""
-    inter = np.maximum(np.minimum(anchor_max, box_max) - np.maximum(anchor_min, box_min), 0.0)
-    return inter / (anchor_max - anchor_min)
-
-
-def segment_iou(anchor_min, anchor_max, box_min, box_max) -> np.ndarray:
-    """Element-wise tIoU of anchors and boxes (numpy broadcasting)."""
-    inter = np.maximum(np.minimum(anchor_max, box_max) - np.maximum(anchor_min, box_min), 0.0)
-    union = (anchor_max - anchor_min) + (box_max - box_min) - inter
-    return inter / union
 
 
 def _interp_bin_mask(xmin: float, xmax: float, tscale: int, num_samples: int, per_bin: int) -> np.ndarray:
@@ -165,7 +153,7 @@ class BMN(nn.Module):
                                boxes[None, :, 1])
             iou_maps.append(ious.max(axis=1).reshape(self.tscale, self.tscale))
             for centres, out in ((boxes[:, 0], starts), (boxes[:, 1], ends)):
-                out.append(temporal_iop(self.anchors_tmins[:, None], self.anchors_tmaxs[:, None],
+                out.append(segment_iop(self.anchors_tmins[:, None], self.anchors_tmaxs[:, None],
                                         centres[None] - pad / 2, centres[None] + pad / 2).max(axis=1))
         dev = self.bm_mask.device
         return tuple(torch.as_tensor(np.stack(a), dtype=torch.float32, device=dev) for a in (iou_maps, starts, ends))

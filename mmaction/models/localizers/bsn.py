@@ -10,24 +10,14 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.ops.pgm import pgm_for_video
 from mmaction.registry import LOCALIZERS
 
 from .pem import PEM
-from .pgm import generate_bsp_feature, generate_candidate_proposals
 from .tem import TEM
-
-
-def pgm_for_video(tem_output: np.ndarray, pgm_proposals_cfg: dict, pgm_features_cfg: dict,
-                  gt_segments: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """PGM of one video: proposals ``(P, 7)`` (top ``top_k``) and their BSP features ``(P, D)``."""
-    props = generate_candidate_proposals(tem_output, pgm_proposals_cfg.get('peak_threshold', 0.5), gt_segments)
-    feat_cfg = {k: v for k, v in pgm_features_cfg.items() if k != 'pgm_features_thread'}
-    feats = generate_bsp_feature(tem_output, props, **feat_cfg)
-    return props[:feats.shape[0]], feats
 
 
 @LOCALIZERS.register_module()

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmaction.models.ops.soft_nms_1d import batched_soft_nms, segment_voting
+from mmaction.ops.soft_nms_1d import batched_soft_nms, segment_voting
 
 
 class MaskedConv1d(nn.Conv1d):
@@ -284,6 +284,56 @@ def steps_to_seconds(segments: torch.Tensor, meta: dict) -> torch.Tensor:
     frames = (segments + float(meta.get('window_start', 0))) * float(meta['feat_stride']) \
         + 0.5 * float(meta['feat_num_frames'])
     return (frames / float(meta['fps'])).clamp(0.0, float(meta['duration']))
+
+
+def check_pyramid_args(name: str, num_branch_layers: int, per_level_key: str, per_level: int | Sequence,
+                       regression_ranges: Sequence, max_seq_len: int, num_classes: int,
+                       class_names: Sequence[str] | None) -> list:
+    """Validate the arguments the one-stage detectors share and return ``per_level`` with one entry per pyramid
+    level (``num_branch_layers + 1``; an int is repeated). Errors name the detector and the argument."""
+    levels = num_branch_layers + 1
+    values = [per_level] * levels if isinstance(per_level, int) else list(per_level)
+    if len(values) != levels or len(regression_ranges) != levels:
+        raise ValueError(f'{name}: {levels} pyramid levels (num_branch_layers + 1) need as many {per_level_key} '
+                         f'entries ({len(values)}) and regression_ranges ({len(regression_ranges)})')
+    if class_names is not None and len(class_names) != num_classes:
+        raise ValueError(f'{name}: {len(class_names)} class_names for num_classes={num_classes}')
+    if max_seq_len % 2 ** num_branch_layers:
+        raise ValueError(f'{name}: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
+                         f'{2 ** num_branch_layers} (2 ** num_branch_layers)')
+    return values
+
+
+def pyramid_features(embed: nn.Module, stem: Sequence[nn.Module], branch: Sequence[nn.Module],
+                     neck_norms: Sequence[nn.Module], x: torch.Tensor, mask: torch.Tensor
+                     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """The one-stage detectors' pyramid: ``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)``
+    (embedding, stem blocks, then one stride-2 ``branch`` block per further level, each level normalised and
+    masked) and masks ``(B, 1, T / 2**l)``."""
+    x, mask = embed(x, mask)
+    for block in stem:
+        x, mask = block(x, mask)
+    feats, masks = [x], [mask]
+    for block in branch:
+        x, mask = block(x, mask)
+        feats.append(x)
+        masks.append(mask)
+    return [norm(f) * m.to(f.dtype) for norm, f, m in zip(neck_norms, feats, masks)], masks
+
+
+def decode_batch(points: torch.Tensor, logits: torch.Tensor, offsets: torch.Tensor, point_mask: torch.Tensor,
+                 level_sizes: Sequence[int], step_mask: torch.Tensor, img_meta: Sequence[dict] | None, cfg: dict,
+                 class_names: Sequence[str] | None = None) -> list[dict]:
+    """Test output of a batch: ``[dict(video_name, proposal_list)]``, one per video, from the class logits
+    ``(B, N, K)``, offsets, point mask ``(B, N)`` and the padded input's step mask ``(B, 1, T)``."""
+    metas = img_meta if img_meta is not None else [{} for _ in range(logits.shape[0])]
+    results = []
+    for i, meta in enumerate(metas):
+        meta = dict(meta, num_steps=int(step_mask[i].sum()))
+        dets = decode_detections(points, logits[i].sigmoid(), offsets[i], point_mask[i], level_sizes, meta, cfg,
+                                 class_names)
+        results.append(dict(video_name=meta.get('video_name', str(i)), proposal_list=dets))
+    return results
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmaction.models.ops.temporal_nms import soft_nms
+from mmaction.ops.temporal_nms import soft_nms
 from mmaction.registry import LOCALIZERS
 
 from .bmn import video_duration

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from mmaction.ops.segment_iou import segment_iop
 from mmaction.registry import LOCALIZERS
 
-from .bmn import temporal_iop
 from .losses import binary_logistic_regression_loss
 
 
@@ -70,9 +70,9 @@ class TEM(nn.Module):
                 continue
             pad = np.maximum(gap, self.boundary_ratio * (boxes[:, 1] - boxes[:, 0]))[None]
             lo, hi = self.anchors_tmins[:, None], self.anchors_tmaxs[:, None]
-            action = temporal_iop(lo, hi, boxes[None, :, 0], boxes[None, :, 1]).max(axis=1)
-            start = temporal_iop(lo, hi, boxes[None, :, 0] - pad / 2, boxes[None, :, 0] + pad / 2).max(axis=1)
-            end = temporal_iop(lo, hi, boxes[None, :, 1] - pad / 2, boxes[None, :, 1] + pad / 2).max(axis=1)
+            action = segment_iop(lo, hi, boxes[None, :, 0], boxes[None, :, 1]).max(axis=1)
+            start = segment_iop(lo, hi, boxes[None, :, 0] - pad / 2, boxes[None, :, 0] + pad / 2).max(axis=1)
+            end = segment_iop(lo, hi, boxes[None, :, 1] - pad / 2, boxes[None, :, 1] + pad / 2).max(axis=1)
             out.append(np.stack([action, start, end]))
         return torch.as_tensor(np.stack(out), dtype=torch.float32, device=self.conv3.weight.device)
 

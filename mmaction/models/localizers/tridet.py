@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from mmaction.registry import LOCALIZERS
 
 from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, Scale, assign_targets,
-                            decode_detections, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch, pyramid_points,
-                            residual_branch, sigmoid_focal_loss)
+                            check_pyramid_args, decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch,
+                            pyramid_features, pyramid_points, residual_branch, sigmoid_focal_loss)
 
 
 class MaskedGroupNorm(nn.GroupNorm):
@@ -138,20 +138,12 @@ class TriDet(nn.Module):
                  loss_norm_momentum: float = 0.9, class_names: Sequence[str] | None = None,
                  train_cfg=None, test_cfg: dict | None = None):
         super().__init__()
-        levels = num_branch_layers + 1
-        kernels = [sgp_kernel_size] * levels if isinstance(sgp_kernel_size, int) else list(sgp_kernel_size)
-        if len(kernels) != levels or len(regression_ranges) != levels:
-            raise ValueError(f'TriDet: {levels} pyramid levels (num_branch_layers + 1) need as many '
-                             f'sgp_kernel_size entries ({len(kernels)}) and regression_ranges '
-                             f'({len(regression_ranges)})')
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f'TriDet: {len(class_names)} class_names for num_classes={num_classes}')
+        kernels = check_pyramid_args('TriDet', num_branch_layers, 'sgp_kernel_size', sgp_kernel_size, regression_ranges,
+                                     max_seq_len, num_classes, class_names)
+        levels = len(kernels)
         self.num_classes = num_classes
         self.max_seq_len = max_seq_len
         self.max_stride = 2 ** num_branch_layers
-        if max_seq_len % self.max_stride:
-            raise ValueError(f'TriDet: max_seq_len {max_seq_len} must be divisible by the coarsest stride '
-                             f'{self.max_stride} (2 ** num_branch_layers)')
         self.regression_ranges = [tuple(r) for r in regression_ranges]
         self.num_bins = num_bins
         self.iou_weight_power = iou_weight_power
@@ -178,23 +170,11 @@ class TriDet(nn.Module):
         self.reg_head = ConvHead(embed_dim, head_dim, 2 * (num_bins + 1), head_layers)
         self.reg_scales = nn.ModuleList(Scale() for _ in range(levels))
 
-    def pyramid(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """``(B, C, T), (B, 1, T)`` -> per level ``l``: features ``(B, E, T / 2**l)`` and masks."""
-        x, mask = self.embed(x, mask)
-        for block in self.stem:
-            x, mask = block(x, mask)
-        feats, masks = [x], [mask]
-        for block in self.branch:
-            x, mask = block(x, mask)
-            feats.append(x)
-            masks.append(mask)
-        return [norm(f) * m.to(f.dtype) for norm, f, m in zip(self.neck_norms, feats, masks)], masks
-
     def _forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                                                      torch.Tensor, list[int]]:
         """-> points ``(N, 4)``, class logits ``(B, N, K)``, per-class offsets ``(B, N, K, 2)`` (in strides),
         point mask ``(B, N)``, points per level."""
-        feats, masks = self.pyramid(x, mask)
+        feats, masks = pyramid_features(self.embed, self.stem, self.branch, self.neck_norms, x, mask)
         logits, offsets = [], []
         for scale, f, m in zip(self.reg_scales, feats, masks):
             logits.append(self.cls_head(f, m).transpose(1, 2))
@@ -247,12 +227,4 @@ class TriDet(nn.Module):
             return self.losses(points, logits, offsets, pmask, gt_segments, gt_labels)
         x, mask = pad_batch(raw_feature, valid_len, self.max_stride)
         with torch.no_grad():
-            points, logits, offsets, pmask, sizes = self._forward(x, mask)
-        metas = img_meta if img_meta is not None else [{} for _ in range(x.shape[0])]
-        results = []
-        for i, meta in enumerate(metas):
-            meta = dict(meta, num_steps=int(mask[i].sum()))
-            dets = decode_detections(points, logits[i].sigmoid(), offsets[i], pmask[i], sizes, meta, self.test_cfg,
-                                     self.class_names)
-            results.append(dict(video_name=meta.get('video_name', str(i)), proposal_list=dets))
-        return results
+            return decode_batch(*self._forward(x, mask), mask, img_meta, self.test_cfg, self.class_names)

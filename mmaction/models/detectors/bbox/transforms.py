@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from mmaction.models.ops.nms import box_iou
+from mmaction.ops.nms import box_iou
 
 
 def bbox_overlaps(bboxes1: torch.Tensor, bboxes2: torch.Tensor, mode: str = 'iou', offset: int = 1) -> torch.Tensor:

@@ -14,10 +14,10 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
-from mmaction.models.backbones._common import apply_bn_eval, freeze_modules, init_mm2_2d, load_2d_pretrained
+from mmaction.models.backbones._common import (apply_bn_eval, freeze_modules, init_mm2_2d, load_2d_pretrained,
+                                               maybe_checkpoint, run_stages)
 from mmaction.registry import MODELS
 
 
@@ -51,9 +51,7 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(self._residual, x, use_reentrant=False)
-        return self._residual(x)
+        return maybe_checkpoint(self._residual, x, self.with_cp)
 
 
 @MODELS.register_module()
@@ -121,12 +119,7 @@ class MobileNetV2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """``(N * T, 3, H, W)`` -> the ``out_indices`` outputs (a tensor when there is one)."""
         x = self.conv1(x)
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.layers], x, self.out_indices)
 
     def train(self, mode: bool = True) -> 'MobileNetV2':
         super().train(mode)

@@ -15,10 +15,10 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_stage_args, freeze_modules,
+                                               maybe_checkpoint, resnet_arch_settings, run_stages,
                                                init_mm2_2d, load_2d_pretrained)
 from mmaction.registry import MODELS
 
@@ -87,11 +87,7 @@ class Bottleneck(nn.Module):
         return out + (x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor, after_conv1: nn.Module | None = None) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self.residual, x, after_conv1, use_reentrant=False)
-        else:
-            out = self.residual(x, after_conv1)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(self.residual, x, self.with_cp, after_conv1))
 
 
 def make_res_layer(block: type, inplanes: int, planes: int, blocks: int, stride: int = 1, dilation: int = 1,
@@ -128,13 +124,7 @@ class ResNet(nn.Module):
             :meth:`init_weights`.
     """
 
-    arch_settings = {
-        18: (BasicBlock, (2, 2, 2, 2)),
-        34: (BasicBlock, (3, 4, 6, 3)),
-        50: (Bottleneck, (3, 4, 6, 3)),
-        101: (Bottleneck, (3, 4, 23, 3)),
-        152: (Bottleneck, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock, Bottleneck)
 
     def __init__(self, depth: int, pretrained: str | None = None, torchvision_pretrain: bool = True,
                  in_channels: int = 3, num_stages: int = 4, out_indices: Sequence[int] = (3,),
@@ -183,12 +173,7 @@ class ResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """``(N * T, C, H, W)`` -> the ``out_indices`` stage outputs (a tensor when there is one)."""
         x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return run_stages([getattr(self, name) for name in self.res_layers], x, self.out_indices)
 
     def train(self, mode: bool = True) -> 'ResNet':
         super().train(mode)

@@ -13,12 +13,11 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
-from mmaction.models.backbones._common import apply_bn_eval, check_stage_args, freeze_stages, init_conv3d_bn
-from mmaction.models.backbones.resnet_i3d import inflate_weight
+from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
+                                               init_conv3d_bn, maybe_checkpoint, resnet_arch_settings, run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
@@ -64,9 +63,7 @@ class BasicBlock3d(nn.Module):
         return self.conv2(self.conv1(x)) + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = cp.checkpoint(self._residual, x, use_reentrant=False) if self.with_cp and x.requires_grad \
-            else self._residual(x)
-        out = self.relu(out)
+        out = self.relu(maybe_checkpoint(self._residual, x, self.with_cp))
         return self.non_local_block(out) if self.non_local else out
 
 
@@ -152,13 +149,7 @@ class ResNet3d(nn.Module):
     to the blocks (``bottleneck_mode`` for CSN).
     """
 
-    arch_settings = {
-        18: (BasicBlock3d, (2, 2, 2, 2)),
-        34: (BasicBlock3d, (3, 4, 6, 3)),
-        50: (Bottleneck3d, (3, 4, 6, 3)),
-        101: (Bottleneck3d, (3, 4, 23, 3)),
-        152: (Bottleneck3d, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(BasicBlock3d, Bottleneck3d)
 
     def __init__(self, depth: int = 50, pretrained: str | None = None, stage_blocks: Sequence[int] | None = None,
                  pretrained2d: bool = True, in_channels: int = 3, num_stages: int = 4, base_channels: int = 64,
@@ -348,14 +339,10 @@ class ResNet3d(nn.Module):
         x = self.conv1(x)
         if self.with_pool1:
             x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i == 0 and self.with_pool2:
-                x = self.pool2(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        stages = [getattr(self, name) for name in self.res_layers]
+        if self.with_pool2:  # mmaction2 pools after layer1 before collecting its output
+            stages[0] = lambda y: self.pool2(self.layer1(y))
+        return run_stages(stages, x, self.out_indices)
 
     def frozen_modules(self) -> list[list[nn.Module]]:
         """The stem, then each stage with the lateral conv that leaves it (for ``frozen_stages``)."""

@@ -12,7 +12,7 @@ from typing import Sequence
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from mmaction.models.backbones._common import apply_bn_eval, freeze_stages
+from mmaction.models.backbones._common import apply_bn_eval, freeze_stages, resnet_arch_settings
 from mmaction.registry import MODELS
 
 from .resnet3d import Bottleneck3d, ResNet3d
@@ -41,11 +41,7 @@ class ResNet3dCSN(ResNet3d):
     """``ResNet3d`` (depth 50/101/152) with CSN blocks and mmaction2's CSN defaults (BN eps 1e-3, 3x3x3
     inflation, temporal strides 1, 2, 2, 2). ``bn_frozen`` with ``norm_eval`` also stops the BN gradients."""
 
-    arch_settings = {
-        50: (CSNBottleneck3d, (3, 4, 6, 3)),
-        101: (CSNBottleneck3d, (3, 4, 23, 3)),
-        152: (CSNBottleneck3d, (3, 8, 36, 3)),
-    }
+    arch_settings = resnet_arch_settings(None, CSNBottleneck3d)
 
     def __init__(self, depth: int, pretrained: str | None, temporal_strides: Sequence[int] = (1, 2, 2, 2),
                  conv1_kernel: Sequence[int] = (3, 7, 7), conv1_stride_t: int = 1, pool1_stride_t: int = 1,

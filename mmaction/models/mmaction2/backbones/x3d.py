@@ -13,10 +13,9 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, Swish, build_activation_layer
 
-from mmaction.models.backbones._common import apply_bn_eval, freeze_stages, init_conv3d_bn
+from mmaction.models.backbones._common import apply_bn_eval, freeze_stages, init_conv3d_bn, maybe_checkpoint
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import load_checkpoint
 
@@ -82,9 +81,7 @@ class BlockX3D(nn.Module):
         return out + (x if self.downsample is None else self.downsample(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = cp.checkpoint(self._residual, x, use_reentrant=False) if self.with_cp and x.requires_grad \
-            else self._residual(x)
-        return self.relu(out)
+        return self.relu(maybe_checkpoint(self._residual, x, self.with_cp))
 
 
 @MODELS.register_module()

@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmaction.models.ops.roi_align import RoIAlign
-from mmaction.models.ops.roi_pool import RoIPool
+from mmaction.ops.roi_align import RoIAlign
+from mmaction.ops.roi_pool import RoIPool
 from mmaction.registry import MODELS, ConfigError
 
 

@@ -127,6 +127,19 @@ class BaseHead(BaseModule):
             raise ConfigError(f"config 'cls_head.topk': every k must be > 0, got {topk}")
         self.topk = topk
 
+    def _add_classifier(self, dropout_ratio: float, init_std: float, out_features: int | None = None) -> None:
+        """The dropout (none for ratio 0) and linear ``fc_cls`` (``in_channels`` -> ``out_features``, default
+        ``num_classes``) most heads end with; ``init_std`` is the std their ``init_weights`` uses."""
+        self.dropout_ratio = dropout_ratio
+        self.init_std = init_std
+        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
+        self.fc_cls = nn.Linear(self.in_channels, self.num_classes if out_features is None else out_features)
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, C, 1, ...)`` pooled features -> flattened, dropout (training), ``fc_cls`` -> ``(N, out_features)``."""
+        x = torch.flatten(x, 1)
+        return self.fc_cls(x if self.dropout is None else self.dropout(x))
+
     def loss(self, feats: Any, data_samples: Sequence[Any], **kwargs: Any) -> dict:
         return self.loss_by_feat(self(feats, **kwargs), data_samples)
 

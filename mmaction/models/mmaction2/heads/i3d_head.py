@@ -19,10 +19,7 @@ class I3DHead(BaseHead):
                  spatial_type: str = 'avg', dropout_ratio: float = 0.5, init_std: float = 0.01, **kwargs):
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self._add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
@@ -31,6 +28,4 @@ class I3DHead(BaseHead):
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N, C, 1, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.shape[0], -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

@@ -19,10 +19,7 @@ class SlowFastHead(BaseHead):
                  spatial_type: str = 'avg', dropout_ratio: float = 0.8, init_std: float = 0.01, **kwargs):
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self._add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else nn.Identity()
 
     def init_weights(self) -> None:
@@ -31,6 +28,4 @@ class SlowFastHead(BaseHead):
     def forward(self, x: tuple[torch.Tensor, torch.Tensor], **kwargs) -> torch.Tensor:
         x_slow, x_fast = x
         x = torch.cat((self.avg_pool(x_fast), self.avg_pool(x_slow)), dim=1)   # (N, C_fast + C_slow, 1, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.size(0), -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

@@ -30,12 +30,9 @@ class TPNHead(BaseHead):
                  dropout_ratio: float = 0.4, init_std: float = 0.01, **kwargs):
         super().__init__(num_classes, in_channels, loss_cls=loss_cls, **kwargs)
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
         self.consensus = build_consensus(consensus, 'cls_head')
         self.avg_pool = nn.AdaptiveAvgPool2d((1, 1)) if spatial_type == 'avg' else None
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self._add_classifier(dropout_ratio, init_std)
         self.avg_pool3d = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
@@ -54,6 +51,4 @@ class TPNHead(BaseHead):
             x = x.mean(dim=(-2, -1), keepdim=True)        # (N * num_segs, C, 1, 1)
             x = x.reshape((-1, num_segs) + x.shape[1:])
             x = self.consensus(x).squeeze(1)              # (N, C, 1, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x.view(x.size(0), -1))        # (N, num_classes)
+        return self.classify(x)                           # (N, num_classes)

@@ -24,10 +24,7 @@ class _LinearHead(BaseHead):
         return x
 
     def forward(self, x: Any, **kwargs) -> torch.Tensor:
-        x = self.pre_logits(x)                            # (N, in_channels)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc_cls(x)                             # (N, num_classes)
+        return self.classify(self.pre_logits(x))          # (N, in_channels) -> (N, num_classes)
 
 
 @MODELS.register_module()

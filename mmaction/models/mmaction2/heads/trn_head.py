@@ -93,8 +93,6 @@ class TRNHead(BaseHead):
         self.spatial_type = spatial_type
         self.relation_type = relation_type
         self.hidden_dim = hidden_dim
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
         if relation_type == 'TRN':
             self.consensus = RelationModule(hidden_dim, num_segments, num_classes)
         elif relation_type == 'TRNMultiScale':
@@ -102,8 +100,7 @@ class TRNHead(BaseHead):
         else:
             raise ConfigError(f"config 'cls_head.relation_type': expected 'TRN' or 'TRNMultiScale', "
                               f"got {relation_type!r}")
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, hidden_dim)
+        self._add_classifier(dropout_ratio, init_std, out_features=hidden_dim)
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
@@ -113,9 +110,6 @@ class TRNHead(BaseHead):
     def forward(self, x: torch.Tensor, num_segs: int | None = None, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N * num_segments, C, 1, 1)
-        x = torch.flatten(x, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        emb = self.fc_cls(x)                              # (N * num_segments, hidden_dim)
+        emb = self.classify(x)                            # (N * num_segments, hidden_dim)
         emb = emb.view((-1, self.num_segments) + emb.shape[1:])
         return self.consensus(emb)                        # (N, num_classes)

@@ -25,14 +25,11 @@ class TSMHead(BaseHead):
                  init_std: float = 0.001, is_shift: bool = True, temporal_pool: bool = False, **kwargs):
         super().__init__(num_classes, in_channels, loss_cls, **kwargs)
         self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
         self.num_segments = num_segments
-        self.init_std = init_std
         self.is_shift = is_shift
         self.temporal_pool = temporal_pool
         self.consensus = build_consensus(consensus, 'cls_head')
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
+        self._add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
@@ -41,10 +38,7 @@ class TSMHead(BaseHead):
     def forward(self, x: torch.Tensor, num_segs: int | None = None, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:
             x = self.avg_pool(x)                          # (N * num_segments, C, 1, 1)
-        x = torch.flatten(x, 1)
-        if self.dropout is not None:
-            x = self.dropout(x)
-        cls_score = self.fc_cls(x)                        # (N * num_segments, num_classes)
+        cls_score = self.classify(x)                      # (N * num_segments, num_classes)
         frames = self.num_segments // 2 if self.is_shift and self.temporal_pool else self.num_segments
         cls_score = cls_score.view((-1, frames) + cls_score.shape[1:])
         return self.consensus(cls_score).squeeze(1)       # (N, num_classes)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bmn import segment_iou, temporal_iop
+from .segment_iou import segment_iop, segment_iou
 
 PROPOSAL_COLUMNS = ('tmin', 'tmax', 'tmin_score', 'tmax_score', 'score', 'match_iou', 'match_ioa')
 
@@ -54,7 +54,7 @@ def generate_candidate_proposals(tem_output: np.ndarray, peak_threshold: float =
     gt = np.asarray(gt_segments, dtype=np.float64).reshape(-1, 2) if gt_segments is not None else np.zeros((0, 2))
     if gt.shape[0]:
         iou = segment_iou(tmin[:, None], tmax[:, None], gt[None, :, 0], gt[None, :, 1]).max(axis=1)
-        ioa = temporal_iop(tmin[:, None], tmax[:, None], gt[None, :, 0], gt[None, :, 1]).max(axis=1)
+        ioa = segment_iop(tmin[:, None], tmax[:, None], gt[None, :, 0], gt[None, :, 1]).max(axis=1)
     props = np.stack([tmin, tmax, s_score, e_score, s_score * e_score, iou, ioa], axis=1)
     return props[np.argsort(-props[:, 4], kind='stable')]
 
@@ -89,3 +89,12 @@ def generate_bsp_feature(tem_output: np.ndarray, proposals: np.ndarray, top_k: i
     inside = _region_samples(centres, action, tmin, tmax, num_sample_action, num_sample_interp)
     end = _region_samples(centres, action, tmax - half, tmax + half, num_sample_end, num_sample_interp)
     return np.concatenate([start, inside, end], axis=1).astype(np.float32)
+
+
+def pgm_for_video(tem_output: np.ndarray, pgm_proposals_cfg: dict, pgm_features_cfg: dict,
+                  gt_segments: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """PGM of one video: proposals ``(P, 7)`` (top ``top_k``) and their BSP features ``(P, D)``."""
+    props = generate_candidate_proposals(tem_output, pgm_proposals_cfg.get('peak_threshold', 0.5), gt_segments)
+    feat_cfg = {k: v for k, v in pgm_features_cfg.items() if k != 'pgm_features_thread'}
+    feats = generate_bsp_feature(tem_output, props, **feat_cfg)
+    return props[:feats.shape[0]], feats

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _overlap(seg: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """tIoU of ``seg`` (2,) with ``others`` (N, 2); union = sum of lengths - intersection."""
-    inter = np.clip(np.minimum(seg[1], others[:, 1]) - np.maximum(seg[0], others[:, 0]), 0, None)
-    union = (seg[1] - seg[0]) + (others[:, 1] - others[:, 0]) - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+from .segment_iou import temporal_iou
 
 
 def temporal_nms(detections: np.ndarray, thresh: float, score_ind: int = 3) -> np.ndarray:
@@ -31,7 +26,7 @@ def temporal_nms(detections: np.ndarray, thresh: float, score_ind: int = 3) -> n
     while order.size > 0:
         best = order[0]
         keep.append(best)
-        ious = _overlap(detections[best, :2], detections[order[1:], :2])
+        ious = temporal_iou(detections[best, :2], detections[order[1:], :2])
         order = order[1:][ious <= thresh]
     return detections[keep]
 
@@ -65,7 +60,7 @@ def soft_nms(proposals: np.ndarray, alpha: float, low_threshold: float, high_thr
         rest = np.flatnonzero(alive)
         if rest.size == 0:
             break
-        ious = _overlap(segs[best], segs[rest])
+        ious = temporal_iou(segs[best], segs[rest])
         width = segs[best, 1] - segs[best, 0]
         decay = ious > low_threshold + (high_threshold - low_threshold) * width
         scores[rest[decay]] *= np.exp(-np.square(ious[decay]) / alpha)

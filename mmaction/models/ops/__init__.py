@@ -1,4 +1,0 @@
-# Every module in this package registers its classes on import.
-from mmaction.registry import import_all_modules
-
-import_all_modules(__name__, __path__)
