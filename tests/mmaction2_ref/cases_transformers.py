@@ -28,7 +28,9 @@ CASES = [
 ]
 
 CASES += [
-    dict(name='swin3d_custom_shifted', inputs=[(1, 3, 8, 64, 64)], run=_backbone,
+    # float64: with these synthetic weights float32 rounding alone moves the second stage's output by 8e-5
+    # relative (our float32 vs our float64), too close to the 1e-4 bound to compare two float32 implementations
+    dict(name='swin3d_custom_shifted', inputs=[(1, 3, 8, 64, 64)], run=_backbone, dtype='float64',
          cfg=dict(type='SwinTransformer3D', arch=dict(embed_dims=16, depths=[2, 2], num_heads=[2, 4]),
                   patch_size=(2, 4, 4), window_size=(2, 4, 4), drop_path_rate=0.1, out_indices=(0, 1))),
     dict(name='swin3d_padded_windows_after_downsample', inputs=[(1, 3, 6, 56, 56)], run=_backbone,
