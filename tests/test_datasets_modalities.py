@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
 from mmaction.datasets import BadSampleError, RawFramesDataset, VideoDataset, build_dataset
 from mmaction.datasets.decoders.base import build_decoder
 from mmaction.datasets.flag_pipeline import flags_to_pipeline
@@ -35,7 +36,7 @@ def gray(data_dir, name):
 
 @pytest.mark.parametrize('invert', [True, False])
 def test_flow_stacking_order_and_inversion(data_dir, lst, invert):
-    ds = RawFramesDataset(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, new_length=2, test_mode=True,
+    ds = raw_frames(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, new_length=2, test_mode=True,
                           modality='Flow', image_tmpl='{}_{:05d}.jpg', img_scale=(320, 240), input_size=None,
                           flip_ratio=0, flow_invert_x=invert)
     out = ds[0]
@@ -53,7 +54,7 @@ def test_flow_stacking_order_and_inversion(data_dir, lst, invert):
 
 def test_flow_ten_crop_double_inversion_quirk(data_dir, lst):
     """Flipped views: TenCrop inverts x, then the global flow quirk inverts again (original behaviour)."""
-    ds = RawFramesDataset(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, test_mode=True, modality='Flow',
+    ds = raw_frames(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, test_mode=True, modality='Flow',
                           image_tmpl='{}_{:05d}.jpg', img_scale=(320, 240), input_size=224, oversample='ten_crop',
                           flip_ratio=0)
     x = ds[0]['img_group_0']
@@ -63,11 +64,11 @@ def test_flow_ten_crop_double_inversion_quirk(data_dir, lst):
 
 
 def test_rgbdiff_real_differences(data_dir, lst):
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IMAGENET, num_segments=2, new_length=2, random_shift=False,
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IMAGENET, num_segments=2, new_length=2, random_shift=False,
                           modality='RGBDiff', image_tmpl='img_{:05d}.jpg', flip_ratio=0)
     x = ds[0]['img_group_0']
     assert x.shape == (4, 3, 224, 224)  # segments x new_length differences
-    rgb = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IMAGENET, num_segments=2, new_length=3, random_shift=False,
+    rgb = raw_frames(lst('imgs 10 0\n'), data_dir, IMAGENET, num_segments=2, new_length=3, random_shift=False,
                            image_tmpl='img_{:05d}.jpg', flip_ratio=0)[0]['img_group_0']
     torch.testing.assert_close(x[0], rgb[1] - rgb[0])
     torch.testing.assert_close(x[3], rgb[5] - rgb[4])
@@ -76,7 +77,7 @@ def test_rgbdiff_real_differences(data_dir, lst):
 def test_pipeline_form_equals_flag_form(data_dir, lst):
     flags = dict(num_segments=3, multiscale_crop=True, scales=[1, .875, .75, .66], flip_ratio=0.5)
     path = lst('test 0\n')
-    flag_ds = VideoDataset(path, data_dir, IMAGENET, **flags)
+    flag_ds = videos(path, data_dir, IMAGENET, **flags)
     pipeline = [dict(type='DecordInit'), dict(type='TSNSampleFrames', num_segments=3),
                 dict(type='DecordDecode'), dict(type='Resize', scale=256),
                 dict(type='MultiScaleCrop', input_size=224, scales=(1, .875, .75, .66), max_wh_scale_gap=1),
@@ -95,7 +96,7 @@ def test_pipeline_form_equals_flag_form(data_dir, lst):
 
 
 def test_mmaction2_pipeline_slowonly_and_rawframe_lists(data_dir, lst):
-    ds = VideoDataset(lst('test.mp4 0\n'), data_dir, pipeline=[
+    ds = videos(lst('test.mp4 0\n'), data_dir, pipeline=[
         dict(type='DecordInit'), dict(type='SampleFrames', clip_len=8, frame_interval=8, num_clips=1),
         dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 256)), dict(type='RandomResizedCrop'),
         dict(type='Resize', scale=(224, 224), keep_ratio=False), dict(type='Flip', flip_ratio=0.5),
@@ -104,11 +105,11 @@ def test_mmaction2_pipeline_slowonly_and_rawframe_lists(data_dir, lst):
     pipe = [dict(type='SampleFrames', clip_len=1, num_clips=3, test_mode=True), dict(type='RawFrameDecode'),
             dict(type='Resize', scale=(-1, 128)), dict(type='CenterCrop', crop_size=112),
             dict(type='Normalize', **IMAGENET), dict(type='FormatShape', input_format='NCHW')]
-    multi = RawFramesDataset(lst('imgs 5 1 3\n'), data_dir, pipeline=pipe, filename_tmpl='img_{:05d}.jpg',
+    multi = raw_frames(lst('imgs 5 1 3\n'), data_dir, pipeline=pipe, filename_tmpl='img_{:05d}.jpg',
                              multi_class=True, num_classes=4)
     out = multi[0]
     assert out['img_group_0'].shape == (3, 3, 112, 112) and out['gt_label'].tolist() == [0, 1, 0, 1]
-    off = RawFramesDataset(lst('imgs 2 5 7\n'), data_dir, pipeline=pipe, filename_tmpl='img_{:05d}.jpg',
+    off = raw_frames(lst('imgs 2 5 7\n'), data_dir, pipeline=pipe, filename_tmpl='img_{:05d}.jpg',
                            with_offset=True)
     res = off.run_pipelines(0)[0]
     # 5 frames, 3 clips: int(5/3 * (i + 0.5)) = 0, 2, 4, + start_index 1; files are read at + offset 2
@@ -129,13 +130,13 @@ def test_decoder_parity_exact(data_dir, video):
 
 def test_skip_bad_samples_replaces_and_reports(data_dir, lst):
     path = lst('imgs 10 0\nmissing_dir 10 0\n')
-    ds = RawFramesDataset(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg', skip_bad_samples=True)
+    ds = raw_frames(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg', skip_bad_samples=True)
     np.random.seed(0)
     out = ds[1]
     assert out['img_meta']['replaced_bad_sample'] == 1 and out['img_group_0'].shape == (3, 3, 224, 224)
     assert len(ds.bad_samples) >= 1 and ds.bad_samples[0][0] == 1
     assert 'missing_dir' in ds.bad_sample_report()
-    strict = RawFramesDataset(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg')
+    strict = raw_frames(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg')
     with pytest.raises(BadSampleError, match='missing_dir'):
         strict[1]
 
@@ -152,7 +153,7 @@ def test_lmdb_frames_dataset_matches_rawframes(data_dir, tmp_path, lst):
     kw = dict(num_segments=3, random_shift=False, flip_ratio=0)
     a = build_dataset(dict(type='LMDBFramesDataset', ann_file=path, lmdb_prefix=str(tmp_path),
                            img_norm_cfg=IMAGENET, **kw))[0]
-    b = RawFramesDataset(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)[0]
+    b = raw_frames(path, data_dir, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)[0]
     torch.testing.assert_close(a['img_group_0'], b['img_group_0'], rtol=0, atol=0)
     with pytest.raises(BadSampleError, match='lmdb database not found'):
         build_dataset(dict(type='LMDBFramesDataset', ann_file=path, lmdb_prefix=str(tmp_path / 'x'),

@@ -115,8 +115,13 @@ def test_resize_int_tuple_exact():
     np.testing.assert_allclose(out['scale_factor'], [340 / 320, 256 / 240, 340 / 320, 256 / 240], rtol=1e-6)
     out = Resize((-1, 128))(dict(imgs=clip))
     assert out['imgs'].shape[1:3] == (128, 171)
-    out = Resize(256)(dict(imgs=clip, scale_override=(160, 120)))  # img_scale_file entry wins
-    assert out['imgs'].shape[1:3] == (120, 160)
+
+def test_resize_scale_file_entry_wins(tmp_path):
+    clip = np.zeros((2, 240, 320, 3), np.uint8)
+    (tmp_path / 'scales.txt').write_text('a/b 160 120\n')
+    resize = Resize(256, scale_file=str(tmp_path / 'scales.txt'))  # the original's img_scale_file
+    assert resize(dict(imgs=clip, video_key='a/b'))['imgs'].shape[1:3] == (120, 160)
+    assert resize(dict(imgs=clip, video_key='other'))['imgs'].shape[1:3] == (256, 341)
 
 
 def test_resize_matches_cv2_per_frame():

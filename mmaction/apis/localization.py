@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import torch
 
-from mmaction.registry import DATASETS, ConfigError, build_from_cfg
+from mmaction.registry import ConfigError
 from mmaction.utils.device import to_device
 
 
@@ -14,7 +14,8 @@ def build_localization_dataset(cfg: dict, where: str) -> Any:
     # The localization datasets register on import; importing them here keeps the tools independent of the
     # order in which mmaction.datasets imports its modules.
     from mmaction.datasets import activitynet_dataset, ssn_dataset, tad_feature_dataset  # noqa: F401
-    return build_from_cfg(cfg, DATASETS, where=where)
+    from mmaction.datasets import build_dataset
+    return build_dataset(cfg, where=where)
 
 
 def train_localizer(cfg: Any, distributed: bool = False, validate: bool = False,

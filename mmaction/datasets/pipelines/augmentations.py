@@ -77,13 +77,16 @@ class Resize:
 
     ``scale``: an int ``s`` (short side ``s``, the original ``(inf, s)``), a ``(w, h)`` tuple (``-1`` = no
     limit) or a float factor. ``keep_ratio=True``: long edge <= max, short edge <= min; ``False``: exactly
-    ``(w, h)``. ``results['scale_override']`` (per-video ``img_scale_file`` entry) replaces ``scale``.
+    ``(w, h)``. ``scale_file`` (the original's ``img_scale_file``: ``<path> <w> <h>`` lines) gives a per-video
+    ``(w, h)`` that replaces ``scale`` for the record whose list path is ``results['video_key']``.
     Records ``scale_factor`` as the original (a float when keeping the ratio, else ``[sx, sy, sx, sy]``).
     """
 
     def __init__(self, scale: int | float | Sequence[int], keep_ratio: bool = True, interpolation: str = 'bilinear',
-                 record_scale: bool = True):
+                 record_scale: bool = True, scale_file: str | None = None):
+        from ..annotations import load_scale_file
         self.scale = self._parse(scale)
+        self.per_video = load_scale_file(scale_file) if scale_file else {}
         self.keep_ratio = keep_ratio
         if interpolation not in _INTERP:
             raise ValueError(f'Resize: interpolation must be one of {sorted(_INTERP)}, got {interpolation!r}')
@@ -107,7 +110,8 @@ class Resize:
     def __call__(self, results: dict) -> dict:
         imgs = results['imgs']
         h, w = imgs.shape[1:3]
-        scale = self._parse(results['scale_override']) if results.get('scale_override') is not None else self.scale
+        override = self.per_video.get(results.get('video_key'))
+        scale = self._parse(override) if override is not None else self.scale
         if isinstance(scale, float):
             size = (int(w * scale + 0.5), int(h * scale + 0.5))
             factor = scale
