@@ -10,7 +10,8 @@ import torch
 from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
 from mmaction.datasets import BadSampleError, RawFramesDataset, VideoDataset, build_dataset
 from mmaction.datasets.decoders.base import build_decoder
-from mmaction.datasets.flag_pipeline import flags_to_pipeline
+from mmaction.datasets.flag_pipeline import flags_to_pipeline, translate_dataset_cfg
+from mmaction.registry import ConfigError
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 FLOW = dict(mean=[128], std=[1], to_rgb=False)
@@ -158,3 +159,53 @@ def test_lmdb_frames_dataset_matches_rawframes(data_dir, tmp_path, lst):
     with pytest.raises(BadSampleError, match='lmdb database not found'):
         build_dataset(dict(type='LMDBFramesDataset', ann_file=path, lmdb_prefix=str(tmp_path / 'x'),
                            img_norm_cfg=IMAGENET, **kw))[0]
+
+
+def test_mmaction2_dataset_keys_and_pack_action_inputs(data_dir, lst):
+    # mmaction2's dataset names and keys: data_prefix=dict(img=...) / dict(video=...), PackActionInputs last
+    pipe = [dict(type='SampleFrames', clip_len=1, num_clips=2, test_mode=True), dict(type='RawFrameDecode'),
+            dict(type='Resize', scale=(-1, 64)), dict(type='CenterCrop', crop_size=56),
+            dict(type='FormatShape', input_format='NCHW'), dict(type='PackActionInputs')]
+    ds = build_dataset(dict(type='RawframeDataset', ann_file=lst('imgs 5 1\n'), data_prefix=dict(img=data_dir),
+                            filename_tmpl='img_{:05d}.jpg', pipeline=pipe, test_mode=True))
+    out = ds[0]
+    assert type(ds).__name__ == 'RawFramesDataset' and out['img_group_0'].shape == (2, 3, 56, 56)
+    # frames 1 and 4 (int(5/2 * (i + 0.5)) = 1, 3, + start_index 1), resized to 64 x 85, centre 56 x 56
+    expected = cv2.resize(cv2.imread(os.path.join(data_dir, 'imgs', 'img_00002.jpg')), (85, 64),
+                          interpolation=cv2.INTER_LINEAR)[4:60, 14:70][..., ::-1]  # RawFrameDecode: RGB
+    np.testing.assert_array_equal(out['img_group_0'][0].numpy(), expected.transpose(2, 0, 1).astype(np.float32))
+    assert out['img_meta']['img_shape'] == (56, 56, 3) and out['gt_label'].tolist() == [1]
+    vid = build_dataset(dict(type='VideoDataset', ann_file=lst('test.mp4 0\n'), data_prefix=dict(video=data_dir),
+                             pipeline=[dict(type='DecordInit'), dict(type='SampleFrames', clip_len=2, num_clips=1,
+                                                                      test_mode=True),
+                                       dict(type='DecordDecode'), dict(type='FormatShape', input_format='NCTHW'),
+                                       dict(type='PackActionInputs')]))
+    assert vid.video_ext == '' and vid[0]['img_group_0'].shape == (1, 3, 2, 256, 340)
+    with pytest.raises(ConfigError, match=r"data_prefix.*dict\(img=...\).*'video'"):
+        build_dataset(dict(type='RawframeDataset', ann_file=lst('imgs 5 1\n'), data_prefix=dict(video=data_dir),
+                           pipeline=pipe))
+
+
+def test_flag_configs_are_translated_once_at_build_time(data_dir, lst):
+    norm = dict(mean=[1, 2, 3], std=[4, 5, 6], to_rgb=False)
+    cfg = dict(type='RawFramesDataset', ann_file=lst('imgs 5 0\n'), img_prefix=data_dir, img_norm_cfg=norm,
+               modality=['RGB', 'Flow'], image_tmpl=['img_{:05d}.jpg', '{}_{:05d}.jpg'], num_segments=2,
+               oversample='three_crop', input_size=112, test_mode=True)
+    out = translate_dataset_cfg(cfg)
+    assert set(out) == {'type', 'ann_file', 'data_prefix', 'filename_tmpl', 'modality', 'test_mode', 'pipeline'}
+    rgb, flow = out['pipeline']
+    assert [t['type'] for t in rgb] == ['TSNSampleFrames', 'RawFrameDecode', 'Resize', 'ThreeCrop', 'Flip',
+                                        'Normalize', 'FormatShape']
+    assert [t['type'] for t in flow][-4:] == ['Flip', 'FlowInvertX', 'Normalize', 'FormatShape']
+    assert rgb[0]['num_segments'] == 2 and rgb[0]['test_mode'] and rgb[5]['mean'] == [1, 2, 3]
+    assert translate_dataset_cfg(out) == out  # idempotent: a pipeline-form config passes through
+    ds = build_dataset(cfg)
+    assert ds.image_tmpls == ['img_{:05d}.jpg', '{}_{:05d}.jpg'] and len(ds.pipelines) == 2
+    with pytest.raises(ConfigError, match=r"'data': give either 'pipeline' or .*\['num_segments'\]"):
+        translate_dataset_cfg(dict(out, num_segments=3))
+    # SSN: the same translation without the TSN sampler (the dataset picks each proposal's snippets)
+    ssn = translate_dataset_cfg(dict(type='SSNDataset', ann_file='x.txt', img_prefix='r', img_norm_cfg=norm,
+                                     body_seg=5, img_scale=32, input_size=32, flip_ratio=0))
+    assert [t['type'] for t in ssn['pipeline']] == ['RawFrameDecode', 'Resize', 'CenterCrop', 'Flip', 'Normalize',
+                                                    'FormatShape']
+    assert ssn['body_seg'] == 5 and ssn['data_prefix'] == 'r' and ssn['filename_tmpl'] == 'img_{}.jpg'

@@ -176,6 +176,8 @@ def _recognition_cfg(cfg: dict, where: str) -> dict:
     _rename(cfg, 'img_prefix', 'data_prefix', where)
     if source == 'video':
         cfg.pop('image_tmpl', None)  # accepted by the original VideoDataset, meaningless for videos
+        if isinstance(cfg.get('data_prefix'), dict):
+            cfg.setdefault('video_ext', '')  # mmaction2 lists name the file with its extension
     else:
         _rename(cfg, 'key_tmpl' if source == 'lmdb' else 'image_tmpl', 'filename_tmpl', where)
     if source == 'lmdb':
@@ -192,8 +194,6 @@ def _recognition_cfg(cfg: dict, where: str) -> dict:
         return cfg
     if source == 'video':
         flags['backend'] = video_backend(flags.pop('use_decord', None), flags.pop('decoder', None))
-        if 'data_prefix' in cfg and isinstance(cfg['data_prefix'], dict):
-            cfg.setdefault('video_ext', '')  # mmaction2 lists name the file with its extension
     for key in _UNUSED_FLAGS:
         flags.pop(key, None)
     if flags.get('pre_mean_npy') is not None:
@@ -222,17 +222,33 @@ def translate_dataset_cfg(cfg: dict, where: str = 'data') -> dict:
     name = kind if isinstance(kind, str) else getattr(kind, '__name__', None)
     if name in _SOURCES:
         return _recognition_cfg(cfg, where)
-    translate = _OTHER_TRANSLATORS.get(name)
-    return translate(cfg, where) if translate else cfg
+    if name == 'SSNDataset':
+        return _ssn_cfg(cfg, where)
+    return cfg
 
 
-# Filled by the modules of the other flag-form datasets (SSN, AVA): type name -> translator(cfg, where).
-_OTHER_TRANSLATORS: dict[str, Any] = {}
+# The image keys of the original SSNDataset (v0 §5.7); its sampling keys (body_seg, aug_seg, aug_ratio,
+# new_length, new_step, random_shift) stay dataset keys: SSN chooses the frames of each proposal itself.
+SSN_FLAGS = ('img_norm_cfg', 'img_scale', 'input_size', 'div_255', 'size_divisor', 'flip_ratio',
+             'resize_keep_ratio', 'resize_ratio', 'oversample', 'random_crop', 'more_fix_crop', 'multiscale_crop',
+             'scales', 'max_distort', 'input_format')
 
 
-def register_translator(name: str):
-    """Decorator: ``translator(cfg, where) -> cfg`` turns dataset ``name``'s flag config into pipeline form."""
-    def wrap(fn):
-        _OTHER_TRANSLATORS[name] = fn
-        return fn
-    return wrap
+def _ssn_cfg(cfg: dict, where: str) -> dict:
+    _rename(cfg, 'img_prefix', 'data_prefix', where)
+    _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
+    flags = {k: cfg.pop(k) for k in SSN_FLAGS if k in cfg}
+    if 'pipeline' in cfg:
+        used = sorted(set(flags) - set(_UNUSED_FLAGS))
+        if used:
+            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
+                              f"{used}, not both")
+        return cfg
+    for key in _UNUSED_FLAGS:
+        flags.pop(key, None)
+    flags.setdefault('input_size', None)  # the original SSNDataset does not crop by default
+    cfg.setdefault('filename_tmpl', 'img_{}.jpg')
+    cfg['pipeline'] = flags_to_pipeline(source='rawframes', modality=cfg.get('modality', 'RGB'),
+                                        new_length=cfg.get('new_length', 1), test_mode=bool(cfg.get('test_mode')),
+                                        with_sampler=False, **flags)
+    return cfg
