@@ -224,6 +224,8 @@ def translate_dataset_cfg(cfg: dict, where: str = 'data') -> dict:
         return _recognition_cfg(cfg, where)
     if name == 'SSNDataset':
         return _ssn_cfg(cfg, where)
+    if name == 'AVADataset':
+        return _ava_cfg(cfg, where)
     return cfg
 
 
@@ -252,3 +254,61 @@ def _ssn_cfg(cfg: dict, where: str) -> dict:
                                         new_length=cfg.get('new_length', 1), test_mode=bool(cfg.get('test_mode')),
                                         with_sampler=False, **flags)
     return cfg
+
+
+# The image keys of the original AVADataset (v0 §5.8); crop options of the recognition datasets were accepted
+# and had no effect on AVA.
+AVA_FLAGS = ('img_norm_cfg', 'img_scale', 'input_size', 'div_255', 'size_divisor', 'multiscale_mode', 'flip_ratio',
+             'resize_keep_ratio', 'random_crop', 'input_format')
+_AVA_UNUSED = ('oversample', 'more_fix_crop', 'multiscale_crop', 'scales', 'max_distort')
+
+
+def _ava_cfg(cfg: dict, where: str) -> dict:
+    _rename(cfg, 'img_prefix', 'data_prefix', where)
+    _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
+    flags = {k: cfg.pop(k) for k in AVA_FLAGS + _AVA_UNUSED if k in cfg}
+    if 'pipeline' in cfg:
+        used = sorted(set(flags) - set(_AVA_UNUSED))
+        if used:
+            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
+                              f"{used}, not both")
+        return cfg
+    cfg.setdefault('filename_tmpl', 'img_{}.jpg')
+    cfg['pipeline'] = ava_flags_to_pipeline(test_mode=bool(cfg.get('test_mode', False)), where=where,
+                                            **{k: v for k, v in flags.items() if k not in _AVA_UNUSED})
+    return cfg
+
+
+def ava_flags_to_pipeline(*, test_mode: bool = False, img_norm_cfg: dict | None = None, img_scale: Any = (340, 256),
+                          input_size: int | None = None, div_255: bool = False, size_divisor: int | None = None,
+                          multiscale_mode: str = 'value', flip_ratio: float = 0.5, resize_keep_ratio: bool = True,
+                          random_crop: bool = False, input_format: str = 'NCHW', where: str = 'data') -> list[dict]:
+    """The original AVA image transform as box-aware transforms: resize (a random scale of the ``img_scale``
+    list when training), crop ``input_size`` (centre, or random with ``random_crop`` when training), flip
+    (mmdet-v1 inclusive boxes), normalise, pad to ``size_divisor``, layout. Test: one view per scale, and its
+    flipped copy when ``flip_ratio > 0`` (``MultiScaleFlipAug``)."""
+    if input_format not in ('NCHW', 'NCTHW'):
+        raise ConfigError(f"config '{where}': AVADataset input_format must be 'NCHW' or 'NCTHW', got {input_format!r}")
+    if multiscale_mode not in ('value', 'range'):
+        raise ConfigError(f"config '{where}': AVADataset multiscale_mode must be 'value' or 'range', "
+                          f"got {multiscale_mode!r}")
+    scales = [tuple(s) for s in img_scale] if isinstance(img_scale, list) else [tuple(img_scale)]
+    norm = dict(img_norm_cfg or dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True))
+    to_rgb = bool(norm.get('to_rgb', True))
+    # The original read the frames in the order to_rgb asked for and never swapped: out_order says the same.
+    tail = [dict(type='Normalize', mean=list(norm.get('mean', [0, 0, 0])), std=list(norm.get('std', [1, 1, 1])),
+                 to_rgb=to_rgb, div_255=div_255, out_order='rgb' if to_rgb else 'bgr')]
+    if size_divisor:
+        tail.append(dict(type='Pad', size_divisor=size_divisor))
+    tail.append(dict(type='FormatShape', input_format=input_format))
+    crop = []
+    if input_size:
+        crop = [dict(type='RandomCrop', size=input_size, clamp=True) if random_crop and not test_mode
+                else dict(type='CenterCrop', crop_size=input_size)]
+    if test_mode:
+        view = ([dict(type='Resize', scale=scales[0], keep_ratio=resize_keep_ratio)] + crop
+                + [dict(type='Flip', flip_ratio=0, inclusive_boxes=True)] + tail)
+        return [dict(type='MultiScaleFlipAug', img_scale=scales, flip=flip_ratio > 0, transforms=view)]
+    resize = dict(type='Resize', scale=scales if len(scales) > 1 else scales[0], keep_ratio=resize_keep_ratio,
+                  multiscale_mode=multiscale_mode)
+    return [resize] + crop + [dict(type='Flip', flip_ratio=flip_ratio, inclusive_boxes=True)] + tail
