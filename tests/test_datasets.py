@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
-from mmaction.datasets import (BadSampleError, DistributedInterleavedSampler, RawFramesDataset, VideoDataset,
+from _dataset_helpers import raw_frames, videos
+from mmaction.datasets import (BadSampleError, DistributedInterleavedSampler, RawFramesDataset,
                                build_dataloader, build_dataset, collate)
 from mmaction.datasets.annotations import AnnotationError
 from mmaction.registry import ConfigError

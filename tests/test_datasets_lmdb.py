@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
-from mmaction.datasets import LMDBFramesDataset, RawFramesDataset
+from _dataset_helpers import lmdb_frames, raw_frames
 from mmaction.datasets.decoders import frames
 
 lmdb = pytest.importorskip('lmdb')

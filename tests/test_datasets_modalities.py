@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
-from mmaction.datasets import BadSampleError, RawFramesDataset, VideoDataset, build_dataset
+from _dataset_helpers import raw_frames, videos
+from mmaction.datasets import BadSampleError, build_dataset
 from mmaction.datasets.decoders.base import build_decoder
-from mmaction.datasets.flag_pipeline import flags_to_pipeline, translate_dataset_cfg
+from mmaction.datasets.flag_pipeline import translate_dataset_cfg
 from mmaction.registry import ConfigError
 
 IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)

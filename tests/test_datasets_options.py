@@ -11,8 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from _dataset_helpers import lmdb_frames, raw_frames, videos  # noqa: F401
-from mmaction.datasets import RawFramesDataset
+from _dataset_helpers import raw_frames
 from mmaction.datasets.annotations import AnnotationError
 from mmaction.registry import ConfigError
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmaction.datasets.builder import build_dataset, collate
-from mmaction.datasets.ssn_dataset import (SSNDataset, SSNInstance, SSNVideoRecord, assign_proposals, context_range,
+from mmaction.datasets.ssn_dataset import (SSNInstance, SSNVideoRecord, assign_proposals, context_range,
                                            per_video_counts, segment_offsets)
 from mmaction.models import build_localizer
 from mmaction.models.localizers.ssn_losses import classwise_regression_loss, completeness_loss
