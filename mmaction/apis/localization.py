@@ -78,7 +78,8 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
         if not out.endswith('.json'):
             raise ValueError(f'--out must be a .json file for proposal results, got {out}')
         dataset.dump_results(results, out)
-    return dataset.evaluate(results, eval_metric) if eval_metric else {}
+    from mmaction.evaluation.temporal import evaluate_localization
+    return evaluate_localization(dataset, results, eval_metric) if eval_metric else {}
 
 
 def format_ar_an(metrics: dict) -> str:
