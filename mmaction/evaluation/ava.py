@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from mmaction.utils.ava_files import make_image_key, read_exclusions, read_labelmap  # noqa: F401  (re-exported)
+from mmaction.utils.ava_files import make_image_key, read_exclusions, read_labelmap  # noqa: F401  (public here too)
 from mmaction.utils.io import atomic_open, open_text
 
 MAP_KEY = 'PascalBoxes_Precision/mAP@0.5IOU'

@@ -1,11 +1,11 @@
-"""AVA annotation files shared by the dataset and the evaluation: key-frame keys, label maps (pbtxt) and
-excluded-timestamp lists."""
+"""AVA annotation files read by both the AVA dataset and the AVA evaluation: key-frame keys, the label-map
+pbtxt and the excluded-timestamps CSV (in ``utils`` so that ``datasets`` need not import ``evaluation``)."""
 from __future__ import annotations
 
 import csv
 import re
 
-from mmaction.utils.io import open_text
+from .io import open_text
 
 
 def make_image_key(video_id: str, timestamp: str | int | float) -> str:
