@@ -171,6 +171,19 @@ def _rename(cfg: dict, old: str, new: str, where: str) -> None:
         cfg[new] = cfg.pop(old)
 
 
+def _take_flags(cfg: dict, flag_keys: Sequence[str], unused: Sequence[str], where: str) -> dict | None:
+    """Pop the augmentation flags out of ``cfg``; ``None`` when ``cfg`` already has a ``pipeline`` (then only
+    the original's accepted-and-unused keys may come along). ``unused`` keys are dropped."""
+    flags = {k: cfg.pop(k) for k in (*flag_keys, *unused) if k in cfg}
+    if 'pipeline' in cfg:
+        used = sorted(set(flags) - set(unused))
+        if used:
+            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
+                              f"{used}, not both")
+        return None
+    return {k: v for k, v in flags.items() if k not in unused}
+
+
 def _recognition_cfg(cfg: dict, where: str) -> dict:
     source = _SOURCES[cfg['type'] if isinstance(cfg['type'], str) else cfg['type'].__name__]
     _rename(cfg, 'img_prefix', 'data_prefix', where)
@@ -185,17 +198,11 @@ def _recognition_cfg(cfg: dict, where: str) -> dict:
             if cfg.get(key):
                 raise ConfigError(f"config '{where}': LMDBFramesDataset does not support config key '{key}' "
                                   f"(as the original)")
-    flags = {k: cfg.pop(k) for k in RECOGNITION_FLAGS if k in cfg}
-    if 'pipeline' in cfg:
-        used = sorted(set(flags) - set(_UNUSED_FLAGS))
-        if used:
-            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
-                              f"{used}, not both")
+    flags = _take_flags(cfg, RECOGNITION_FLAGS, _UNUSED_FLAGS, where)
+    if flags is None:
         return cfg
     if source == 'video':
         flags['backend'] = video_backend(flags.pop('use_decord', None), flags.pop('decoder', None))
-    for key in _UNUSED_FLAGS:
-        flags.pop(key, None)
     if flags.get('pre_mean_npy') is not None:
         flags['pre_mean_volume'] = load_mean_volume(flags.pop('pre_mean_npy'))
     flags.pop('pre_mean_npy', None)
@@ -239,15 +246,9 @@ SSN_FLAGS = ('img_norm_cfg', 'img_scale', 'input_size', 'div_255', 'size_divisor
 def _ssn_cfg(cfg: dict, where: str) -> dict:
     _rename(cfg, 'img_prefix', 'data_prefix', where)
     _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
-    flags = {k: cfg.pop(k) for k in SSN_FLAGS if k in cfg}
-    if 'pipeline' in cfg:
-        used = sorted(set(flags) - set(_UNUSED_FLAGS))
-        if used:
-            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
-                              f"{used}, not both")
+    flags = _take_flags(cfg, SSN_FLAGS, _UNUSED_FLAGS, where)
+    if flags is None:
         return cfg
-    for key in _UNUSED_FLAGS:
-        flags.pop(key, None)
     flags.setdefault('input_size', None)  # the original SSNDataset does not crop by default
     cfg.setdefault('filename_tmpl', 'img_{}.jpg')
     cfg['pipeline'] = flags_to_pipeline(source='rawframes', modality=cfg.get('modality', 'RGB'),
@@ -266,16 +267,11 @@ _AVA_UNUSED = ('oversample', 'more_fix_crop', 'multiscale_crop', 'scales', 'max_
 def _ava_cfg(cfg: dict, where: str) -> dict:
     _rename(cfg, 'img_prefix', 'data_prefix', where)
     _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
-    flags = {k: cfg.pop(k) for k in AVA_FLAGS + _AVA_UNUSED if k in cfg}
-    if 'pipeline' in cfg:
-        used = sorted(set(flags) - set(_AVA_UNUSED))
-        if used:
-            raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
-                              f"{used}, not both")
+    flags = _take_flags(cfg, AVA_FLAGS, _AVA_UNUSED, where)
+    if flags is None:
         return cfg
     cfg.setdefault('filename_tmpl', 'img_{}.jpg')
-    cfg['pipeline'] = ava_flags_to_pipeline(test_mode=bool(cfg.get('test_mode', False)), where=where,
-                                            **{k: v for k, v in flags.items() if k not in _AVA_UNUSED})
+    cfg['pipeline'] = ava_flags_to_pipeline(test_mode=bool(cfg.get('test_mode', False)), where=where, **flags)
     return cfg
 
 
