@@ -171,9 +171,15 @@ def _rename(cfg: dict, old: str, new: str, where: str) -> None:
         cfg[new] = cfg.pop(old)
 
 
-def _take_flags(cfg: dict, flag_keys: Sequence[str], unused: Sequence[str], where: str) -> dict | None:
-    """Pop the augmentation flags out of ``cfg``; ``None`` when ``cfg`` already has a ``pipeline`` (then only
-    the original's accepted-and-unused keys may come along). ``unused`` keys are dropped."""
+def _take_flags(cfg: dict, flag_keys: Sequence[str], unused: Sequence[str], where: str,
+                tmpl_key: str | None = 'image_tmpl', default_tmpl: str | None = 'img_{}.jpg') -> dict | None:
+    """Rename the original's ``img_prefix``/``tmpl_key`` to ``data_prefix``/``filename_tmpl`` and pop the
+    augmentation flags out of ``cfg``; ``None`` when ``cfg`` already has a ``pipeline`` (then only the original's
+    accepted-and-unused keys may come along). ``unused`` keys are dropped. A flag-form config gets the
+    original's default frame template."""
+    _rename(cfg, 'img_prefix', 'data_prefix', where)
+    if tmpl_key:
+        _rename(cfg, tmpl_key, 'filename_tmpl', where)
     flags = {k: cfg.pop(k) for k in (*flag_keys, *unused) if k in cfg}
     if 'pipeline' in cfg:
         used = sorted(set(flags) - set(unused))
@@ -181,24 +187,25 @@ def _take_flags(cfg: dict, flag_keys: Sequence[str], unused: Sequence[str], wher
             raise ConfigError(f"config '{where}': give either 'pipeline' or the original augmentation keys "
                               f"{used}, not both")
         return None
+    if default_tmpl:
+        cfg.setdefault('filename_tmpl', default_tmpl)
     return {k: v for k, v in flags.items() if k not in unused}
 
 
 def _recognition_cfg(cfg: dict, where: str) -> dict:
     source = _SOURCES[cfg['type'] if isinstance(cfg['type'], str) else cfg['type'].__name__]
-    _rename(cfg, 'img_prefix', 'data_prefix', where)
     if source == 'video':
         cfg.pop('image_tmpl', None)  # accepted by the original VideoDataset, meaningless for videos
         if isinstance(cfg.get('data_prefix'), dict):
             cfg.setdefault('video_ext', '')  # mmaction2 lists name the file with its extension
-    else:
-        _rename(cfg, 'key_tmpl' if source == 'lmdb' else 'image_tmpl', 'filename_tmpl', where)
     if source == 'lmdb':
         for key in ('pre_mean_npy', 'temporal_jitter', 'img_scale_file', 'resize_crop', 'rescale_crop'):
             if cfg.get(key):
                 raise ConfigError(f"config '{where}': LMDBFramesDataset does not support config key '{key}' "
                                   f"(as the original)")
-    flags = _take_flags(cfg, RECOGNITION_FLAGS, _UNUSED_FLAGS, where)
+    tmpl_key, default_tmpl = {'video': (None, None), 'lmdb': ('key_tmpl', 'img_{:05d}')}.get(
+        source, ('image_tmpl', 'img_{}.jpg'))
+    flags = _take_flags(cfg, RECOGNITION_FLAGS, _UNUSED_FLAGS, where, tmpl_key, default_tmpl)
     if flags is None:
         return cfg
     if source == 'video':
@@ -208,8 +215,6 @@ def _recognition_cfg(cfg: dict, where: str) -> dict:
     flags.pop('pre_mean_npy', None)
     modality = cfg.get('modality', 'RGB')
     modalities = list(modality) if isinstance(modality, (list, tuple)) else [modality]
-    if source != 'video':
-        cfg.setdefault('filename_tmpl', 'img_{:05d}' if source == 'lmdb' else 'img_{}.jpg')
     pipelines = [flags_to_pipeline(source=source, modality=m, test_mode=bool(cfg.get('test_mode', False)), **flags)
                  for m in modalities]
     cfg['pipeline'] = pipelines if isinstance(modality, (list, tuple)) else pipelines[0]
@@ -244,13 +249,10 @@ SSN_FLAGS = ('img_norm_cfg', 'img_scale', 'input_size', 'div_255', 'size_divisor
 
 
 def _ssn_cfg(cfg: dict, where: str) -> dict:
-    _rename(cfg, 'img_prefix', 'data_prefix', where)
-    _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
     flags = _take_flags(cfg, SSN_FLAGS, _UNUSED_FLAGS, where)
     if flags is None:
         return cfg
     flags.setdefault('input_size', None)  # the original SSNDataset does not crop by default
-    cfg.setdefault('filename_tmpl', 'img_{}.jpg')
     cfg['pipeline'] = flags_to_pipeline(source='rawframes', modality=cfg.get('modality', 'RGB'),
                                         new_length=cfg.get('new_length', 1), test_mode=bool(cfg.get('test_mode')),
                                         with_sampler=False, **flags)
@@ -265,12 +267,9 @@ _AVA_UNUSED = ('oversample', 'more_fix_crop', 'multiscale_crop', 'scales', 'max_
 
 
 def _ava_cfg(cfg: dict, where: str) -> dict:
-    _rename(cfg, 'img_prefix', 'data_prefix', where)
-    _rename(cfg, 'image_tmpl', 'filename_tmpl', where)
     flags = _take_flags(cfg, AVA_FLAGS, _AVA_UNUSED, where)
     if flags is None:
         return cfg
-    cfg.setdefault('filename_tmpl', 'img_{}.jpg')
     cfg['pipeline'] = ava_flags_to_pipeline(test_mode=bool(cfg.get('test_mode', False)), where=where, **flags)
     return cfg
 
