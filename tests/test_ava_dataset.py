@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction.datasets.ava_dataset import AVADataset, _rescale_size, load_ava_csv, load_video_stats
+from mmaction.datasets import build_dataset
+from mmaction.datasets.ava_dataset import load_ava_csv, load_video_stats
+from mmaction.datasets.pipelines.augmentations import rescale_size
+from mmaction.registry import ConfigError
 
 VIDS = ('0f39OWEqJ24', '_-Z6wFjXtGQ')
 
@@ -35,7 +38,7 @@ def _ds(root, **kw):
                 fps=4, timestamp_start=900, new_length=4, new_step=2, random_shift=False, img_scale=(40, 30),
                 input_format='NCTHW', flip_ratio=0.0, with_label=True)
     args.update(kw)
-    return AVADataset(**args)
+    return build_dataset(dict(type='AVADataset', **args))  # the original flag form, translated at build time
 
 
 def test_csv_grouping(samples_dir):
@@ -99,13 +102,13 @@ def test_score_threshold_and_errors(ava_root):
     ds = _ds(ava_root, test_mode=True, person_det_score_thr=0.9)
     props = ds.get_proposals('_-Z6wFjXtGQ,0902')
     assert props.shape == (2, 5) and (props[:, 4] >= 0.9).all()
-    assert _rescale_size(400, 300, (800, 256), True)[:2] == (341, 256)
+    assert rescale_size(400, 300, (800, 256))[0] == (341, 256)
     with pytest.raises(FileNotFoundError, match='ann_file'):
         _ds(ava_root, ann_file=str(ava_root / 'missing.csv'))
     bad = ava_root / 'bad_stats.txt'
     bad.write_text('vid 40-30\n')
     with pytest.raises(ValueError, match=r'bad_stats.txt:1'):
         load_video_stats(str(bad))
-    with pytest.raises(TypeError, match='unknown keyword'):
+    with pytest.raises(ConfigError, match="AVADataset.*unexpected keyword argument 'bogus'"):
         _ds(ava_root, bogus=1)
     assert isinstance(_ds(ava_root, input_format='NCHW')[0]['img_group_0'], torch.Tensor)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction.datasets import (BadSampleError, DistributedInterleavedSampler, RawFramesDataset, VideoDataset,
+from _dataset_helpers import raw_frames, videos
+from mmaction.datasets import (BadSampleError, DistributedInterleavedSampler, RawFramesDataset,
                                build_dataloader, build_dataset, collate)
 from mmaction.datasets.annotations import AnnotationError
 from mmaction.registry import ConfigError
@@ -55,7 +56,7 @@ def manual_center(data_dir, idx, size=224, scale=256):
 
 
 def test_val_sample_matches_hand_pipeline(data_dir, raw_list):
-    ds = RawFramesDataset(raw_list, data_dir, CAFFE, num_segments=3, random_shift=False, image_tmpl='img_{:05d}.jpg',
+    ds = raw_frames(raw_list, data_dir, CAFFE, num_segments=3, random_shift=False, image_tmpl='img_{:05d}.jpg',
                           flip_ratio=0)
     assert len(ds) == 2 and ds.get_ann_info(1) == {'path': 'imgs', 'num_frames': 5, 'label': 7}
     out = ds[0]
@@ -73,7 +74,7 @@ def test_val_sample_matches_hand_pipeline(data_dir, raw_list):
 
 
 def test_ten_crop_test_mode_layout(data_dir, raw_list):
-    ds = RawFramesDataset(raw_list, data_dir, IMAGENET, num_segments=4, test_mode=True, oversample='ten_crop',
+    ds = raw_frames(raw_list, data_dir, IMAGENET, num_segments=4, test_mode=True, oversample='ten_crop',
                           image_tmpl='img_{:05d}.jpg', flip_ratio=0, random_shift=False)
     x = ds[0]['img_group_0']
     assert x.shape == (40, 3, 224, 224)
@@ -84,7 +85,7 @@ def test_ten_crop_test_mode_layout(data_dir, raw_list):
 
 
 def test_ncthw_three_crop(data_dir, raw_list):
-    ds = RawFramesDataset(raw_list, data_dir, IMAGENET, num_segments=2, new_length=4, new_step=1, test_mode=True,
+    ds = raw_frames(raw_list, data_dir, IMAGENET, num_segments=2, new_length=4, new_step=1, test_mode=True,
                           oversample='three_crop', input_size=256, image_tmpl='img_{:05d}.jpg',
                           input_format='NCTHW', flip_ratio=0)
     x = ds[1]['img_group_0']  # 5-frame video: 2 clips of 4 frames -> repeated frames
@@ -93,7 +94,7 @@ def test_ncthw_three_crop(data_dir, raw_list):
 
 def test_train_flags_random_crop_and_flip(data_dir, raw_list):
     np.random.seed(0)
-    ds = RawFramesDataset(raw_list, data_dir, CAFFE, num_segments=3, image_tmpl='img_{:05d}.jpg',
+    ds = raw_frames(raw_list, data_dir, CAFFE, num_segments=3, image_tmpl='img_{:05d}.jpg',
                           multiscale_crop=True, scales=[1, .875, .75, .66], flip_ratio=0.5)
     flips = set()
     for _ in range(8):
@@ -106,7 +107,7 @@ def test_train_flags_random_crop_and_flip(data_dir, raw_list):
 
 def test_multi_modality_shares_frames_crop_flip(data_dir, raw_list):
     np.random.seed(1)
-    ds = RawFramesDataset(raw_list, data_dir, CAFFE, num_segments=3, modality=['RGB', 'RGB'],
+    ds = raw_frames(raw_list, data_dir, CAFFE, num_segments=3, modality=['RGB', 'RGB'],
                           image_tmpl=['img_{:05d}.jpg', 'img_{:05d}.jpg'], multiscale_crop=True, flip_ratio=0.5)
     for _ in range(3):
         out = ds[0]
@@ -117,10 +118,10 @@ def test_multi_modality_shares_frames_crop_flip(data_dir, raw_list):
 def test_video_equals_rawframes_both_colour_orders(video_frames):
     root, video_root = video_frames
     for norm in (CAFFE, IMAGENET):
-        raw = RawFramesDataset(os.path.join(root, 'raw.txt'), root, norm, num_segments=5, test_mode=True,
+        raw = raw_frames(os.path.join(root, 'raw.txt'), root, norm, num_segments=5, test_mode=True,
                                image_tmpl='img_{:05d}.png', flip_ratio=0, oversample='ten_crop')
         # give the video dataset the same 40-frame view: patch total frames through a pipeline replay of indices
-        vid = VideoDataset(os.path.join(root, 'vid.txt'), video_root, norm, num_segments=5, test_mode=True,
+        vid = videos(os.path.join(root, 'vid.txt'), video_root, norm, num_segments=5, test_mode=True,
                            flip_ratio=0, oversample='ten_crop', decoder='decord')
         a = raw[0]['img_group_0']
         results = vid.sample_results(0, 0)
@@ -132,11 +133,12 @@ def test_video_equals_rawframes_both_colour_orders(video_frames):
 def test_video_dataset_opencv_and_decord(data_dir, tmp_path):
     lst = tmp_path / 'v.txt'
     lst.write_text('test 0\ntest.mp4 1\n')  # original form (no ext) and mmaction2 form (with ext)
-    a = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0)
-    b = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0, use_decord=False)
-    assert a.backend == 'auto' and b.backend == 'opencv'  # unset: the fastest frame-exact backend
-    forced = VideoDataset(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, use_decord=True)
-    assert forced.backend == 'decord'
+    a = videos(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0)
+    b = videos(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, flip_ratio=0, use_decord=False)
+    backend = lambda ds: ds.pipelines[0].transforms[0].backend  # noqa: E731  (the pipeline's VideoInit)
+    assert backend(a) == 'auto' and backend(b) == 'opencv'  # unset: the fastest frame-exact backend
+    forced = videos(str(lst), data_dir, IMAGENET, num_segments=3, random_shift=False, use_decord=True)
+    assert backend(forced) == 'decord'
     xa, xb = a[0]['img_group_0'], b[1]['img_group_0']
     assert xa.shape == (3, 3, 224, 224) and a[1]['gt_label'].tolist() == [1]
     assert (xa - xb).abs().mean() < 0.02  # same frames up to YUV->RGB rounding (normalised units)
@@ -144,31 +146,31 @@ def test_video_dataset_opencv_and_decord(data_dir, tmp_path):
 
 def test_errors_name_file_line_and_path(data_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="annotation file not found: .*missing.txt .*'ann_file'"):
-        RawFramesDataset(str(tmp_path / 'missing.txt'), data_dir, CAFFE)
+        raw_frames(str(tmp_path / 'missing.txt'), data_dir, CAFFE)
     bad = tmp_path / 'bad.txt'
     bad.write_text('imgs 10 3\n\nimgs ten 3\n')
     with pytest.raises(AnnotationError, match=r"bad\.txt:3: malformed line 'imgs ten 3': expected "
                                               r"'<frame_dir> <num_frames> <label>'"):
-        RawFramesDataset(str(bad), data_dir, CAFFE)
+        raw_frames(str(bad), data_dir, CAFFE)
     bad.write_text('a/b.mp4\n')
     with pytest.raises(AnnotationError, match=r"bad\.txt:1: .*expected '<path> <label>'"):
-        VideoDataset(str(bad), data_dir, CAFFE)
+        videos(str(bad), data_dir, CAFFE)
     lst = tmp_path / 'l.txt'
     lst.write_text('imgs 10 0\nnot_here 10 0\nimgs 12 0\n')
-    ds = RawFramesDataset(str(lst), data_dir, CAFFE, num_segments=3, image_tmpl='img_{:05d}.jpg')
+    ds = raw_frames(str(lst), data_dir, CAFFE, num_segments=3, image_tmpl='img_{:05d}.jpg')
     with pytest.raises(BadSampleError, match=r"RawFramesDataset\[1\] \(.*l\.txt:2 'not_here 10 0'\).*"
                                              r'frame folder not found: .*not_here'):
         ds[1]
     with pytest.raises(BadSampleError, match=r'RawFramesDataset\[2\].*frame file not found: .*img_000(11|12)\.jpg'):
-        RawFramesDataset(str(lst), data_dir, CAFFE, num_segments=1, test_mode=True, new_length=12,
+        raw_frames(str(lst), data_dir, CAFFE, num_segments=1, test_mode=True, new_length=12,
                          image_tmpl='img_{:05d}.jpg')[2]
     vl = tmp_path / 'v.txt'
     (tmp_path / 'broken.mp4').write_bytes(b'not a video at all' * 50)
     vl.write_text('broken 0\n')
     with pytest.raises(BadSampleError, match=r'VideoDataset\[0\].*broken\.mp4'):
-        VideoDataset(str(vl), str(tmp_path), CAFFE)[0]
+        videos(str(vl), str(tmp_path), CAFFE)[0]
     with pytest.raises(ConfigError, match="'oversample'"):
-        RawFramesDataset(str(lst), data_dir, CAFFE, oversample='five_crop')
+        raw_frames(str(lst), data_dir, CAFFE, oversample='five_crop')
 
 
 def test_build_dataset_and_errors(data_dir, raw_list):

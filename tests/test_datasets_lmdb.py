@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction.datasets import LMDBFramesDataset, RawFramesDataset
+from _dataset_helpers import lmdb_frames, raw_frames
 from mmaction.datasets.decoders import frames
 
 lmdb = pytest.importorskip('lmdb')
@@ -62,8 +62,8 @@ def test_generated_rgb_lmdb_equals_rawframes(frames_root, tmp_path):
     for kw in (dict(num_segments=3, test_mode=True, oversample='ten_crop'),
                dict(num_segments=3, multiscale_crop=True, scales=[1, 0.875, 0.75], flip_ratio=0.5),
                dict(num_segments=2, new_length=4, input_format='NCTHW', random_shift=False)):
-        lm = LMDBFramesDataset(ann, str(tmp_path / 'lmdb'), IMAGENET, **kw)
-        raw = RawFramesDataset(ann, frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)
+        lm = lmdb_frames(ann, str(tmp_path / 'lmdb'), IMAGENET, **kw)
+        raw = raw_frames(ann, frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)
         for idx in range(2):
             np.random.seed(idx + 7)
             a = lm[idx]
@@ -94,9 +94,9 @@ def test_generated_flow_lmdb_equals_rawframes_cli(frames_root, tmp_path):
     backends = ['cv2'] + (['simplejpeg'] if frames.simplejpeg is not None else [])
     flips = set()
     for backend in backends:
-        lm = LMDBFramesDataset(ann, str(tmp_path / 'lmdb'), FLOW, lmdb_tmpl='{}_flow_lmdb', key_tmpl='{}_{:05d}',
+        lm = lmdb_frames(ann, str(tmp_path / 'lmdb'), FLOW, lmdb_tmpl='{}_flow_lmdb', key_tmpl='{}_{:05d}',
                                decoding_backend=backend, **kw)
-        raw = RawFramesDataset(ann, frames_root, FLOW, image_tmpl='{}_{:05d}.jpg', decoding_backend=backend, **kw)
+        raw = raw_frames(ann, frames_root, FLOW, image_tmpl='{}_{:05d}.jpg', decoding_backend=backend, **kw)
         for seed in (0, 1):  # numpy seed 0 draws no flip, seed 1 a flip
             np.random.seed(seed)
             a = lm[0]
@@ -117,11 +117,11 @@ def test_lmdb_reads_the_offset_frames_like_rawframes(frames_root, tmp_path):
     ann.write_text('cls/a 5 4 0\n')  # frames 6..9 of the 10
     kw = dict(num_segments=1, new_length=4, test_mode=True, img_scale=(320, 240), input_size=224, with_offset=True,
               flip_ratio=0)
-    a = LMDBFramesDataset(str(ann), str(tmp_path / 'lmdb'), IMAGENET, **kw)[0]['img_group_0']
-    b = RawFramesDataset(str(ann), frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)[0]['img_group_0']
+    a = lmdb_frames(str(ann), str(tmp_path / 'lmdb'), IMAGENET, **kw)[0]['img_group_0']
+    b = raw_frames(str(ann), frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg', **kw)[0]['img_group_0']
     plain = tmp_path / 'plain.txt'
     plain.write_text('cls/a 4 0\n')  # frames 1..4
-    first = RawFramesDataset(str(plain), frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg',
+    first = raw_frames(str(plain), frames_root, IMAGENET, image_tmpl='img_{:05d}.jpg',
                              **dict(kw, with_offset=False))[0]['img_group_0']
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert not torch.equal(a, first)  # the offset changes which frames are read

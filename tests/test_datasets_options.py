@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mmaction.datasets import RawFramesDataset
+from _dataset_helpers import raw_frames
 from mmaction.datasets.annotations import AnnotationError
 from mmaction.registry import ConfigError
 
@@ -48,7 +48,7 @@ def test_pre_mean_npy_subtracts_frame_i_mod_L_before_the_crop(data_dir, lst, tmp
     vol = rng.uniform(0, 100, (3, 2, 120, 160)).astype(np.float32)
     vol[:, 1] += 50  # the two volume frames differ clearly
     np.save(tmp_path / 'mean.npy', vol)
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'mean.npy'),
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'mean.npy'),
                           num_segments=1, new_length=3, test_mode=True, img_scale=(160, 120),
                           resize_keep_ratio=False, input_size=112, flip_ratio=0, input_format='NCTHW')
     x = ds[0]['img_group_0'].numpy()
@@ -65,12 +65,12 @@ def test_pre_mean_npy_subtracts_frame_i_mod_L_before_the_crop(data_dir, lst, tmp
 def test_pre_mean_npy_errors_name_the_file(data_dir, lst, tmp_path):
     np.save(tmp_path / 'flat.npy', np.zeros((120, 160, 3), np.float32))
     with pytest.raises(ConfigError, match=r'flat\.npy.*\(C, L, H, W\)'):
-        RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'flat.npy'))
+        raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'flat.npy'))
     with pytest.raises(FileNotFoundError, match='missing.npy'):
-        RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'missing.npy'))
+        raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'missing.npy'))
     # a volume whose frames do not match the resized frames is refused when the sample is built
     np.save(tmp_path / 'small.npy', np.zeros((3, 1, 10, 10), np.float32))
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'small.npy'),
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, pre_mean_npy=str(tmp_path / 'small.npy'),
                           num_segments=1, test_mode=True)
     with pytest.raises(Exception, match='mean volume frames'):
         ds[0]
@@ -83,7 +83,7 @@ def test_img_scale_file_per_video_target(data_dir, lst, tmp_path, keep_ratio):
     scale_file.write_text('imgs 200 100\nother 50 50\n')
     # the second record is the same folder under another name: it is not in the file -> img_scale
     # (an int needs keep_ratio, as mmcv.imresize needed a finite (w, h))
-    ds = RawFramesDataset(lst('imgs 10 0\nimgs/../imgs 10 1\n'), data_dir, IDENTITY, image_tmpl=TMPL,
+    ds = raw_frames(lst('imgs 10 0\nimgs/../imgs 10 1\n'), data_dir, IDENTITY, image_tmpl=TMPL,
                           img_scale=256 if keep_ratio else (340, 256),
                           img_scale_file=str(scale_file), resize_keep_ratio=keep_ratio, num_segments=1,
                           test_mode=True, input_size=None, flip_ratio=0)
@@ -102,15 +102,15 @@ def test_img_scale_file_malformed_line(data_dir, lst, tmp_path):
     bad = tmp_path / 'bad_scales.txt'
     bad.write_text('imgs 200 100\nother 50\n')
     with pytest.raises(AnnotationError, match=r'bad_scales\.txt:2.*<path> <w> <h>'):
-        RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, img_scale_file=str(bad))
+        raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, img_scale_file=str(bad))
 
 
 # ---------------------------------------------------------------- temporal_jitter
 def test_temporal_jitter_frames(data_dir, lst):
     kw = dict(num_segments=2, new_length=3, new_step=2, random_shift=False, input_size=None,
               img_scale=(320, 240), flip_ratio=0)
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, temporal_jitter=True, **kw)
-    plain = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, temporal_jitter=False, **kw)
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, temporal_jitter=True, **kw)
+    plain = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, temporal_jitter=False, **kw)
     # val offsets: old_length 6, 10 > 2 + 6 - 1 -> tick = 2.5 -> int(1.25), int(3.75) = 1, 3 -> +1 = 2, 4
     # one skip per snippet position, drawn once: randint(new_step=2, size=3) (the val branch draws nothing else)
     seed = 0
@@ -130,7 +130,7 @@ def test_temporal_jitter_frames(data_dir, lst):
 
 # ---------------------------------------------------------------- resize_crop / rescale_crop
 def test_resize_crop_box_then_resize(data_dir, lst, monkeypatch):
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=112,
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=112,
                           num_segments=1, random_shift=False, flip_ratio=0)
     # area fraction 0.5, log-ratio 0 (w/h = 1): target 0.5 * 320 * 240 = 38400 -> w = h = round(195.96) = 196
     uniform = Queue(0.5, 0.0)
@@ -148,7 +148,7 @@ def test_resize_crop_box_then_resize(data_dir, lst, monkeypatch):
 
 
 def test_resize_crop_falls_back_to_centre_square(data_dir, lst, monkeypatch):
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=64,
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=64,
                           num_segments=1, random_shift=False, flip_ratio=0)
     # whole area at w/h = 3/4 -> 240 x 320 never fits a 320 x 240 image: 10 failed attempts, then the
     # centre crop of the short side: (320 - 240) // 2 = 40
@@ -160,7 +160,7 @@ def test_resize_crop_falls_back_to_centre_square(data_dir, lst, monkeypatch):
 
 
 def test_rescale_crop_short_side_then_random_crop(data_dir, lst, monkeypatch):
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, rescale_crop=True, input_size=224,
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, rescale_crop=True, input_size=224,
                           num_segments=1, random_shift=False, flip_ratio=0)
     # short side 288 -> factor 1.2 -> 384 x 288; crop at (100, 30)
     randint = Queue(288, 100, 30)
@@ -174,16 +174,16 @@ def test_rescale_crop_short_side_then_random_crop(data_dir, lst, monkeypatch):
 
 def test_random_crop_flags_refuse_missing_input_size_and_oversample(data_dir, lst):
     with pytest.raises(ConfigError, match='input_size'):
-        RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=None)
+        raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, resize_crop=True, input_size=None)
     with pytest.raises(ConfigError, match='oversample'):
-        RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, rescale_crop=True, oversample='ten_crop')
+        raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, rescale_crop=True, oversample='ten_crop')
 
 
 # ---------------------------------------------------------------- input_size=None
 @pytest.mark.parametrize('oversample', [None, 'ten_crop'])
 def test_input_size_none_keeps_whole_resized_frame(data_dir, lst, oversample):
     # crop_size None: the original built no crop operator at all, whatever 'oversample' said
-    ds = RawFramesDataset(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, num_segments=2, test_mode=True, img_scale=120,
+    ds = raw_frames(lst('imgs 10 0\n'), data_dir, IDENTITY, image_tmpl=TMPL, num_segments=2, test_mode=True, img_scale=120,
                           input_size=None, oversample=oversample, flip_ratio=0)
     out = ds[0]
     x = out['img_group_0'].numpy()
@@ -198,7 +198,7 @@ def test_input_size_none_keeps_whole_resized_frame(data_dir, lst, oversample):
 # ---------------------------------------------------------------- flow-aware ten-crop flips
 @pytest.mark.parametrize('invert', [True, False])
 def test_flow_ten_crop_all_views(data_dir, lst, invert):
-    ds = RawFramesDataset(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, test_mode=True, modality='Flow',
+    ds = raw_frames(lst('imgs 5 0\n'), data_dir, FLOW, num_segments=1, test_mode=True, modality='Flow',
                           image_tmpl='{}_{:05d}.jpg', img_scale=(320, 240), input_size=224, oversample='ten_crop',
                           flip_ratio=0, flow_invert_x=invert)
     x = ds[0]['img_group_0'].numpy()

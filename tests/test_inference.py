@@ -88,12 +88,12 @@ def test_inference_matches_model_on_dataset_sample(tiny):
     order = np.argsort(-probs)
     assert [n for n, _ in result] == [NAMES[i] for i in order[:3]]
     # the same numbers by hand: the config's test dataset on a one-line list, the model, a softmax
-    from mmaction.registry import DATASETS, build_from_cfg
+    from mmaction.datasets import build_dataset
     (tiny / 'list.txt').write_text('clip 0\n')
     cfg = dict(model.cfg.data.test, type='VideoDataset', ann_file=str(tiny / 'list.txt'), img_prefix=str(tiny),
                video_ext='mp4')
     cfg.pop('image_tmpl')
-    sample = build_from_cfg(cfg, DATASETS)[0]
+    sample = build_dataset(cfg)[0]
     assert sample['img_group_0'].shape == (3, 3, 56, 56)
     with torch.no_grad():
         logits = model(return_loss=False, img_meta=[sample['img_meta']], img_group_0=sample['img_group_0'][None])

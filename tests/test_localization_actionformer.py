@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from numpy.testing import assert_allclose
 
+from mmaction.evaluation.temporal import evaluate_localization
 from mmaction.datasets.tad_feature_dataset import TADFeatureDataset
 from mmaction.evaluation.temporal import detection_metrics
 from mmaction.models import build_localizer
@@ -301,7 +302,7 @@ def test_dataset_evaluate_on_the_mmaction2_activitynet_fixture(samples_dir):
     gives the numbers mmaction2's test suite asserts for these files."""
     d = os.path.join(samples_dir, 'tests', 'data', 'eval_localization')
     ds = TADFeatureDataset(os.path.join(d, 'gt.json'), d, default_fps=30, test_mode=True)
-    metrics = ds.evaluate(ds.load_results(os.path.join(d, 'result.json')), 'activitynet')
+    metrics = evaluate_localization(ds, ds.load_results(os.path.join(d, 'result.json')), 'activitynet')
     assert_allclose([metrics[f'mAP@{t:.2f}'] for t in np.linspace(0.5, 0.95, 10)],
                     [0.71428571, 0.71428571, 0.71428571, 0.6875, 0.6875, 0.59722222, 0.52083333, 0.52083333,
                      0.52083333, 0.5], atol=1e-7)
@@ -314,7 +315,7 @@ def test_dataset_evaluate_with_external_scores_and_result_files(tmp_path):
     results = [dict(video_name='video_a', proposal_list=[dict(label=0, score=0.9, segment=[2.0, 6.0]),
                                                          dict(label='Run', score=0.8, segment=[8.0, 9.0])]),
                dict(video_name='video_b', proposal_list=[dict(label='Run', score=0.7, segment=[1.0, 2.0])])]
-    assert ds.evaluate(results, 'thumos14')['average_mAP'] == pytest.approx(1.0)
+    assert evaluate_localization(ds, results, 'thumos14')['average_mAP'] == pytest.approx(1.0)
     ds.dump_results(results, str(tmp_path / 'r.json'))
     assert ds.load_results(str(tmp_path / 'r.json'))[0]['proposal_list'][0]['label'] == 'Jump'
     # class-agnostic proposals + video-level scores: each proposal -> top-2 classes, sqrt(score product);
@@ -328,7 +329,7 @@ def test_dataset_evaluate_with_external_scores_and_result_files(tmp_path):
     assert_allclose([d[3] for d in sorted(dets['Jump'])], np.sqrt([0.9 * 0.9, 0.8 * 0.9, 0.7 * 0.1]))
     # Jump: [2, 6] .81 TP, [8, 9] .72 FP -> AP 1; Run: [8, 9] .48, [2, 6] .54 FP first, [1, 2] .56 TP
     # -> Run ranking .56 TP, .54 FP, .48 TP: AP = 1/2 * 1 + 1/2 * 2/3
-    assert ext.evaluate(agnostic, 'thumos14')['average_mAP'] == pytest.approx((1 + 0.5 + 1 / 3) / 2)
+    assert evaluate_localization(ext, agnostic, 'thumos14')['average_mAP'] == pytest.approx((1 + 0.5 + 1 / 3) / 2)
     with pytest.raises(ValueError, match='external_scores'):
         ds.label_detections(agnostic)
 

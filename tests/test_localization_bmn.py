@@ -8,6 +8,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
+from mmaction.evaluation.temporal import evaluate_localization
 from mmaction.datasets.activitynet_dataset import ActivityNetDataset, rescale_feature
 from mmaction.models.localizers.bmn import BMN, _interp_bin_mask, boundary_matching_mask, video_duration
 from mmaction.models.localizers.losses import binary_logistic_regression_loss, pem_cls_loss
@@ -110,7 +111,7 @@ def test_activitynet_dataset_samples(samples_dir, tmp_path):
     assert ds8[0]['raw_feature'].shape == (400, 8)
     results = [dict(video_name='v_test1', proposal_list=[dict(score=0.9, segment=[0.3, 0.6])]),
                dict(video_name='v_test2', proposal_list=[dict(score=0.9, segment=[0.0, 0.5])])]
-    metrics = ds.evaluate(results)
+    metrics = evaluate_localization(ds, results)
     assert metrics['AR@1'] == pytest.approx(0.5) and metrics['AR@100'] == pytest.approx(0.5)
     out = tmp_path / 'r.json'
     ds.dump_results(results, str(out))
@@ -150,7 +151,7 @@ def test_bmn_toy_training_beats_untrained(tmp_path):
             x = te[i]
             res += model(x['raw_feature'][None], img_meta=[x['img_meta']], return_loss=False)
         model.train()
-        return te.evaluate(res)
+        return evaluate_localization(te, res)
 
     before = evaluate()
     opt = torch.optim.Adam(model.parameters(), lr=0.003, weight_decay=1e-4)

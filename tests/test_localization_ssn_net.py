@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction.datasets.builder import collate
-from mmaction.datasets.ssn_dataset import (SSNDataset, SSNInstance, SSNVideoRecord, assign_proposals, context_range,
+from mmaction.datasets.builder import build_dataset, collate
+from mmaction.datasets.ssn_dataset import (SSNInstance, SSNVideoRecord, assign_proposals, context_range,
                                            per_video_counts, segment_offsets)
 from mmaction.models import build_localizer
 from mmaction.models.localizers.ssn_losses import classwise_regression_loss, completeness_loss
@@ -65,8 +65,10 @@ def toy(tmp_path_factory):
 
 
 def _dataset(toy, split, **kw):
-    return SSNDataset(str(toy / f'annotations/tag_{split}_normalized_proposal_list.txt'), str(toy / 'rawframes'),
-                      NORM, TRAIN_CFG, TEST_CFG, image_tmpl='img_{:05d}.jpg', img_scale=32, input_size=32, **kw)
+    # the original flag form, translated into a pipeline by build_dataset
+    return build_dataset(dict(type='SSNDataset', ann_file=str(toy / f'annotations/tag_{split}_normalized_proposal_list.txt'),
+                              img_prefix=str(toy / 'rawframes'), img_norm_cfg=NORM, train_cfg=TRAIN_CFG, test_cfg=TEST_CFG,
+                              image_tmpl='img_{:05d}.jpg', img_scale=32, input_size=32, **kw))
 
 
 def test_dataset_train_sample(toy):

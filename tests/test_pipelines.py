@@ -115,8 +115,13 @@ def test_resize_int_tuple_exact():
     np.testing.assert_allclose(out['scale_factor'], [340 / 320, 256 / 240, 340 / 320, 256 / 240], rtol=1e-6)
     out = Resize((-1, 128))(dict(imgs=clip))
     assert out['imgs'].shape[1:3] == (128, 171)
-    out = Resize(256)(dict(imgs=clip, scale_override=(160, 120)))  # img_scale_file entry wins
-    assert out['imgs'].shape[1:3] == (120, 160)
+
+def test_resize_scale_file_entry_wins(tmp_path):
+    clip = np.zeros((2, 240, 320, 3), np.uint8)
+    (tmp_path / 'scales.txt').write_text('a/b 160 120\n')
+    resize = Resize(256, scale_file=str(tmp_path / 'scales.txt'))  # the original's img_scale_file
+    assert resize(dict(imgs=clip, video_key='a/b'))['imgs'].shape[1:3] == (120, 160)
+    assert resize(dict(imgs=clip, video_key='other'))['imgs'].shape[1:3] == (256, 341)
 
 
 def test_resize_matches_cv2_per_frame():
@@ -257,3 +262,44 @@ def test_replay_shares_crop_and_flip():
         assert first['flip'] == second['flip']
         np.testing.assert_array_equal(first['imgs'], second['imgs'])
     assert math.isfinite(first['crop_quadruple'][0])
+
+
+def test_box_aware_resize_crop_flip_pad():
+    from mmaction.datasets.pipelines.augmentations import Pad
+    clip = np.arange(2 * 30 * 40 * 3, dtype=np.uint8).reshape(2, 30, 40, 3)
+    props = np.array([[4, 3, 20, 27, 0.9]], np.float32)
+    res = Resize((80, 60))(dict(imgs=clip, proposals=props, gt_bboxes=props[:, :4]))
+    np.testing.assert_allclose(res['proposals'], [[8, 6, 40, 54, 0.9]])  # score untouched
+    assert props[0, 0] == 4  # the input boxes are not changed in place
+    res = CenterCrop(50)(res)  # (80 - 50) // 2 = 15, (60 - 50) // 2 = 5; clipped to [0, 49]
+    np.testing.assert_allclose(res['gt_bboxes'], [[0, 1, 25, 49]])
+    v0 = Flip(flip_ratio=1.0, inclusive_boxes=True)(dict(res))
+    np.testing.assert_allclose(v0['gt_bboxes'], [[50 - 25 - 1, 1, 50 - 0 - 1, 49]])  # the original AVA flip
+    mm2 = Flip(flip_ratio=1.0)(dict(res))
+    np.testing.assert_allclose(mm2['gt_bboxes'], [[25, 1, 50, 49]])  # mmaction2: x' = W - x
+    np.testing.assert_array_equal(mm2['imgs'], res['imgs'][:, :, ::-1])
+    padded = Pad(32)(dict(imgs=np.ones((2, 50, 50, 3), np.float32)))
+    assert padded['imgs'].shape == (2, 64, 64, 3) and padded['pad_shape'] == (64, 64)
+    assert padded['imgs'][:, 50:].sum() == 0 and padded['imgs'][:, :50, :50].sum() == 2 * 50 * 50 * 3
+
+
+def test_multiscale_resize_and_test_views():
+    from mmaction.datasets.pipelines.multiview import MultiScaleFlipAug
+    clip = np.zeros((1, 30, 40, 3), np.uint8)
+    resize = Resize([(40, 30), (80, 60)])
+    np.random.seed(3)
+    picks = {resize(dict(imgs=clip))['img_shape'] for _ in range(20)}
+    assert picks == {(30, 40), (60, 80)}
+    # range mode: long side in [40, 80], short in [30, 60], drawn in that order
+    np.random.seed(0)
+    long_side, short_side = np.random.randint(40, 81), np.random.randint(30, 61)
+    np.random.seed(0)
+    out = Resize([(40, 30), (80, 60)], multiscale_mode='range')(dict(imgs=clip))
+    factor = min(long_side / 40, short_side / 30)
+    assert out['img_shape'] == (int(30 * factor + 0.5), int(40 * factor + 0.5))
+    aug = MultiScaleFlipAug([dict(type='Resize', scale=(40, 30)), dict(type='Flip', flip_ratio=0)],
+                            img_scale=[(40, 30), (80, 60)], flip=True)
+    views = aug(dict(imgs=clip, proposals=np.array([[0, 0, 10, 10]], np.float32)))['views']
+    assert [(v['img_shape'], v['flip']) for v in views] == [((30, 40), False), ((30, 40), True),
+                                                             ((60, 80), False), ((60, 80), True)]
+    np.testing.assert_allclose(views[3]['proposals'], [[60, 0, 80, 20]])

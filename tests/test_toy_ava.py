@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from data_tools.toy.build_toy_ava import FPS, box_iou, build
-from mmaction.datasets.ava_dataset import AVADataset, load_video_stats
+from mmaction.datasets import build_dataset
+from mmaction.datasets.ava_dataset import load_video_stats
 from mmaction.evaluation.ava import MAP_KEY, ava_eval, read_labelmap
 
 from _dist_test_helpers import cpu_env, free_port  # noqa: E402 (tests/ helper)
@@ -88,11 +89,12 @@ def test_gt_box_covers_the_actor_in_the_keyframe(small_toy):
 def test_ava_dataset_reads_the_toy_data(small_toy):
     out, _ = small_toy
     ann = os.path.join(out, 'annotations')
-    ds = AVADataset(os.path.join(ann, 'toy_ava_train.csv'), img_prefix=os.path.join(out, 'rawframes'),
-                    exclude_file=os.path.join(ann, 'toy_ava_train_excluded_timestamps.csv'),
-                    proposal_file=os.path.join(ann, 'toy_ava_proposals_train.pkl'), image_tmpl='img_{:05d}.jpg',
-                    new_length=4, new_step=4, random_shift=False, img_scale=(64, 48), flip_ratio=0,
-                    input_format='NCTHW', fps=30, timestamp_start=0, num_classes=9, with_label=True)
+    ds = build_dataset(dict(  # the original flag form, translated into a pipeline at build time
+        type='AVADataset', ann_file=os.path.join(ann, 'toy_ava_train.csv'), img_prefix=os.path.join(out, 'rawframes'),
+        exclude_file=os.path.join(ann, 'toy_ava_train_excluded_timestamps.csv'),
+        proposal_file=os.path.join(ann, 'toy_ava_proposals_train.pkl'), image_tmpl='img_{:05d}.jpg',
+        new_length=4, new_step=4, random_shift=False, img_scale=(64, 48), flip_ratio=0,
+        input_format='NCTHW', fps=30, timestamp_start=0, num_classes=9, with_label=True))
     assert len(ds) == 4 - 2  # 2 videos x 2 key-frames, one excluded per video
     np.testing.assert_array_equal(ds.frame_indices(1), [23, 27, 31, 35])
     item = ds[0]

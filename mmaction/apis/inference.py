@@ -117,6 +117,9 @@ def _dataset_args(test_cfg: dict, dataset_type: str) -> dict:
     cls = DATASETS.get(dataset_type)
     if cls is None:
         raise ConfigError(f"dataset type '{dataset_type}' is not registered (is mmaction.datasets complete?)")
+    from mmaction.datasets.flag_pipeline import translate_dataset_cfg
+    test_cfg = {k: v for k, v in test_cfg.items() if k != 'img_scale_file'}  # per-video sizes of the test list
+    test_cfg = translate_dataset_cfg(dict(test_cfg, type=dataset_type), 'data.test')
     accepted = inspect.signature(cls.__init__).parameters
     args = {k: v for k, v in test_cfg.items() if k in accepted}
     dropped = sorted(set(test_cfg) - set(args) - {'type'})
@@ -137,11 +140,8 @@ class _SingleInput:
         ann = os.path.join(self.tmpdir.name, 'input_list.txt')
         if os.path.isdir(source):
             args = _dataset_args(test_cfg, 'RawFramesDataset')
-            tmpl = _frame_template(source, args.get('filename_tmpl') or (
-                args.get('image_tmpl') if isinstance(args.get('image_tmpl'), str) else None))
-            args['image_tmpl'] = tmpl
-            if args.get('filename_tmpl'):
-                args['filename_tmpl'] = tmpl
+            given = args.get('filename_tmpl')
+            tmpl = args['filename_tmpl'] = _frame_template(source, given if isinstance(given, str) else None)
             line = f'{os.path.basename(source)} {_count_frames(source, tmpl)} 0'
         elif os.path.isfile(source):
             args = _dataset_args(test_cfg, 'VideoDataset')
@@ -155,8 +155,7 @@ class _SingleInput:
         with open(ann, 'w', encoding='utf-8') as f:
             f.write(line + '\n')
         args['ann_file'] = ann
-        args['img_prefix'] = os.path.dirname(source)
-        args.pop('img_scale_file', None)
+        args['data_prefix'] = os.path.dirname(source)
         self.dataset = _build(args)
 
     def close(self) -> None:
@@ -164,8 +163,8 @@ class _SingleInput:
 
 
 def _build(args: dict) -> Any:
-    from mmaction.registry import build_from_cfg
-    return build_from_cfg(args, DATASETS, where='data.test')
+    from mmaction.datasets import build_dataset
+    return build_dataset(args, where='data.test')
 
 
 def run_samples(model: nn.Module, samples: Sequence[dict], step: Any = None) -> list:

@@ -49,30 +49,17 @@ def init_detector(config: Any, checkpoint: str | None = None, device: str | torc
 def preprocess(frames: np.ndarray, boxes: np.ndarray, test_cfg: Mapping) -> tuple[torch.Tensor, dict, torch.Tensor]:
     """Clip ``(T, H, W, 3)`` RGB uint8 and pixel ``boxes (n, 4|5)`` -> network input ``(1, 3, T, H', W')``,
     ``img_meta`` and proposals in network pixels, with the test dataset's resize/normalise/pad settings."""
-    from mmaction.datasets.ava_dataset import _rescale_size
+    from mmaction.datasets.ava_dataset import view_item
+    from mmaction.datasets.flag_pipeline import translate_dataset_cfg
+    from mmaction.datasets.pipelines.compose import Compose
+    # The test dataset's own pipeline (its first view: first scale, not flipped), in the 3D layout of the model.
+    cfg = translate_dataset_cfg(dict(test_cfg, type='AVADataset', test_mode=True, input_format='NCTHW'))
     t, h, w = frames.shape[:3]
-    scale = test_cfg.get('img_scale', (340, 256))
-    scale = tuple(scale[0]) if isinstance(scale, list) else tuple(scale)
-    nw, nh, fx, fy = _rescale_size(w, h, scale, test_cfg.get('resize_keep_ratio', True))
-    norm = test_cfg.get('img_norm_cfg') or {}
-    imgs = np.stack([cv2.resize(f, (nw, nh), interpolation=cv2.INTER_LINEAR) for f in frames]).astype(np.float32)
-    if not norm.get('to_rgb', True):
-        imgs = imgs[..., ::-1]
-    if test_cfg.get('div_255', False):
-        imgs /= 255.0
-    imgs = (imgs - np.asarray(norm.get('mean', [0, 0, 0]), np.float32)) / np.asarray(norm.get('std', [1, 1, 1]),
-                                                                                      np.float32)
-    div = test_cfg.get('size_divisor')
-    ph, pw = (int(np.ceil(nh / div) * div), int(np.ceil(nw / div) * div)) if div else (nh, nw)
-    padded = np.zeros((t, ph, pw, 3), np.float32)
-    padded[:, :nh, :nw] = imgs
-    factor = np.array([fx, fy, fx, fy], np.float32)
-    props = np.asarray(boxes, np.float32).copy()
-    props[:, :4] *= factor
-    meta = dict(ori_shape=(h, w, 3), img_shape=(nh, nw, 3), pad_shape=(ph, pw, 3), scale_factor=factor, flip=False,
-                crop_quadruple=np.array([0, 0, nw, nh], np.float32))
-    tensor = torch.from_numpy(np.ascontiguousarray(padded.transpose(3, 0, 1, 2)))[None]  # (1, 3, T, H, W)
-    return tensor, meta, torch.from_numpy(props)
+    results = Compose(cfg['pipeline'])(dict(imgs=np.asarray(frames), channel_order='rgb', modality='RGB', clip_len=t,
+                                            num_clips=1, img_shape=(h, w), proposals=np.asarray(boxes, np.float32)))
+    view = results['views'][0] if 'views' in results else results
+    tensor, meta = view_item(view, (h, w))
+    return tensor, meta, torch.from_numpy(view['proposals'])
 
 
 @torch.no_grad()

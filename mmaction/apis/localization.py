@@ -6,14 +6,15 @@ from typing import Any, Sequence
 
 import torch
 
-from mmaction.registry import DATASETS, ConfigError, build_from_cfg
+from mmaction.registry import ConfigError
 
 
 def build_localization_dataset(cfg: dict, where: str) -> Any:
     # The localization datasets register on import; importing them here keeps the tools independent of the
     # order in which mmaction.datasets imports its modules.
     from mmaction.datasets import activitynet_dataset, ssn_dataset, tad_feature_dataset  # noqa: F401
-    return build_from_cfg(cfg, DATASETS, where=where)
+    from mmaction.datasets import build_dataset
+    return build_dataset(cfg, where=where)
 
 
 def train_localizer(cfg: Any, distributed: bool = False, validate: bool = False,
@@ -69,7 +70,8 @@ def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, ev
         if not out.endswith('.json'):
             raise ValueError(f'--out must be a .json file for proposal results, got {out}')
         dataset.dump_results(results, out)
-    return dataset.evaluate(results, eval_metric) if eval_metric else {}
+    from mmaction.evaluation.temporal import evaluate_localization
+    return evaluate_localization(dataset, results, eval_metric) if eval_metric else {}
 
 
 def format_ar_an(metrics: dict) -> str:

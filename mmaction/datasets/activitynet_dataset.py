@@ -114,22 +114,11 @@ class ActivityNetDataset(torch.utils.data.Dataset):
         return dict(raw_feature=torch.from_numpy(np.ascontiguousarray(feat.T)),
                     gt_bbox=torch.from_numpy(self.gt_bbox(info)), img_meta=meta)
 
-    # ----- evaluation -----------------------------------------------------------------------------------------
+    # ----- evaluation (mmaction.evaluation.temporal.evaluate_localization reads these) -------------------------
     def ground_truth(self) -> dict[str, np.ndarray]:
         """``{video: (G, 2) segments in seconds}``."""
         return {info['video_name']: np.array([a['segment'] for a in info['annotations']],
                                              dtype=np.float64).reshape(-1, 2) for info in self.video_infos}
-
-    def evaluate(self, results: Sequence[dict], metrics: str | Sequence[str] = 'AR@AN',
-                 max_avg_proposals: int = 100) -> dict[str, float]:
-        """``results``: one ``dict(video_name, proposal_list=[{score, segment}])`` per video (BMN/BSN output)."""
-        from mmaction.evaluation.temporal import ar_an_metrics
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if metrics != ['AR@AN']:
-            raise ValueError(f"ActivityNetDataset.evaluate: unsupported metrics {metrics}; expected 'AR@AN'")
-        proposals = {r['video_name']: np.array([[p['segment'][0], p['segment'][1], p['score']]
-                                                for p in r['proposal_list']]).reshape(-1, 3) for r in results}
-        return ar_an_metrics(self.ground_truth(), proposals, max_avg_proposals)
 
     @staticmethod
     def dump_results(results: Sequence[dict], out: str, label: str | None = None) -> None:

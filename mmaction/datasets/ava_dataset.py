@@ -4,8 +4,9 @@ plus the mmaction2 variant's ``custom_classes``, ``person_det_score_thr``, ``fps
 
 One sample is one key-frame: a clip of ``new_length`` frames every ``new_step`` frames centred on frame
 ``fps * (timestamp - timestamp_start) + 1`` (rawframes are 1-based and start at ``timestamp_start``), the
-ground-truth person boxes with their action lists, and the person proposals. Boxes follow the images
-through resize, crop and flip (mmdet-v1 pixel convention: flipped ``x1' = W - x2 - 1``).
+ground-truth person boxes with their action lists, and the person proposals. The pipeline's box-aware
+transforms move the boxes with the images through resize, crop and flip (the original flags translate to
+``Flip(inclusive_boxes=True)``, mmdet-v1's pixel convention: flipped ``x1' = W - x2 - 1``).
 
 Item (train)::
 
@@ -16,8 +17,9 @@ Item (train)::
     gt_bboxes:   (k, 4) network-input pixels;  gt_labels: (k, num_classes) action ids padded with -1
     num_modalities: LongTensor([1])
 
-Test items hold lists (one entry per scale, and per flip when ``flip_ratio > 0``) for ``img_group_0``,
-``img_meta`` and ``proposals``.
+Test items of a multi-view pipeline (``MultiScaleFlipAug``: one view per scale, and per flip when the original
+``flip_ratio > 0``) hold lists for ``img_group_0``, ``img_meta`` and ``proposals``; ``gt_bboxes`` then stay in
+frame pixels.
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import os
 from collections import OrderedDict
 from typing import Any, Sequence
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -34,6 +35,8 @@ from torch.utils.data import Dataset
 from mmaction.utils.ava_files import make_image_key, read_exclusions, read_labelmap
 from mmaction.registry import DATASETS
 from mmaction.utils.io import load_pickle, open_text
+
+from .pipelines.compose import Compose
 
 
 def load_video_stats(path: str) -> dict[str, tuple[int, int]]:
@@ -97,66 +100,53 @@ def load_ava_csv(path: str, num_classes: int = 81, class_map: dict[int, int] | N
     return out
 
 
-def _rescale_size(w: int, h: int, scale: tuple[int, int], keep_ratio: bool) -> tuple[int, int, float, float]:
-    """mmcv ``imrescale`` semantics: fit within (long_max, short_max) keeping the ratio."""
-    if not keep_ratio:
-        return int(scale[0]), int(scale[1]), scale[0] / w, scale[1] / h
-    long_max, short_max = max(scale), min(scale)
-    factor = min(long_max / max(w, h), short_max / min(w, h))
-    nw, nh = int(w * factor + 0.5), int(h * factor + 0.5)
-    return nw, nh, factor, factor
+def view_item(results: dict, ori_shape: tuple[int, int], extra_meta: dict | None = None) -> tuple[torch.Tensor, dict]:
+    """The network input and ``img_meta`` (the original's keys) of one AVA pipeline output."""
+    ih, iw = results['img_shape'][:2]
+    ph, pw = results.get('pad_shape', (ih, iw))[:2]
+    scale = np.broadcast_to(np.asarray(results.get('scale_factor', 1.0), dtype=np.float32), (4,)).copy()
+    crop = results.get('crop_quadruple')
+    meta = dict(ori_shape=tuple(ori_shape) + (3,), img_shape=(ih, iw, 3), pad_shape=(ph, pw, 3),
+                scale_factor=scale, flip=bool(results.get('flip', False)),
+                crop_quadruple=np.array([0, 0, iw, ih], np.float32) if crop is None else crop, **(extra_meta or {}))
+    imgs = results.get('inputs')  # mmaction2's PackActionInputs
+    if imgs is None:
+        imgs = torch.from_numpy(np.ascontiguousarray(results['imgs']))
+    return imgs, meta
 
 
 @DATASETS.register_module()
 class AVADataset(Dataset):
-    """AVA key-frame dataset; see the module docstring for the item layout."""
+    """AVA key-frame dataset; see the module docstring for the item layout.
 
-    def __init__(self, ann_file: str, img_prefix: str | None = None, img_norm_cfg: dict | None = None,
-                 exclude_file: str | None = None, label_file: str | None = None,
-                 video_stat_file: str | None = None, new_length: int = 1, new_step: int = 1,
-                 random_shift: bool = True, modality: str = 'RGB', image_tmpl: str = 'img_{}.jpg',
-                 img_scale: Any = (340, 256), input_size: int | None = None, div_255: bool = False,
-                 size_divisor: int | None = None, multiscale_mode: str = 'value', proposal_file: str | None = None,
-                 num_max_proposals: int = 1000, flip_ratio: float = 0.5, resize_keep_ratio: bool = True,
-                 with_label: bool = False, test_mode: bool = False, input_format: str = 'NCHW',
-                 random_crop: bool = False, fps: int = 30, timestamp_start: int = 840,
-                 shot_end: int | None = None, num_classes: int = 81, custom_classes: Sequence[int] | None = None,
+    The dataset parses the annotations, samples and reads the clip and gives the pipeline
+    ``results = dict(imgs (T, H, W, 3) uint8 RGB, proposals (n, 4|5), gt_bboxes (k, 4), ...)`` in pixels of
+    the frames; box-aware transforms (``Resize``, ``CenterCrop``/``RandomCrop``, ``Flip``) move the boxes with
+    the frames. Test pipelines that produce several views (``MultiScaleFlipAug``) give list items. Original
+    flag-form configs (``img_norm_cfg``, ``img_scale``, ``input_size``, ``flip_ratio``, ``size_divisor``, ...)
+    are translated into that pipeline by ``build_dataset``.
+    """
+
+    def __init__(self, ann_file: str, pipeline: list[dict], data_prefix: str | dict | None = None,
+                 filename_tmpl: str = 'img_{:05d}.jpg', exclude_file: str | None = None,
+                 label_file: str | None = None, video_stat_file: str | None = None, new_length: int = 1,
+                 new_step: int = 1, random_shift: bool = True, modality: str = 'RGB',
+                 proposal_file: str | None = None, num_max_proposals: int = 1000, with_label: bool = False,
+                 test_mode: bool = False, fps: int = 30, timestamp_start: int = 840, shot_end: int | None = None,
+                 num_classes: int = 81, custom_classes: Sequence[int] | None = None,
                  person_det_score_thr: float | None = None, use_frames: bool = True, video_ext: str = '.mp4',
-                 decoder: str = 'decord', data_prefix: str | None = None, filename_tmpl: str | None = None,
-                 **unused: Any):
-        if unused:
-            # Crop options of the recognition datasets (oversample, more_fix_crop, ...) are accepted by the
-            # original but have no effect on AVA.
-            ignored = set(unused) - {'oversample', 'more_fix_crop', 'multiscale_crop', 'scales', 'max_distort'}
-            if ignored:
-                raise TypeError(f'AVADataset: unknown keyword(s) {sorted(ignored)}')
+                 decoder: str = 'decord'):
+        from .rawframes_dataset import data_root
         if modality != 'RGB':
             raise ValueError(f"AVADataset: modality must be 'RGB', got {modality!r}")
-        if input_format not in ('NCHW', 'NCTHW'):
-            raise ValueError(f"AVADataset: input_format must be 'NCHW' or 'NCTHW', got {input_format!r}")
-        if multiscale_mode not in ('value', 'range'):
-            raise ValueError(f"AVADataset: multiscale_mode must be 'value' or 'range', got {multiscale_mode!r}")
         self.ann_file = ann_file
-        self.img_prefix = data_prefix if data_prefix is not None else (img_prefix or '')
-        self.image_tmpl = filename_tmpl or image_tmpl
-        norm = dict(img_norm_cfg or dict(mean=[0, 0, 0], std=[1, 1, 1], to_rgb=True))
-        self.mean = np.asarray(norm.get('mean', [0, 0, 0]), dtype=np.float32)
-        self.std = np.asarray(norm.get('std', [1, 1, 1]), dtype=np.float32)
-        self.to_rgb = bool(norm.get('to_rgb', True))
+        self.img_prefix = data_root(data_prefix, 'img')
+        self.image_tmpl = filename_tmpl
         self.new_length, self.new_step = int(new_length), int(new_step)
         self.random_shift = random_shift
-        self.img_scales = [tuple(s) for s in img_scale] if isinstance(img_scale, list) else [tuple(img_scale)]
-        self.input_size = input_size
-        self.div_255 = div_255
-        self.size_divisor = size_divisor
-        self.multiscale_mode = multiscale_mode
         self.num_max_proposals = num_max_proposals
-        self.flip_ratio = flip_ratio
-        self.resize_keep_ratio = resize_keep_ratio
         self.with_label = with_label
         self.test_mode = test_mode
-        self.input_format = input_format
-        self.random_crop = random_crop
         self.fps, self.timestamp_start = int(fps), int(timestamp_start)
         # Trimmed AVA videos span 14:00-31:00 -> (1860 - 840) * 30 frames; a clip never reads past it.
         self.shot_end = shot_end if shot_end is not None else (1860 - self.timestamp_start) * self.fps
@@ -182,6 +172,7 @@ class AVADataset(Dataset):
             raise ValueError(f'{proposal_file}: expected a dict "video_id,timestamp" -> (n, 4|5) array, '
                              f'got {type(self.proposals).__name__}')
         self.video_infos = self._build_infos()
+        self.pipeline = Compose(pipeline, where=f'AVADataset({ann_file}).pipeline')
         self.flag = np.ones(len(self), dtype=np.uint8)
 
     # -- annotations ---------------------------------------------------------------------------------
@@ -242,8 +233,7 @@ class AVADataset(Dataset):
         return frames.shape[1:3]
 
     def load_frames(self, video_id: str, indices: np.ndarray) -> np.ndarray:
-        """``(T, H, W, 3)`` uint8 in RGB if ``to_rgb`` else BGR."""
-        order = 'rgb' if self.to_rgb else 'bgr'
+        """``(T, H, W, 3)`` uint8 RGB (``Normalize`` puts the channels in the order the model wants)."""
         if self.use_frames:
             from mmaction.datasets.decoders.frames import read_images
             paths = []
@@ -256,76 +246,12 @@ class AVADataset(Dataset):
                         n -= 1
                     path = self._frame_path(video_id, n)
                 paths.append(path)
-            return read_images(paths, channel_order=order)
+            return read_images(paths, channel_order='rgb')
         from mmaction.datasets.decoders.base import build_decoder
         path = os.path.join(self.img_prefix, video_id + self.video_ext)
         with build_decoder(self.decoder, path) as dec:
             idx = np.clip(np.asarray(indices) - 1, 0, dec.num_frames - 1)
-            frames = dec.get_frames(idx)  # RGB
-        return frames if self.to_rgb else frames[..., ::-1]
-
-    # -- transforms ----------------------------------------------------------------------------------
-    def _pick_scale(self) -> tuple[int, int]:
-        if len(self.img_scales) == 1:
-            return self.img_scales[0]
-        if self.multiscale_mode == 'value':
-            return self.img_scales[np.random.randint(len(self.img_scales))]
-        longs = [max(s) for s in self.img_scales]
-        shorts = [min(s) for s in self.img_scales]
-        return (np.random.randint(min(longs), max(longs) + 1), np.random.randint(min(shorts), max(shorts) + 1))
-
-    def transform(self, frames: np.ndarray, boxes: list[np.ndarray], scale: tuple[int, int], flip: bool,
-                  crop: bool) -> tuple[np.ndarray, list[np.ndarray], dict]:
-        """Resize, crop, flip, normalise and pad ``frames (T, H, W, 3)``; move pixel ``boxes`` along.
-
-        Returns ``(T, C, H', W')`` float32, the moved boxes and the geometry part of ``img_meta``.
-        """
-        t, h, w = frames.shape[:3]
-        nw, nh, fx, fy = _rescale_size(w, h, scale, self.resize_keep_ratio)
-        imgs = np.stack([cv2.resize(f, (nw, nh), interpolation=cv2.INTER_LINEAR) for f in frames])
-        scale_factor = np.array([fx, fy, fx, fy], dtype=np.float32)
-        boxes = [b.copy() for b in boxes]
-        for b in boxes:
-            b[:, :4] *= scale_factor
-        x0 = y0 = 0
-        cw, ch = nw, nh
-        if crop and self.input_size:
-            cw, ch = min(self.input_size, nw), min(self.input_size, nh)
-            if self.random_crop and not self.test_mode:
-                x0, y0 = np.random.randint(nw - cw + 1), np.random.randint(nh - ch + 1)
-            else:
-                x0, y0 = (nw - cw) // 2, (nh - ch) // 2
-            imgs = imgs[:, y0:y0 + ch, x0:x0 + cw]
-            for b in boxes:
-                b[:, 0:4:2] = np.clip(b[:, 0:4:2] - x0, 0, cw - 1)
-                b[:, 1:4:2] = np.clip(b[:, 1:4:2] - y0, 0, ch - 1)
-        if flip:
-            imgs = imgs[:, :, ::-1]
-            for b in boxes:
-                x1 = b[:, 0].copy()
-                b[:, 0] = cw - b[:, 2] - 1
-                b[:, 2] = cw - x1 - 1
-        imgs = imgs.astype(np.float32)
-        if self.div_255:
-            imgs /= 255.0
-        imgs = (imgs - self.mean) / self.std
-        ph, pw = ch, cw
-        if self.size_divisor:
-            ph = int(np.ceil(ch / self.size_divisor) * self.size_divisor)
-            pw = int(np.ceil(cw / self.size_divisor) * self.size_divisor)
-            if (ph, pw) != (ch, cw):
-                padded = np.zeros((t, ph, pw, 3), dtype=np.float32)
-                padded[:, :ch, :cw] = imgs
-                imgs = padded
-        meta = dict(ori_shape=(h, w, 3), img_shape=(ch, cw, 3), pad_shape=(ph, pw, 3), scale_factor=scale_factor,
-                    flip=flip, crop_quadruple=np.array([x0, y0, cw, ch], dtype=np.float32))
-        return np.ascontiguousarray(imgs.transpose(0, 3, 1, 2)), boxes, meta
-
-    def _layout(self, imgs: np.ndarray) -> torch.Tensor:
-        tensor = torch.from_numpy(imgs)  # (T, C, H, W)
-        if self.input_format == 'NCTHW':
-            tensor = tensor.permute(1, 0, 2, 3).unsqueeze(0).contiguous()  # (1, C, T, H, W)
-        return tensor
+            return dec.get_frames(idx)  # RGB
 
     # -- items ---------------------------------------------------------------------------------------
     def __getitem__(self, idx: int) -> dict[str, Any]:
@@ -342,41 +268,30 @@ class AVADataset(Dataset):
         props[:, :4] *= pixel
         gt_boxes = info['ann']['bboxes'] * pixel
         base_meta = dict(img_key=key, video_id=info['video_id'], timestamp=info['timestamp'], width=vw, height=vh)
+        results = dict(imgs=frames, channel_order='rgb', modality='RGB', clip_len=len(frames), num_clips=1,
+                       img_shape=(h, w), original_shape=(h, w), proposals=props, img_key=key,
+                       video_id=info['video_id'], timestamp=info['timestamp'])
         if not self.test_mode:
-            flip = np.random.rand() < self.flip_ratio
-            imgs, (props, gt_boxes), meta = self.transform(frames, [props, gt_boxes], self._pick_scale(), flip, True)
-            # Pixel boxes of the original frames map to the video resolution of the stats file.
-            meta.update(base_meta)
-            data = dict(img_group_0=self._layout(imgs), img_meta=meta, proposals=torch.from_numpy(props),
+            results['gt_bboxes'] = gt_boxes  # training moves the GT with the frames
+        try:
+            results = self.pipeline(results)
+        except Exception as err:
+            raise RuntimeError(f'AVADataset ({self.ann_file}, key-frame {key}): {type(err).__name__}: {err}') from err
+        views = results.get('views')
+        if views is None:
+            imgs, meta = view_item(results, (h, w), base_meta)
+            data = dict(img_group_0=imgs, img_meta=meta, proposals=torch.from_numpy(results['proposals']),
                         num_modalities=torch.LongTensor([1]))
-            if self.with_label:
-                data['gt_bboxes'] = torch.from_numpy(gt_boxes)
-                data['gt_labels'] = torch.from_numpy(info['ann']['labels'])
-            return data
-        groups, metas, proposals = [], [], []
-        for scale in self.img_scales:
-            for flip in ([False, True] if self.flip_ratio > 0 else [False]):
-                imgs, (p,), meta = self.transform(frames, [props], scale, flip, True)
-                meta.update(base_meta)
-                groups.append(self._layout(imgs))
-                metas.append(meta)
-                proposals.append(torch.from_numpy(p))
-        data = dict(img_group_0=groups, img_meta=metas, proposals=proposals, num_modalities=torch.LongTensor([1]))
+            gt_boxes = results.get('gt_bboxes', gt_boxes)
+        else:
+            packed = [view_item(v, (h, w), base_meta) for v in views]
+            data = dict(img_group_0=[p[0] for p in packed], img_meta=[p[1] for p in packed],
+                        proposals=[torch.from_numpy(v['proposals']) for v in views],
+                        num_modalities=torch.LongTensor([1]))
         if self.with_label:
-            data['gt_bboxes'] = torch.from_numpy(gt_boxes)
+            data['gt_bboxes'] = torch.from_numpy(np.asarray(gt_boxes, dtype=np.float32))
             data['gt_labels'] = torch.from_numpy(info['ann']['labels'])
         return data
-
-    # -- evaluation ----------------------------------------------------------------------------------
-    def evaluate(self, results: Sequence[Sequence[np.ndarray]], out_csv: str, eval_type: str = 'bbox',
-                 logger: Any = None) -> dict[str, float]:
-        """Write ``results`` (one list of per-class ``(n, 5)`` pixel arrays per item) to ``out_csv`` and run
-        ``ava_eval`` against this dataset's ``ann_file``/``label_file``/``exclude_file``."""
-        from mmaction.evaluation.ava import ava_eval, results2csv
-        if self.label_file is None:
-            raise ValueError("AVADataset.evaluate needs 'label_file' (the AVA label-map pbtxt)")
-        results2csv(results, self.keyframe_keys(), out_csv)
-        return ava_eval(out_csv, eval_type, self.label_file, self.ann_file, self.exclude_file, logger=logger)
 
 
 def label_names(label_file: str) -> dict[int, str]:

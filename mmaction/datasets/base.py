@@ -178,9 +178,13 @@ class BaseRecognitionDataset(Dataset):
                         crop_quadruple=first.get('crop_quadruple'), flip=bool(first.get('flip', False)))
         if first.get('short_video'):
             img_meta['short_video'] = first['short_video']
+        for key, value in first.get('pack_meta', {}).items():  # mmaction2's PackActionInputs meta_keys
+            img_meta.setdefault(key, value)
         data = dict(num_modalities=torch.tensor([len(outs)], dtype=torch.long),
                     gt_label=self.label_tensor(self.video_infos[idx]['label']),
                     img_meta=img_meta)
         for m, results in enumerate(outs):
-            data[f'img_group_{m}'] = torch.from_numpy(np.ascontiguousarray(results['imgs']))
+            packed = results.get('inputs')
+            data[f'img_group_{m}'] = packed if packed is not None else torch.from_numpy(
+                np.ascontiguousarray(results['imgs']))
         return data

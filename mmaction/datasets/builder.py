@@ -16,14 +16,22 @@ def build_dataset(cfg: dict | Sequence[dict], default_args: dict | None = None,
                   where: str = 'data') -> Dataset:
     """Build a dataset from ``cfg = dict(type=..., ...)``; a list of cfgs gives a ``ConcatDataset``.
 
-    ``where`` names the config key in errors (e.g. ``'data.train'``).
+    An original flag-form config is translated into a ``pipeline`` here, once
+    (:func:`~mmaction.datasets.flag_pipeline.translate_dataset_cfg`). ``where`` names the config key in
+    errors (e.g. ``'data.train'``).
     """
     if isinstance(cfg, (list, tuple)):
         from torch.utils.data import ConcatDataset
         return ConcatDataset([build_dataset(c, default_args, f'{where}[{i}]') for i, c in enumerate(cfg)])
     if cfg is None:
         raise ConfigError(f"config '{where}' is missing: expected a dataset dict with a 'type' key")
-    return build_from_cfg(dict(cfg), DATASETS, default_args, where=where)
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"config '{where}' must be a dict with a 'type' key, got {type(cfg).__name__}: {cfg!r}")
+    from .flag_pipeline import translate_dataset_cfg
+    cfg = dict(cfg)
+    for key, value in (default_args or {}).items():
+        cfg.setdefault(key, value)
+    return build_from_cfg(translate_dataset_cfg(cfg, where), DATASETS, where=where)
 
 
 def collate(batch: Sequence[dict]) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from mmaction.registry import DATASETS, ConfigError
 from mmaction.utils.io import open_text
 
 from .base import ORI_SHAPE
-from .flag_pipeline import flags_to_pipeline
 from .pipelines.compose import Compose
 
 
@@ -267,7 +266,9 @@ def _pair(value: Any, name: str) -> tuple[float, float]:
 
 @DATASETS.register_module()
 class SSNDataset(Dataset):
-    """SSN training/testing samples from rawframe folders ``img_prefix/<video_id>/`` (original keys, §5.7).
+    """SSN training/testing samples from rawframe folders ``data_prefix/<video_id>/`` (original §5.7; flag-form
+    configs are translated by ``build_dataset``: their image keys become ``pipeline``, which starts at the
+    frame decoder since the dataset samples the snippets of each proposal).
 
     Train sample (``N = num_per_video`` proposals, ``S = aug_seg[0] + body_seg + aug_seg[1]`` snippets each):
     ``img_group_0 (N * S * new_length, C, H, W)``, ``prop_scaling (N, 2)`` float, ``prop_type (N,)`` long
@@ -279,22 +280,17 @@ class SSNDataset(Dataset):
     ``reg_stats (2, 2)``.
     """
 
-    def __init__(self, ann_file: str, img_prefix: str, img_norm_cfg: dict, train_cfg: Any = None,
+    def __init__(self, ann_file: str, pipeline: list[dict], data_prefix: str = '', train_cfg: Any = None,
                  test_cfg: Any = None, video_centric: bool = True, reg_stats: Any = None, body_seg: int = 5,
                  aug_seg: Any = (2, 2), aug_ratio: Any = (0.5, 0.5), new_length: int = 1, new_step: int = 1,
-                 random_shift: bool = True, modality: str = 'RGB', image_tmpl: str = 'img_{}.jpg',
-                 img_scale: Any = 256, input_size: Any = None, div_255: bool = False, size_divisor: Any = None,
-                 flip_ratio: float = 0.5, resize_keep_ratio: bool = True, resize_ratio: Any = None,
-                 filter_gt: bool = True, test_mode: bool = False, oversample: str | None = None,
-                 random_crop: bool = False, more_fix_crop: bool = False, multiscale_crop: bool = False,
-                 scales: Any = None, max_distort: int = 1, input_format: str = 'NCHW', verbose: bool = False,
-                 seed: int | None = None):
+                 random_shift: bool = True, modality: str = 'RGB', filename_tmpl: str = 'img_{:05d}.jpg',
+                 filter_gt: bool = True, test_mode: bool = False, verbose: bool = False, seed: int | None = None):
         if not video_centric:
             raise ConfigError("SSNDataset: only video_centric=True sampling is implemented (the original's default)")
         if new_step != 1:
             raise ConfigError(f"SSNDataset config key 'new_step': only 1 is supported, got {new_step}")
-        self.ann_file, self.img_prefix = ann_file, img_prefix or ''
-        self.image_tmpl, self.modality, self.new_length = image_tmpl, modality, new_length
+        self.ann_file, self.img_prefix = ann_file, data_prefix or ''
+        self.image_tmpl, self.modality, self.new_length = filename_tmpl, modality, new_length
         self.test_mode, self.random_shift = test_mode, random_shift
         self.body_seg = int(body_seg)
         self.aug_seg = tuple(int(a) for a in _pair(aug_seg, 'aug_seg'))
@@ -329,14 +325,8 @@ class SSNDataset(Dataset):
                 logging.getLogger('mmaction').info(
                     'SSNDataset %s: %d videos, %d fg / %d incomplete / %d bg proposals', ann_file,
                     len(self.video_infos), *[len(p) for p in self.dataset_pools])
-        pipeline = flags_to_pipeline(
-            source='rawframes', modality=modality, image_tmpl=image_tmpl, num_segments=1, new_length=new_length,
-            test_mode=test_mode, img_norm_cfg=img_norm_cfg, img_scale=img_scale, input_size=input_size,
-            div_255=div_255, flip_ratio=flip_ratio, resize_keep_ratio=resize_keep_ratio, oversample=oversample,
-            random_crop=random_crop, more_fix_crop=more_fix_crop, multiscale_crop=multiscale_crop, scales=scales,
-            max_distort=max_distort, input_format=input_format)
-        # The first transform samples TSN segments; SSN chooses its own frame indices, so it is dropped.
-        self.pipeline = Compose(pipeline[1:], where=f'SSNDataset({ann_file})')
+        # The pipeline starts at the frame decoder: SSN chooses the frame indices of every proposal itself.
+        self.pipeline = Compose(pipeline, where=f'SSNDataset({ann_file}).pipeline')
 
     def __len__(self) -> int:
         return len(self.video_infos)

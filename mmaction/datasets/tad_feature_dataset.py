@@ -260,17 +260,6 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                                      'label class-agnostic proposals')
         return dets
 
-    def evaluate(self, results: Sequence[dict], metrics: str | Sequence[str] = 'thumos14') -> dict:
-        """Detection mAP: ``thumos14`` (tIoU 0.3:0.1:0.7) or ``activitynet`` (0.5:0.05:0.95).
-
-        Returns ``{'mAP@0.30': ..., 'average_mAP': ..., 'table': str}``.
-        """
-        from mmaction.evaluation.temporal import detection_metrics
-        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if len(metrics) != 1:
-            raise ValueError(f"TADFeatureDataset.evaluate: one metric at a time, got {metrics}")
-        return detection_metrics(self.ground_truth(), self.label_detections(results), metrics[0])
-
     def load_results(self, path: str) -> list[dict]:
         """Read an ActivityNet-format result JSON (this dataset's ``dump_results``, ``ActivityNetDataset``'s
         class-agnostic proposals, or another toolkit's) back into ``[dict(video_name, proposal_list)]`` in

@@ -325,3 +325,22 @@ def detection_metrics(ground_truths: Mapping, detections: Mapping, protocol: str
     out['average_mAP'] = float(mean_ap.mean())
     out['table'] = detection_table(mean_ap, thresholds, protocol)
     return out
+
+
+def evaluate_localization(dataset, results: Sequence[dict], metric: str = 'AR@AN',
+                          max_avg_proposals: int = 100) -> dict:
+    """Metrics of localizer ``results`` (one ``dict(video_name, proposal_list=[{score, segment(, label)}])`` per
+    video) against the annotations of ``dataset``.
+
+    A dataset with ``label_detections`` (``TADFeatureDataset``) gives detection mAP: ``metric`` ``'thumos14'``
+    (tIoU 0.3:0.1:0.7) or ``'activitynet'`` (0.5:0.05:0.95), with its per-class ``ground_truth()``. Otherwise
+    (``ActivityNetDataset``, ``BSNProposalDataset``) ``metric='AR@AN'``: proposals against the per-video
+    ``ground_truth()`` in seconds.
+    """
+    if hasattr(dataset, 'label_detections'):
+        return detection_metrics(dataset.ground_truth(), dataset.label_detections(results), metric)
+    if metric != 'AR@AN':
+        raise ValueError(f"{type(dataset).__name__}: unsupported metric {metric!r} for proposals; expected 'AR@AN'")
+    proposals = {r['video_name']: np.array([[p['segment'][0], p['segment'][1], p['score']]
+                                            for p in r['proposal_list']]).reshape(-1, 3) for r in results}
+    return ar_an_metrics(dataset.ground_truth(), proposals, max_avg_proposals)

@@ -94,7 +94,7 @@ def run_ours(pipeline: list, videos: list, n: int, seed: int, backend: str, thre
                 for p in pipeline]
     with tempfile.NamedTemporaryFile('w', suffix='.txt', delete=False) as f:
         f.write(''.join(f'{v} 0\n' for v in videos))
-    ds = VideoDataset(f.name, '', pipeline=pipeline, video_ext='')
+    ds = VideoDataset(f.name, pipeline, video_ext='')
     decode = [0.0]
     seen = []
 

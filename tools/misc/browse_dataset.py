@@ -46,7 +46,7 @@ def sample_frames(imgs: np.ndarray, norm: dict) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> list[str]:
     args = parse_args(argv)
-    from mmaction.registry import DATASETS, build_from_cfg, import_all_modules
+    from mmaction.registry import import_all_modules
     from mmaction.utils.config import load_config
     from mmaction.utils.results import find_label_map, read_label_map
     from mmaction.utils.visualization import write_gif
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> list[str]:
     import_all_modules('mmaction.datasets', datasets.__path__)
     cfg = load_config(args.config, args.cfg_options)
     ds_cfg = cfg.data[args.split]
-    dataset = build_from_cfg(ds_cfg, DATASETS, where=f'data.{args.split}')
+    dataset = datasets.build_dataset(ds_cfg, where=f'data.{args.split}')
     label_map = find_label_map(cfg, args.label_map)
     names = read_label_map(label_map) if label_map else None
     norm = norm_cfg(ds_cfg)

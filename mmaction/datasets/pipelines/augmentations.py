@@ -9,7 +9,7 @@ clipped to the image like ``mmcv.imcrop``, sizes rounded like ``mmcv.imrescale``
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -71,19 +71,56 @@ def fill_fix_offset(more_fix_crop: bool, image_w: int, image_h: int, crop_w: int
     return ret
 
 
+# Person boxes that travel with the frames (AVA): ``(n, 4)`` or ``(n, 5)`` pixel ``[x1, y1, x2, y2(, score)]``.
+BOX_KEYS = ('proposals', 'gt_bboxes')
+
+
+def move_boxes(results: dict, move: Callable[[np.ndarray], None]) -> None:
+    """Apply ``move`` to a copy of every box array of ``results`` (copies: test views share their input)."""
+    for key in BOX_KEYS:
+        boxes = results.get(key)
+        if boxes is not None:
+            boxes = np.array(boxes, dtype=np.float32)
+            move(boxes)
+            results[key] = boxes
+
+
+def crop_boxes(results: dict, x: int, y: int, w: int, h: int) -> None:
+    """Shift boxes into a ``w x h`` crop at ``(x, y)`` and clip them to it (inclusive pixel coordinates)."""
+    def move(b: np.ndarray) -> None:
+        b[:, 0:4:2] = np.clip(b[:, 0:4:2] - x, 0, w - 1)
+        b[:, 1:4:2] = np.clip(b[:, 1:4:2] - y, 0, h - 1)
+    move_boxes(results, move)
+
+
 @PIPELINES.register_module()
 class Resize:
     """Resize the clip.
 
     ``scale``: an int ``s`` (short side ``s``, the original ``(inf, s)``), a ``(w, h)`` tuple (``-1`` = no
     limit) or a float factor. ``keep_ratio=True``: long edge <= max, short edge <= min; ``False``: exactly
-    ``(w, h)``. ``results['scale_override']`` (per-video ``img_scale_file`` entry) replaces ``scale``.
+    ``(w, h)``. ``scale_file`` (the original's ``img_scale_file``: ``<path> <w> <h>`` lines) gives a per-video
+    ``(w, h)`` that replaces ``scale`` for the record whose list path is ``results['video_key']``.
+    A list of ``(w, h)`` pairs picks one per sample (mmdet's ``multiscale_mode``: ``'value'`` one of them,
+    ``'range'`` a random ``(long, short)`` within their bounds; replayable as ``'scale'``). Boxes
+    (``proposals``, ``gt_bboxes``) are scaled with the frames.
     Records ``scale_factor`` as the original (a float when keeping the ratio, else ``[sx, sy, sx, sy]``).
     """
 
     def __init__(self, scale: int | float | Sequence[int], keep_ratio: bool = True, interpolation: str = 'bilinear',
-                 record_scale: bool = True):
+                 record_scale: bool = True, scale_file: str | None = None, multiscale_mode: str = 'value'):
+        from ..annotations import load_scale_file
+        if multiscale_mode not in ('value', 'range'):
+            raise ValueError(f"Resize: multiscale_mode must be 'value' or 'range', got {multiscale_mode!r}")
+        self.choices = None
+        if isinstance(scale, list) and scale and all(isinstance(c, (list, tuple)) for c in scale):
+            self.choices = [tuple(c) for c in scale]
+            for c in self.choices:
+                self._parse(c)
+            scale = self.choices[0]
+        self.multiscale_mode = multiscale_mode
         self.scale = self._parse(scale)
+        self.per_video = load_scale_file(scale_file) if scale_file else {}
         self.keep_ratio = keep_ratio
         if interpolation not in _INTERP:
             raise ValueError(f'Resize: interpolation must be one of {sorted(_INTERP)}, got {interpolation!r}')
@@ -107,7 +144,13 @@ class Resize:
     def __call__(self, results: dict) -> dict:
         imgs = results['imgs']
         h, w = imgs.shape[1:3]
-        scale = self._parse(results['scale_override']) if results.get('scale_override') is not None else self.scale
+        override = self.per_video.get(results.get('video_key'))
+        if override is not None:
+            scale = self._parse(override)
+        elif self.choices is not None or 'scale' in (results.get('replay') or {}):
+            scale = self._parse(replay_or_draw(results, 'scale', self._draw_scale))
+        else:
+            scale = self.scale
         if isinstance(scale, float):
             size = (int(w * scale + 0.5), int(h * scale + 0.5))
             factor = scale
@@ -122,7 +165,21 @@ class Resize:
         results['img_shape'] = (size[1], size[0])
         if self.record_scale:
             results['scale_factor'] = factor
+        box_factor = np.broadcast_to(np.asarray(factor, dtype=np.float32), (4,))
+
+        def move(b: np.ndarray) -> None:
+            b[:, :4] *= box_factor
+        move_boxes(results, move)
         return results
+
+    def _draw_scale(self) -> tuple:
+        if len(self.choices) == 1:
+            return self.choices[0]
+        if self.multiscale_mode == 'value':
+            return self.choices[np.random.randint(len(self.choices))]
+        longs = [max(c) for c in self.choices]
+        shorts = [min(c) for c in self.choices]
+        return (np.random.randint(min(longs), max(longs) + 1), np.random.randint(min(shorts), max(shorts) + 1))
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(scale={self.scale}, keep_ratio={self.keep_ratio})'
@@ -130,7 +187,8 @@ class Resize:
 
 @PIPELINES.register_module()
 class CenterCrop:
-    """Centre crop of ``crop_size`` (int or ``(w, h)``); ``crop_quadruple = [x1, y1, w, h]`` as the original."""
+    """Centre crop of ``crop_size`` (int or ``(w, h)``; a side larger than the frame keeps the whole side);
+    ``crop_quadruple = [x1, y1, w, h]`` as the original. Boxes are shifted and clipped to the crop."""
 
     def __init__(self, crop_size: int | Sequence[int]):
         self.crop_size = _pair(crop_size, 'CenterCrop.crop_size')
@@ -138,11 +196,12 @@ class CenterCrop:
     def __call__(self, results: dict) -> dict:
         imgs = results['imgs']
         h, w = imgs.shape[1:3]
-        tw, th = self.crop_size
+        tw, th = min(self.crop_size[0], w), min(self.crop_size[1], h)
         x1, y1 = (w - tw) // 2, (h - th) // 2
         results['imgs'] = crop_clip(imgs, (x1, y1, x1 + tw - 1, y1 + th - 1))
         results['crop_quadruple'] = np.array([x1, y1, tw, th], dtype=np.float32)
         results['img_shape'] = results['imgs'].shape[1:3]
+        crop_boxes(results, x1, y1, tw, th)
         return results
 
     def __repr__(self) -> str:
@@ -290,20 +349,33 @@ class ThreeCrop:
 class Flip:
     """Flip the whole clip with probability ``flip_ratio`` (one decision per sample, shared by modalities).
 
-    ``direction``: ``'horizontal'`` (default) or ``'vertical'``. Sets ``results['flip']``.
+    ``direction``: ``'horizontal'`` (default) or ``'vertical'``. Sets ``results['flip']``. Boxes are mirrored
+    with the frames: ``x' = W - x`` (mmaction2), or ``x' = W - x - 1`` with ``inclusive_boxes=True`` (the
+    inclusive pixel convention of mmdet v1 that the original AVA dataset used).
     """
 
-    def __init__(self, flip_ratio: float = 0.5, direction: str = 'horizontal'):
+    def __init__(self, flip_ratio: float = 0.5, direction: str = 'horizontal', inclusive_boxes: bool = False):
         if direction not in ('horizontal', 'vertical'):
             raise ValueError(f"Flip: direction must be 'horizontal' or 'vertical', got {direction!r}")
         self.flip_ratio = flip_ratio
         self.direction = direction
+        self.inclusive_boxes = inclusive_boxes
 
     def __call__(self, results: dict) -> dict:
         flip = bool(replay_or_draw(results, 'flip', lambda: bool(np.random.rand() < self.flip_ratio)))
         if flip:
             imgs = results['imgs']
             results['imgs'] = imgs[:, :, ::-1] if self.direction == 'horizontal' else imgs[:, ::-1]
+            if any(results.get(k) is not None for k in BOX_KEYS):
+                if self.direction != 'horizontal':
+                    raise ValueError('Flip: boxes can only be flipped horizontally')
+                width = imgs.shape[2] - (1 if self.inclusive_boxes else 0)
+
+                def move(b: np.ndarray) -> None:
+                    x1 = b[:, 0].copy()
+                    b[:, 0] = width - b[:, 2]
+                    b[:, 2] = width - x1
+                move_boxes(results, move)
         results['flip'] = flip
         results['flip_direction'] = self.direction
         return results
@@ -459,15 +531,21 @@ class RandomRescaledCrop:
 
 @PIPELINES.register_module()
 class RandomCrop:
-    """Uniform random ``size`` crop (mmaction2 ``RandomCrop``); ``crop_quadruple = [x, y, w, h]``."""
+    """Uniform random ``size`` crop (mmaction2 ``RandomCrop``); ``crop_quadruple = [x, y, w, h]``.
 
-    def __init__(self, size: int | Sequence[int]):
+    ``clamp=True`` (the original AVA crop) crops ``min(size, image)`` instead of refusing a small image.
+    Boxes are shifted and clipped to the crop."""
+
+    def __init__(self, size: int | Sequence[int], clamp: bool = False):
         self.size = _pair(size, 'RandomCrop.size')
+        self.clamp = clamp
 
     def __call__(self, results: dict) -> dict:
         imgs = results['imgs']
         h, w = imgs.shape[1:3]
         cw, ch = self.size
+        if self.clamp:
+            cw, ch = min(cw, w), min(ch, h)
         if w < cw or h < ch:
             raise ValueError(f'RandomCrop: image (w, h) = {(w, h)} is smaller than the crop {self.size}')
         x, y = replay_or_draw(results, 'crop', lambda: [int(np.random.randint(0, w - cw + 1)),
@@ -475,6 +553,30 @@ class RandomCrop:
         results['imgs'] = imgs[:, y:y + ch, x:x + cw]
         results['crop_quadruple'] = np.array([x, y, cw, ch], dtype=np.float32)
         results['img_shape'] = (ch, cw)
+        crop_boxes(results, x, y, cw, ch)
+        return results
+
+
+@PIPELINES.register_module()
+class Pad:
+    """Zero-pad the bottom/right of the frames to multiples of ``size_divisor`` (mmdet's ``Pad``; the original
+    AVA ``size_divisor``). Records ``pad_shape``."""
+
+    def __init__(self, size_divisor: int):
+        if not isinstance(size_divisor, int) or size_divisor < 1:
+            raise ValueError(f'Pad: size_divisor must be a positive int, got {size_divisor!r}')
+        self.size_divisor = size_divisor
+
+    def __call__(self, results: dict) -> dict:
+        imgs = results['imgs']
+        n, h, w = imgs.shape[:3]
+        ph = int(np.ceil(h / self.size_divisor) * self.size_divisor)
+        pw = int(np.ceil(w / self.size_divisor) * self.size_divisor)
+        if (ph, pw) != (h, w):
+            padded = np.zeros((n, ph, pw) + imgs.shape[3:], dtype=imgs.dtype)
+            padded[:, :h, :w] = imgs
+            results['imgs'] = padded
+        results['pad_shape'] = (ph, pw)
         return results
 
 

@@ -45,3 +45,31 @@ class FormatShape:
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(input_format={self.input_format!r})'
+
+
+@PIPELINES.register_module()
+class PackActionInputs:
+    """mmaction2's last transform: the frames become the tensor ``results['inputs']`` and the ``meta_keys``
+    present in ``results`` are collected into ``results['pack_meta']``.
+
+    The dataset still returns this project's batch dict (design.md): ``img_group_i`` is ``inputs`` and
+    ``img_meta`` gains the packed keys, so an mmaction2 pipeline needs no edit.
+    """
+
+    def __init__(self, meta_keys: tuple = ('img_shape', 'img_key', 'video_id', 'timestamp'),
+                 collect_keys: tuple | None = None, algorithm_keys: tuple = ()):
+        if collect_keys:
+            raise ValueError(f'PackActionInputs: collect_keys={collect_keys!r} is not supported (the frames are '
+                             f"packed from 'imgs')")
+        self.meta_keys = tuple(meta_keys)
+
+    def __call__(self, results: dict) -> dict:
+        import torch
+        if 'imgs' not in results:
+            raise KeyError("PackActionInputs: no 'imgs' in the results (put it after FormatShape)")
+        results['inputs'] = torch.from_numpy(np.ascontiguousarray(results['imgs']))
+        results['pack_meta'] = {k: results[k] for k in self.meta_keys if k in results}
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(meta_keys={self.meta_keys})'
