@@ -52,7 +52,8 @@ def time_model(name: str, repeats: int, threads: int, with_cp: bool = False) -> 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     cfg, shape = MODELS[name]
-    model = registry.build(dict(cfg, with_cp=True) if with_cp else cfg).train()
+    model = registry.build(dict(cfg, with_cp=True) if with_cp else cfg)
+    model.train()  # not chained: mmaction2's SwinTransformer3D.train() returns None
     x = torch.randn(shape)
 
     def step() -> None:
