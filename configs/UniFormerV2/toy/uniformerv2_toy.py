@@ -1,0 +1,37 @@
+# UniFormerV2 (as mmaction2's uniformerv2 configs build it, without the CLIP weights: clip_pretrained=False,
+# pretrained=None, so nothing is downloaded) on the built-in toy dataset (data_tools/toy/build_toy_dataset.py),
+# trained from scratch: a 96-wide CLIP-style encoder of 4 layers (4 heads, 8x8 patches of the 56x56 crop, 7x7 + 1
+# tokens per frame) and a 2-layer 96-wide video decoder reading layers 2 and 3.
+_base_ = ['../../_base_/toy_transformer_rgb_8x3.py']
+num_frames = 8
+model = dict(
+    backbone=dict(
+        type='UniFormerV2',
+        input_resolution=56,
+        patch_size=8,
+        width=96,
+        layers=4,
+        heads=4,
+        t_size=num_frames,
+        dw_reduction=1.5,
+        backbone_drop_path_rate=0.,
+        temporal_downsample=False,
+        no_lmhra=True,
+        double_lmhra=True,
+        return_list=[2, 3],
+        n_layers=2,
+        n_dim=96,
+        n_head=4,
+        mlp_factor=4.,
+        drop_path_rate=0.,
+        mlp_dropout=[0.5, 0.5],
+        clip_pretrained=False,
+        pretrained=None),
+    cls_head=dict(
+        type='UniFormerHead',
+        dropout_ratio=0.5,
+        num_classes=8,
+        in_channels=96,
+        label_smooth_eps=0.1,
+        average_clips='prob'))
+work_dir = './work_dirs/uniformerv2_toy'
