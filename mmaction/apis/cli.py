@@ -384,6 +384,11 @@ def train_main(argv: list[str] | None, build_fn: Callable[..., Any], description
             raise ConfigError(f"{args.config}: 'data.train' must be one dataset dict (several training sets were "
                               f"never supported by the original either)")
         model = build_fn(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+        from mmaction.models.builder import is_mmaction2_model
+        if is_mmaction2_model(cfg.model):
+            # mmaction2 models initialise (and read `pretrained`) in init_weights, as mmaction2's runner calls it
+            # before training; the original models do it in their constructors.
+            model.init_weights()
         from mmaction.apis.model_loading import normalize_once
         normalize_once(model, cfg.data.train)  # an mmaction2 model's data preprocessor vs the dataset's Normalize
         dataset = build_dataset_fn(cfg.data.train)
