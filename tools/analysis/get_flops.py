@@ -17,18 +17,20 @@ def count(cfg, shape: tuple[int, ...] | None = None, device: str = 'meta') -> di
     from torch.utils.flop_counter import FlopCounterMode
 
     from mmaction.models import build_recognizer
+    from mmaction.models.builder import is_mmaction2_model, without_pretrained
 
     from mmaction.apis.test import apply_three_crop_override
     cfg = cfg.copy()
     if shape is None:  # default = the test view; 256-pixel three-crop views: a fixed 7x7 pool becomes 8x8
         apply_three_crop_override(cfg)
-    model_cfg = cfg.model.copy()
-    backbone = dict(model_cfg['backbone'])
-    for key in ('pretrained', 'pretrained_slow', 'pretrained_fast'):
-        if key in backbone:
-            backbone[key] = None
-    model_cfg['backbone'] = backbone
-    with torch.device(device):
+    model_cfg = without_pretrained(cfg.model.copy())
+    mmaction2 = is_mmaction2_model(model_cfg)
+    try:
+        with torch.device(device):
+            model = build_recognizer(model_cfg).eval()
+    except (NotImplementedError, RuntimeError):
+        # some constructors read values off tensors (drop-path rates via .tolist()), which the meta device has not
+        device = 'cpu'
         model = build_recognizer(model_cfg).eval()
     params = sum(p.numel() for p in model.parameters())
     if shape is None:
@@ -38,10 +40,20 @@ def count(cfg, shape: tuple[int, ...] | None = None, device: str = 'meta') -> di
         shape = (channels, test.get('new_length', 1), size, size)
     clip = torch.zeros((1, 1) + tuple(shape), device=device)
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        # the parts, not model(...): the test path ends in a numpy conversion a meta tensor cannot do
-        x = model.spatial_temporal_module(model.backbone(clip[0]))
-        model.cls_head(x)
+    if mmaction2:
+        # one view through backbone (+ neck) and head; 2D recognizers take the frames as segments. Not under
+        # no_grad: some attention paths need the autograd state that FlopCounterMode's formulas look at.
+        views = clip if type(model).__name__ != 'Recognizer2D' else clip[:, 0].transpose(1, 2)
+        with counter:
+            model.extract_feat(views, stage='head')
+    else:
+        with counter, torch.no_grad():
+            # the parts, not model(...): the test path ends in a numpy conversion a meta tensor cannot do
+            frames = clip[0]
+            if getattr(model, 'input_ndim', 6) == 5:  # 2D recognizers: (N, C * new_length, H, W) snippets
+                frames = frames.flatten(1, 2)
+            x = model.spatial_temporal_module(model.backbone(frames))
+            model.cls_head(x)
     return dict(params=params, flops=counter.get_total_flops(), shape=tuple(shape))
 
 
