@@ -44,6 +44,16 @@ def check_stage_args(name: str, depth: int, depths: Container[int], num_stages: 
         raise ValueError(f'{name}: out_indices {tuple(out_indices)} must be in 0..{num_stages - 1}')
 
 
+
+def check_block_style(name: str, style: str, inflate_style: str | None = None) -> None:
+    """Validate a residual block's ``style`` ('pytorch' strides the 3x3 conv, 'caffe' the first 1x1) and, for
+    inflated 3D blocks, ``inflate_style``; the message names ``name``, the argument and the value."""
+    if style not in ('pytorch', 'caffe'):
+        raise ValueError(f"{name}: style must be 'pytorch' or 'caffe', got {style!r}")
+    if inflate_style is not None and inflate_style not in ('3x1x1', '3x3x3'):
+        raise ValueError(f"{name}: inflate_style must be '3x1x1' or '3x3x3', got {inflate_style!r}")
+
+
 def kaiming_init(module: nn.Module, conv_types: type | tuple = nn.modules.conv._ConvNd,
                  norm_types: type | tuple = _BatchNorm, skip: Container[int] = frozenset()) -> None:
     """The one conv/BN initialiser (mmcv's ``kaiming_init`` + ``constant_init(1)``): Kaiming-normal (fan_out, relu)

@@ -16,19 +16,13 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
-from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
-                                               init_conv3d_bn, maybe_checkpoint, resnet_arch_settings, run_stages)
+from mmaction.models.backbones._common import (apply_bn_eval, check_block_style, check_stage_args, freeze_stages,
+                                               inflate_weight, init_conv3d_bn, maybe_checkpoint, resnet_arch_settings,
+                                               run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
 logger = logging.getLogger('mmaction')
-
-
-def _check_block_args(style: str, inflate_style: str) -> None:
-    if style not in ('pytorch', 'caffe'):
-        raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
-    if inflate_style not in ('3x1x1', '3x3x3'):
-        raise ValueError(f"inflate_style must be '3x1x1' or '3x3x3', got {inflate_style!r}")
 
 
 class BasicBlock3d(nn.Module):
@@ -44,7 +38,7 @@ class BasicBlock3d(nn.Module):
                  non_local_cfg: dict = dict(), conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d'), act_cfg: dict = dict(type='ReLU'), with_cp: bool = False) -> None:
         super().__init__()
-        _check_block_args(style, inflate_style)  # inflate_style is accepted (and unused) as in mmaction2
+        check_block_style('ResNet3d', style, inflate_style)  # inflate_style: accepted and unused, as in mmaction2
         kt, pt = (3, 1) if inflate else (1, 0)
         self.conv1 = ConvModule(inplanes, planes, (kt, 3, 3), stride=(temporal_stride, spatial_stride, spatial_stride),
                                 padding=(pt, dilation, dilation), dilation=(1, dilation, dilation), bias=False,
@@ -82,7 +76,7 @@ class Bottleneck3d(nn.Module):
                  non_local_cfg: dict = dict(), conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d'), act_cfg: dict = dict(type='ReLU'), with_cp: bool = False) -> None:
         super().__init__()
-        _check_block_args(style, inflate_style)
+        check_block_style('ResNet3d', style, inflate_style)
         self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, norm_cfg, act_cfg
         stride = (temporal_stride, spatial_stride, spatial_stride)
         stride1, stride2 = ((1, 1, 1), stride) if style == 'pytorch' else (stride, (1, 1, 1))
