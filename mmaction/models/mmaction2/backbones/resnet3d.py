@@ -25,6 +25,18 @@ from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 logger = logging.getLogger('mmaction')
 
 
+def _add_residual_tail(block: nn.Module, out_channels: int, downsample: nn.Module | None, non_local: bool,
+                       non_local_cfg: dict, act_cfg: dict, with_cp: bool) -> None:
+    """What both blocks register after their convs (in mmaction2's order, which fixes the state-dict key order):
+    the shortcut, the final activation and the optional non-local block on ``out_channels``."""
+    block.downsample = downsample
+    block.relu = build_activation_layer(act_cfg)
+    block.non_local = non_local
+    if non_local:
+        block.non_local_block = NonLocal3d(out_channels, **non_local_cfg)
+    block.with_cp = with_cp
+
+
 class BasicBlock3d(nn.Module):
     """Two 3x3(x3) convs and a residual: ``(N, inplanes, T, H, W) -> (N, planes, T/ts, H/ss, W/ss)``.
 
@@ -45,12 +57,7 @@ class BasicBlock3d(nn.Module):
                                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.conv2 = ConvModule(planes, planes * self.expansion, (kt, 3, 3), stride=1, padding=(pt, 1, 1),
                                 bias=False, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
-        self.downsample = downsample
-        self.relu = build_activation_layer(act_cfg)
-        self.non_local = non_local
-        if non_local:
-            self.non_local_block = NonLocal3d(planes * self.expansion, **non_local_cfg)
-        self.with_cp = with_cp
+        _add_residual_tail(self, planes * self.expansion, downsample, non_local, non_local_cfg, act_cfg, with_cp)
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -90,12 +97,7 @@ class Bottleneck3d(nn.Module):
         self.conv2 = self._make_conv2(planes, k2, stride2, (k2[0] // 2, dilation, dilation), (1, dilation, dilation))
         self.conv3 = ConvModule(planes, planes * self.expansion, 1, bias=False, conv_cfg=conv_cfg,
                                 norm_cfg=norm_cfg, act_cfg=None)
-        self.downsample = downsample
-        self.relu = build_activation_layer(act_cfg)
-        self.non_local = non_local
-        if non_local:
-            self.non_local_block = NonLocal3d(planes * self.expansion, **non_local_cfg)
-        self.with_cp = with_cp
+        _add_residual_tail(self, planes * self.expansion, downsample, non_local, non_local_cfg, act_cfg, with_cp)
 
     def _make_conv2(self, planes: int, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> nn.Module:
         """The spatial conv; channel-separated networks replace it."""
