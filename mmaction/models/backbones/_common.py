@@ -200,6 +200,23 @@ def maybe_checkpoint(fn: Callable[..., torch.Tensor], x: torch.Tensor, enabled: 
     return fn(x, *args)
 
 
+def basic_residual(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The original MMAction basic block (2D or 3D) before its last ReLU: ``bn2(conv2(relu(bn1(conv1(x))))) +
+    shortcut(x)``; ``block`` holds ``conv1, bn1, conv2, bn2, relu`` and ``downsample`` (None: identity)."""
+    out = block.relu(block.bn1(block.conv1(x)))
+    out = block.bn2(block.conv2(out))
+    return out + (x if block.downsample is None else block.downsample(x))
+
+
+def bottleneck_residual(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The original MMAction bottleneck (2D or 3D) before its last ReLU: conv-bn-ReLU twice, ``bn3(conv3(.))``,
+    plus ``shortcut(x)``; ``block`` holds ``conv1..3, bn1..3, relu`` and ``downsample`` (None: identity)."""
+    out = block.relu(block.bn1(block.conv1(x)))
+    out = block.relu(block.bn2(block.conv2(out)))
+    out = block.bn3(block.conv3(out))
+    return out + (x if block.downsample is None else block.downsample(x))
+
+
 # Original 3D backbones (ResNet_I3D, SlowFast, R3D, InceptionV1_I3D, C3D, ResI3DLayer): weight init, 2D->3D
 # inflation, pretrained loading.
 def _nonlocal_ids(root: nn.Module) -> set[int]:
