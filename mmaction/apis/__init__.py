@@ -1,8 +1,9 @@
 """Public functions the tools call (original ``mmaction.apis``). Names are imported on first use (PEP 562), so
 ``mmaction.apis.cli`` can parse a tool's arguments before torch is imported."""
-import importlib
 import sys
 import types
+
+from mmaction.utils.lazy import lazy_exports
 
 _EXPORTS = {
     'get_device': 'env', 'get_dist_info': 'env', 'get_root_logger': 'env', 'init_dist': 'env',
@@ -18,15 +19,7 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    return getattr(importlib.import_module(f'{__name__}.{_EXPORTS[name]}'), name)
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 class _Package(types.ModuleType):

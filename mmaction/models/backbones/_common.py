@@ -44,6 +44,16 @@ def check_stage_args(name: str, depth: int, depths: Container[int], num_stages: 
         raise ValueError(f'{name}: out_indices {tuple(out_indices)} must be in 0..{num_stages - 1}')
 
 
+
+def check_block_style(name: str, style: str, inflate_style: str | None = None) -> None:
+    """Validate a residual block's ``style`` ('pytorch' strides the 3x3 conv, 'caffe' the first 1x1) and, for
+    inflated 3D blocks, ``inflate_style``; the message names ``name``, the argument and the value."""
+    if style not in ('pytorch', 'caffe'):
+        raise ValueError(f"{name}: style must be 'pytorch' or 'caffe', got {style!r}")
+    if inflate_style is not None and inflate_style not in ('3x1x1', '3x3x3'):
+        raise ValueError(f"{name}: inflate_style must be '3x1x1' or '3x3x3', got {inflate_style!r}")
+
+
 def kaiming_init(module: nn.Module, conv_types: type | tuple = nn.modules.conv._ConvNd,
                  norm_types: type | tuple = _BatchNorm, skip: Container[int] = frozenset()) -> None:
     """The one conv/BN initialiser (mmcv's ``kaiming_init`` + ``constant_init(1)``): Kaiming-normal (fan_out, relu)
@@ -188,6 +198,23 @@ def maybe_checkpoint(fn: Callable[..., torch.Tensor], x: torch.Tensor, enabled: 
     if enabled and x.requires_grad:
         return checkpoint(fn, x, *args, use_reentrant=False)
     return fn(x, *args)
+
+
+def basic_residual(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The original MMAction basic block (2D or 3D) before its last ReLU: ``bn2(conv2(relu(bn1(conv1(x))))) +
+    shortcut(x)``; ``block`` holds ``conv1, bn1, conv2, bn2, relu`` and ``downsample`` (None: identity)."""
+    out = block.relu(block.bn1(block.conv1(x)))
+    out = block.bn2(block.conv2(out))
+    return out + (x if block.downsample is None else block.downsample(x))
+
+
+def bottleneck_residual(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The original MMAction bottleneck (2D or 3D) before its last ReLU: conv-bn-ReLU twice, ``bn3(conv3(.))``,
+    plus ``shortcut(x)``; ``block`` holds ``conv1..3, bn1..3, relu`` and ``downsample`` (None: identity)."""
+    out = block.relu(block.bn1(block.conv1(x)))
+    out = block.relu(block.bn2(block.conv2(out)))
+    out = block.bn3(block.conv3(out))
+    return out + (x if block.downsample is None else block.downsample(x))
 
 
 # Original 3D backbones (ResNet_I3D, SlowFast, R3D, InceptionV1_I3D, C3D, ResI3DLayer): weight init, 2D->3D

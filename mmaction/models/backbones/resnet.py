@@ -16,8 +16,8 @@ import torch.nn as nn
 
 from mmaction.registry import BACKBONES
 
-from ._common import (check_stage_args, init_backbone, maybe_checkpoint, resnet_arch_settings, run_stages,
-                      set_staged_train_modes)
+from ._common import (basic_residual, bottleneck_residual, check_block_style, check_stage_args, init_backbone,
+                      maybe_checkpoint, resnet_arch_settings, run_stages, set_staged_train_modes)
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -44,11 +44,7 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
         self.with_cp = with_cp
 
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+    _residual = basic_residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _run_block(self, x)
@@ -64,8 +60,7 @@ class Bottleneck(nn.Module):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
                  downsample: nn.Module | None = None, style: str = 'pytorch', with_cp: bool = False) -> None:
         super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got {style!r}")
+        check_block_style('ResNet', style)
         conv1_stride, conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
         self.conv1 = nn.Conv2d(inplanes, planes, 1, stride=conv1_stride, bias=False)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=conv2_stride, padding=dilation, dilation=dilation,
@@ -78,12 +73,7 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
         self.with_cp = with_cp
 
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+    _residual = bottleneck_residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _run_block(self, x)

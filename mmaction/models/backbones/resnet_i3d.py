@@ -24,8 +24,9 @@ import torch.nn as nn
 from mmaction.models.necks.non_local import NonLocalModule
 from mmaction.registry import BACKBONES
 
-from ._common import (check_stage_args, init_weights_3d, load_pretrained, maybe_checkpoint, maybe_sync_bn,
-                      resnet_arch_settings, run_stages, set_staged_train_modes)
+from ._common import (basic_residual, bottleneck_residual, check_block_style, check_stage_args, init_weights_3d,
+                      load_pretrained, maybe_checkpoint, maybe_sync_bn, resnet_arch_settings, run_stages,
+                      set_staged_train_modes)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -73,11 +74,7 @@ class BasicBlock3d(_Block3d):
         self.with_cp = with_cp
         self.nonlocal_block = _nonlocal(nonlocal_cfg, planes)
 
-    def _inner(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+    _inner = basic_residual
 
 
 class Bottleneck3d(_Block3d):
@@ -94,10 +91,7 @@ class Bottleneck3d(_Block3d):
                  if_inflate: bool = True, inflate_style: str = '3x1x1', nonlocal_cfg: dict | None = None,
                  with_cp: bool = False) -> None:
         super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
-        if inflate_style not in ('3x1x1', '3x3x3'):
-            raise ValueError(f"inflate_style must be '3x1x1' or '3x3x3', got {inflate_style!r}")
+        check_block_style('ResNet_I3D', style, inflate_style)
         if style == 'pytorch':
             s1, s2, t1, t2 = 1, spatial_stride, 1, temporal_stride
         else:
@@ -122,12 +116,7 @@ class Bottleneck3d(_Block3d):
         self.with_cp = with_cp
         self.nonlocal_block = _nonlocal(nonlocal_cfg, planes * self.expansion)
 
-    def _inner(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+    _inner = bottleneck_residual
 
 
 

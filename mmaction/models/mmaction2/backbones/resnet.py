@@ -17,9 +17,9 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 
-from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_stage_args, freeze_modules,
-                                               maybe_checkpoint, resnet_arch_settings, run_stages,
-                                               init_mm2_2d, load_2d_pretrained)
+from mmaction.models.backbones._common import (apply_bn_eval, apply_partial_bn, check_block_style, check_stage_args,
+                                               freeze_modules, init_mm2_2d, load_2d_pretrained, maybe_checkpoint,
+                                               resnet_arch_settings, run_stages)
 from mmaction.registry import MODELS
 
 _BN = dict(type='BN2d', requires_grad=True)
@@ -35,8 +35,7 @@ class BasicBlock(nn.Module):
                  downsample: nn.Module | None = None, style: str = 'pytorch', conv_cfg: dict = _CONV,
                  norm_cfg: dict = _BN, act_cfg: dict = _RELU, with_cp: bool = False) -> None:
         super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"ResNet: style must be 'pytorch' or 'caffe', got {style!r}")
+        check_block_style('ResNet', style)
         if with_cp:
             raise ValueError('ResNet: with_cp (gradient checkpointing) is only supported by Bottleneck blocks '
                              '(depth 50/101/152), as in mmaction2')
@@ -64,8 +63,7 @@ class Bottleneck(nn.Module):
                  downsample: nn.Module | None = None, style: str = 'pytorch', conv_cfg: dict = _CONV,
                  norm_cfg: dict = _BN, act_cfg: dict = _RELU, with_cp: bool = False) -> None:
         super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"ResNet: style must be 'pytorch' or 'caffe', got {style!r}")
+        check_block_style('ResNet', style)
         conv1_stride, conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
         self.conv1 = ConvModule(inplanes, planes, 1, stride=conv1_stride, bias=False, conv_cfg=conv_cfg,
                                 norm_cfg=norm_cfg, act_cfg=act_cfg)

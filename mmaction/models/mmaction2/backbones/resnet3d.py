@@ -16,19 +16,25 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule, NonLocal3d, build_activation_layer
 from torch.nn.modules.utils import _ntuple, _triple
 
-from mmaction.models.backbones._common import (apply_bn_eval, check_stage_args, freeze_stages, inflate_weight,
-                                               init_conv3d_bn, maybe_checkpoint, resnet_arch_settings, run_stages)
+from mmaction.models.backbones._common import (apply_bn_eval, check_block_style, check_stage_args, freeze_stages,
+                                               inflate_weight, init_conv3d_bn, maybe_checkpoint, resnet_arch_settings,
+                                               run_stages)
 from mmaction.registry import MODELS
 from mmaction.utils.checkpoint import get_state_dict, load_checkpoint, load_file
 
 logger = logging.getLogger('mmaction')
 
 
-def _check_block_args(style: str, inflate_style: str) -> None:
-    if style not in ('pytorch', 'caffe'):
-        raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
-    if inflate_style not in ('3x1x1', '3x3x3'):
-        raise ValueError(f"inflate_style must be '3x1x1' or '3x3x3', got {inflate_style!r}")
+def _add_residual_tail(block: nn.Module, out_channels: int, downsample: nn.Module | None, non_local: bool,
+                       non_local_cfg: dict, act_cfg: dict, with_cp: bool) -> None:
+    """What both blocks register after their convs (in mmaction2's order, which fixes the state-dict key order):
+    the shortcut, the final activation and the optional non-local block on ``out_channels``."""
+    block.downsample = downsample
+    block.relu = build_activation_layer(act_cfg)
+    block.non_local = non_local
+    if non_local:
+        block.non_local_block = NonLocal3d(out_channels, **non_local_cfg)
+    block.with_cp = with_cp
 
 
 class BasicBlock3d(nn.Module):
@@ -44,19 +50,14 @@ class BasicBlock3d(nn.Module):
                  non_local_cfg: dict = dict(), conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d'), act_cfg: dict = dict(type='ReLU'), with_cp: bool = False) -> None:
         super().__init__()
-        _check_block_args(style, inflate_style)  # inflate_style is accepted (and unused) as in mmaction2
+        check_block_style('ResNet3d', style, inflate_style)  # inflate_style: accepted and unused, as in mmaction2
         kt, pt = (3, 1) if inflate else (1, 0)
         self.conv1 = ConvModule(inplanes, planes, (kt, 3, 3), stride=(temporal_stride, spatial_stride, spatial_stride),
                                 padding=(pt, dilation, dilation), dilation=(1, dilation, dilation), bias=False,
                                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.conv2 = ConvModule(planes, planes * self.expansion, (kt, 3, 3), stride=1, padding=(pt, 1, 1),
                                 bias=False, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=None)
-        self.downsample = downsample
-        self.relu = build_activation_layer(act_cfg)
-        self.non_local = non_local
-        if non_local:
-            self.non_local_block = NonLocal3d(planes * self.expansion, **non_local_cfg)
-        self.with_cp = with_cp
+        _add_residual_tail(self, planes * self.expansion, downsample, non_local, non_local_cfg, act_cfg, with_cp)
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -82,7 +83,7 @@ class Bottleneck3d(nn.Module):
                  non_local_cfg: dict = dict(), conv_cfg: dict = dict(type='Conv3d'),
                  norm_cfg: dict = dict(type='BN3d'), act_cfg: dict = dict(type='ReLU'), with_cp: bool = False) -> None:
         super().__init__()
-        _check_block_args(style, inflate_style)
+        check_block_style('ResNet3d', style, inflate_style)
         self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, norm_cfg, act_cfg
         stride = (temporal_stride, spatial_stride, spatial_stride)
         stride1, stride2 = ((1, 1, 1), stride) if style == 'pytorch' else (stride, (1, 1, 1))
@@ -96,12 +97,7 @@ class Bottleneck3d(nn.Module):
         self.conv2 = self._make_conv2(planes, k2, stride2, (k2[0] // 2, dilation, dilation), (1, dilation, dilation))
         self.conv3 = ConvModule(planes, planes * self.expansion, 1, bias=False, conv_cfg=conv_cfg,
                                 norm_cfg=norm_cfg, act_cfg=None)
-        self.downsample = downsample
-        self.relu = build_activation_layer(act_cfg)
-        self.non_local = non_local
-        if non_local:
-            self.non_local_block = NonLocal3d(planes * self.expansion, **non_local_cfg)
-        self.with_cp = with_cp
+        _add_residual_tail(self, planes * self.expansion, downsample, non_local, non_local_cfg, act_cfg, with_cp)
 
     def _make_conv2(self, planes: int, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> nn.Module:
         """The spatial conv; channel-separated networks replace it."""

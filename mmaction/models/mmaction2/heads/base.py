@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import normal_init
 
 from mmaction.registry import MODELS, ConfigError, build_from_cfg
 
@@ -134,6 +135,10 @@ class BaseHead(BaseModule):
         self.init_std = init_std
         self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
         self.fc_cls = nn.Linear(self.in_channels, self.num_classes if out_features is None else out_features)
+
+    def init_weights(self) -> None:
+        """Normal init (std ``init_std``, zero bias) of the ``fc_cls`` built by :meth:`_add_classifier`."""
+        normal_init(self.fc_cls, std=self.init_std)
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, C, 1, ...)`` pooled features -> flattened, dropout (training), ``fc_cls`` -> ``(N, out_features)``."""

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from mmengine.model.weight_init import normal_init
 
 from mmaction.registry import MODELS
 
@@ -21,9 +20,6 @@ class SlowFastHead(BaseHead):
         self.spatial_type = spatial_type
         self._add_classifier(dropout_ratio, init_std)
         self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else nn.Identity()
-
-    def init_weights(self) -> None:
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: tuple[torch.Tensor, torch.Tensor], **kwargs) -> torch.Tensor:
         x_slow, x_fast = x

@@ -1,18 +1,18 @@
-"""TPN head (mmaction2 ``TPNHead``): TSN's head that also takes 5-d TPN features and FCN testing."""
+"""TPN head (mmaction2 ``TPNHead``): :class:`TSNHead` (same arguments and layers) that also takes 5-d TPN
+features and FCN testing."""
 from __future__ import annotations
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model.weight_init import normal_init
 
 from mmaction.registry import MODELS
 
-from .base import BaseHead, build_consensus
+from .tsn_head import TSNHead
 
 
 @MODELS.register_module()
-class TPNHead(BaseHead):
+class TPNHead(TSNHead):
     """Three input forms:
 
     - ``num_segs`` given: ``(N * num_segs, C, H, W)`` -> spatial mean, mean over segments -> ``(N, num_classes)``;
@@ -25,18 +25,9 @@ class TPNHead(BaseHead):
     each input's own size (the same numbers whenever the size does not change).
     """
 
-    def __init__(self, num_classes: int, in_channels: int, loss_cls: dict = dict(type='CrossEntropyLoss'),
-                 spatial_type: str = 'avg', consensus: dict = dict(type='AvgConsensus', dim=1),
-                 dropout_ratio: float = 0.4, init_std: float = 0.01, **kwargs):
-        super().__init__(num_classes, in_channels, loss_cls=loss_cls, **kwargs)
-        self.spatial_type = spatial_type
-        self.consensus = build_consensus(consensus, 'cls_head')
-        self.avg_pool = nn.AdaptiveAvgPool2d((1, 1)) if spatial_type == 'avg' else None
-        self._add_classifier(dropout_ratio, init_std)
-        self.avg_pool3d = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == 'avg' else None
-
-    def init_weights(self) -> None:
-        normal_init(self.fc_cls, std=self.init_std)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)   # TSNHead's arguments and layers
+        self.avg_pool3d = nn.AdaptiveAvgPool3d((1, 1, 1)) if self.spatial_type == 'avg' else None
 
     def forward(self, x: torch.Tensor, num_segs: int | None = None, fcn_test: bool = False,
                 **kwargs) -> torch.Tensor:

@@ -12,7 +12,6 @@ import itertools
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.model.weight_init import normal_init
 
 from mmaction.registry import MODELS, ConfigError
 
@@ -104,7 +103,7 @@ class TRNHead(BaseHead):
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if spatial_type == 'avg' else None
 
     def init_weights(self) -> None:
-        normal_init(self.fc_cls, std=self.init_std)
+        super().init_weights()
         self.consensus.init_weights()
 
     def forward(self, x: torch.Tensor, num_segs: int | None = None, **kwargs) -> torch.Tensor:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from mmengine.model.weight_init import normal_init
 
 from mmaction.registry import MODELS, ConfigError
 
@@ -30,9 +29,6 @@ class TSNHead(BaseHead):
         self.consensus = build_consensus(consensus, 'cls_head')
         self.avg_pool = nn.AdaptiveAvgPool2d((1, 1)) if spatial_type == 'avg' else None
         self._add_classifier(dropout_ratio, init_std)
-
-    def init_weights(self) -> None:
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: torch.Tensor, num_segs: int, **kwargs) -> torch.Tensor:
         if self.avg_pool is not None:

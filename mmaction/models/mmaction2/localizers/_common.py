@@ -7,7 +7,7 @@ holds ``video_name``, ``duration_second``, ``duration_frame``. Any object with t
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 
@@ -49,3 +49,15 @@ def check_loss_cfg(loss_cls: Any, expected: str, where: str) -> None:
 def check_mode(mode: str, model: str) -> None:
     if mode not in ('tensor', 'predict', 'loss'):
         raise ValueError(f"{model}: mode must be 'tensor', 'predict' or 'loss', got {mode!r}")
+
+
+def run_mode(model: str, mode: str, data_samples: Any, tensor: Callable[[], Any], loss: Callable[[], Any],
+             predict: Callable[[], Any]) -> Any:
+    """mmaction2's ``forward(inputs, data_samples, mode)`` dispatch: ``tensor()`` for ``'tensor'``; ``loss()`` /
+    ``predict()``, which need ``data_samples``, for ``'loss'`` / ``'predict'``."""
+    check_mode(mode, model)
+    if mode == 'tensor':
+        return tensor()
+    if data_samples is None:
+        raise ValueError(f"{model}: mode='{mode}' needs data_samples")
+    return loss() if mode == 'loss' else predict()

@@ -27,7 +27,7 @@ import torch.nn as nn
 from mmaction.models.localizers.bmn import BMN as _BMN
 from mmaction.registry import MODELS
 
-from ._common import check_loss_cfg, check_mode, gt_field, sample_meta, stack_inputs
+from ._common import check_loss_cfg, gt_field, run_mode, sample_meta, stack_inputs
 
 
 @MODELS.register_module(name='BMN')
@@ -59,15 +59,9 @@ class BMN(_BMN):
     def forward(self, inputs: Any = None, data_samples: Any = None, mode: str = 'tensor', **kwargs: Any) -> Any:
         if inputs is None or 'return_loss' in kwargs:
             return super().forward(inputs if inputs is not None else kwargs.pop('raw_feature', None), **kwargs)
-        check_mode(mode, 'BMN')
         x = stack_inputs(inputs)
-        if mode == 'tensor':
-            return self._forward(x)
-        if data_samples is None:
-            raise ValueError(f"BMN: mode='{mode}' needs data_samples")
-        if mode == 'loss':
-            return self.loss(x, data_samples)
-        return self.predict(x, data_samples)
+        return run_mode('BMN', mode, data_samples, lambda: self._forward(x), lambda: self.loss(x, data_samples),
+                        lambda: self.predict(x, data_samples))
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         """mmaction2 reports only the weighted sum (``loss``)."""

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from mmaction.models.localizers.pem import PEM as _PEM
 from mmaction.registry import MODELS, ConfigError
 
-from ._common import check_mode, gt_field, sample_meta, stack_inputs
+from ._common import gt_field, run_mode, sample_meta, stack_inputs
 
 
 @MODELS.register_module(name='PEM')
@@ -50,15 +50,12 @@ class PEM(_PEM):
     def forward(self, inputs: Any = None, data_samples: Any = None, mode: str = 'tensor', **kwargs: Any) -> Any:
         if inputs is None or 'return_loss' in kwargs:
             return super().forward(inputs if inputs is not None else kwargs.pop('bsp_feature', None), **kwargs)
-        check_mode(mode, 'PEM')
-        if mode == 'tensor':
-            x = stack_inputs(inputs)
-            return self._forward(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], 1)
-        if data_samples is None:
-            raise ValueError(f"PEM: mode='{mode}' needs data_samples")
-        if mode == 'loss':
-            return self.loss(data_samples)
-        return self.predict(data_samples)
+        return run_mode('PEM', mode, data_samples, lambda: self._tensor(stack_inputs(inputs)),
+                        lambda: self.loss(data_samples), lambda: self.predict(data_samples))
+
+    def _tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., pem_feat_dim)`` BSP features -> ``(..., 1)`` confidences."""
+        return self._forward(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], 1)
 
     def _gather(self, data_samples: Any, key: str, where: str) -> torch.Tensor:
         return torch.cat([torch.as_tensor(gt_field(s, key, where)) for s in data_samples]).to(self.fc1.weight.device)

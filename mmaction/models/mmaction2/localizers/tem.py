@@ -21,7 +21,7 @@ import torch
 from mmaction.models.localizers.tem import TEM as _TEM
 from mmaction.registry import MODELS
 
-from ._common import check_loss_cfg, check_mode, gt_field, sample_meta, stack_inputs
+from ._common import check_loss_cfg, gt_field, run_mode, sample_meta, stack_inputs
 
 
 @MODELS.register_module(name='TEM')
@@ -42,15 +42,9 @@ class TEM(_TEM):
     def forward(self, inputs: Any = None, data_samples: Any = None, mode: str = 'tensor', **kwargs: Any) -> Any:
         if inputs is None or 'return_loss' in kwargs:
             return super().forward(inputs if inputs is not None else kwargs.pop('raw_feature', None), **kwargs)
-        check_mode(mode, 'TEM')
         x = stack_inputs(inputs)
-        if mode == 'tensor':
-            return self._forward(x)
-        if data_samples is None:
-            raise ValueError(f"TEM: mode='{mode}' needs data_samples")
-        if mode == 'loss':
-            return self.loss(x, data_samples)
-        return self.predict(x, data_samples)
+        return run_mode('TEM', mode, data_samples, lambda: self._forward(x), lambda: self.loss(x, data_samples),
+                        lambda: self.predict(x, data_samples))
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         gt_bbox = [gt_field(s, 'gt_bbox', 'TEM loss') for s in data_samples]
