@@ -45,6 +45,7 @@ import sys
 from dataclasses import dataclass
 
 from data_tools.media import write_lines
+from mmaction.utils.io import read_json_object
 
 DATASETS = ('ucf101', 'hmdb51', 'kinetics400', 'thumos14', 'activitynet', 'ava', 'custom')
 
@@ -298,14 +299,8 @@ def load_activitynet_annotations(path: str) -> dict[str, dict]:
     Official ``activity_net.v1-3.min.json`` ids get the ``v_`` prefix the videos/features are named with; the
     dataset's own layout (keys already ``v_*``, ``duration_second``) is taken as is.
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'ActivityNet annotation file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: invalid JSON at line {e.lineno}: {e.msg}') from None
-    official = isinstance(data, dict) and 'database' in data
+    data = read_json_object(path, 'ActivityNet annotation file')
+    official = 'database' in data
     db = data['database'] if official else data
     if not isinstance(db, dict):
         raise ValueError(f'{path}: expected an object keyed by video id, got {type(db).__name__}')

@@ -20,7 +20,6 @@ The one-stage detectors (ActionFormer, TriDet) classify segments themselves; the
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Sequence
 
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmaction.utils.io import read_text
+from mmaction.utils.io import read_json_object
 
 
 def init_localizer(config: Any, checkpoint: str | None = None, device: str | torch.device = 'cpu',
@@ -63,7 +62,7 @@ def load_features(features: str | np.ndarray) -> tuple[np.ndarray, dict | None]:
     feats = load_feature(base)
     info = None
     if os.path.isfile(base + '.json'):
-        info = json.loads(read_text(base + '.json'))
+        info = read_json_object(base + '.json', 'feature info file')
     return feats, info
 
 

@@ -46,11 +46,6 @@ def _run(step: Any, model: torch.nn.Module, dataset: Any, device: torch.device |
                      progress=progress, step=step, desc='localizing')
 
 
-def run_feature_localizer(model: torch.nn.Module, dataset: Any, device: torch.device | None = None) -> list[dict]:
-    """``[dict(video_name, proposal_list)]`` of a BMN-style localizer for every video of ``dataset``, in order."""
-    return _run(feature_localizer_step, model, dataset, device, distributed=False)
-
-
 def test_feature_localizer(cfg: Any, checkpoint: str, out: str | None = None, eval_metric: str | None = 'AR@AN',
                            device: torch.device | None = None, trust: bool = False, distributed: bool = False,
                            tmpdir: str | None = None, strict: bool = True) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mmaction.registry import DATASETS
-from mmaction.utils.io import atomic_open, read_text
+from mmaction.utils.io import atomic_open, read_json_object
 
 
 def load_feature(path_base: str) -> np.ndarray:
@@ -73,14 +73,7 @@ class ActivityNetDataset(torch.utils.data.Dataset):
         self.video_infos = self.load_annotations()
 
     def load_annotations(self) -> list[dict]:
-        if not os.path.isfile(self.ann_file):
-            raise FileNotFoundError(f'annotation file not found: {self.ann_file}')
-        try:
-            data = json.loads(read_text(self.ann_file))
-        except json.JSONDecodeError as err:
-            raise ValueError(f'{self.ann_file}: invalid JSON at line {err.lineno}: {err.msg}') from err
-        if not isinstance(data, dict):
-            raise ValueError(f'{self.ann_file}: expected a JSON object of videos, got {type(data).__name__}')
+        data = read_json_object(self.ann_file, 'annotation file')
         infos = []
         for name, info in data.items():
             for key in ('duration_second', 'annotations'):

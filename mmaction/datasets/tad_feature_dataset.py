@@ -31,21 +31,9 @@ import numpy as np
 import torch
 
 from mmaction.registry import DATASETS
-from mmaction.utils.io import atomic_open, read_text
+from mmaction.utils.io import atomic_open, read_json_object, read_text
 
 from .activitynet_dataset import load_feature, rescale_feature
-
-
-def _read_json(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as err:
-        raise ValueError(f'{path}: invalid JSON at line {err.lineno}: {err.msg}') from err
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a JSON object, got {type(data).__name__}')
-    return data
 
 
 @DATASETS.register_module()
@@ -109,7 +97,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
                                      f'is not among the {len(self.classes)} classes')
 
     def load_annotations(self) -> tuple[list[dict], list[str]]:
-        data = _read_json(self.ann_file)
+        data = read_json_object(self.ann_file, 'annotation file')
         database = data.get('database', data)
         if not isinstance(database, dict):
             raise ValueError(f"{self.ann_file}: 'database' must map video ids to videos")
@@ -220,7 +208,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         return {c: rows for c, rows in gt.items() if rows}
 
     def load_external_scores(self) -> dict[str, dict[str, float]]:
-        data = _read_json(self.external_scores)
+        data = read_json_object(self.external_scores, 'external_scores file')
         data = data.get('results', data)
         out = {}
         for vid, scores in data.items():
@@ -264,7 +252,7 @@ class TADFeatureDataset(torch.utils.data.Dataset):
         """Read an ActivityNet-format result JSON (this dataset's ``dump_results``, ``ActivityNetDataset``'s
         class-agnostic proposals, or another toolkit's) back into ``[dict(video_name, proposal_list)]`` in
         dataset order; result files may drop the ``v_`` prefix of the annotation's video ids."""
-        data = _read_json(path)
+        data = read_json_object(path, 'result file')
         if not isinstance(data.get('results'), dict):
             raise ValueError(f"{path}: expected a top-level 'results' object of videos")
         body = data['results']
