@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModule
 from mmengine.model.weight_init import constant_init, trunc_normal_init
 
 from mmaction.registry import MODELS, ConfigError
@@ -80,3 +81,7 @@ class UniFormerHead(_LinearHead):
                               'not supported; load a checkpoint of the whole model instead')
         super().__init__(num_classes, in_channels, loss_cls, dropout_ratio, init_cfg=init_cfg, **kwargs)
         self.channel_map = channel_map
+
+    def init_weights(self) -> None:
+        # mmaction2 initialises this head from its init_cfg (default: truncated normal std 0.02 on the Linear)
+        BaseModule.init_weights(self)
