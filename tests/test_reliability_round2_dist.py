@@ -52,10 +52,10 @@ def worker(work_dir: str) -> None:
 @pytest.mark.slow  # ~15 s: two torch start-ups and the 4 s stall
 def test_watchdog_names_the_stalled_rank_and_training_finishes(tmp_path):
     sys.path.insert(0, HERE)
-    from test_reliability_dist import _free_port
+    from _dist_test_helpers import free_port
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
-           f'--master_port={_free_port()}', os.path.abspath(__file__), str(tmp_path)]
+           f'--master_port={free_port()}', os.path.abspath(__file__), str(tmp_path)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]

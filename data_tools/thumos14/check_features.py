@@ -16,12 +16,12 @@ from collections import defaultdict
 
 import numpy as np
 
-from mmaction.datasets.tad_feature_dataset import TADFeatureDataset
 
 
 def check_features(ann_file: str, feat_dir: str, feat_dim: int | None = None, feat_stride: float = 4,
                    num_frames: float = 16, feat_prefix: str = '', default_fps: float | None = None) -> dict:
     """``{subset: dict(videos, with_features, dims, max_length_gap, missing=[...], bad_dim=[...])}``."""
+    from mmaction.datasets.tad_feature_dataset import TADFeatureDataset  # after parsing: fast --help
     ds = TADFeatureDataset(ann_file, feat_dir, feat_prefix=feat_prefix, default_fps=default_fps, test_mode=True)
     report: dict = defaultdict(lambda: dict(videos=0, with_features=0, dims=set(), max_length_gap=0.0, missing=[],
                                             bad_dim=[]))
