@@ -24,6 +24,17 @@ NUM_RGB_FRAMES = 10
 NUM_FLOW_FRAMES = 5
 
 
+def load_script(rel_path: str):
+    """Import a tool, demo or data_tools script of this repository by its path (they are scripts, not modules of
+    the package; they import the installed mmaction themselves)."""
+    import importlib.util
+    path = os.path.join(REPO, rel_path)
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def cpu_env(**extra: str) -> dict:
     """The environment of a multi-process CPU test, pinned to the CPU so that it runs the same on a GPU machine:
     ``DEVICE=cpu`` for the ``tools/dist_*.sh`` wrappers, ``CUDA_VISIBLE_DEVICES=`` (GPUs hidden) for a bare torchrun

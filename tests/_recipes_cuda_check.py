@@ -3,7 +3,6 @@ group): ``train_network`` on one GPU under NCCL (world size 1) with an mmaction2
 (``norm_cfg=dict(type='SyncBN')`` and ``use_syncbn=True``), mixup/cutmix, EMA and gradient accumulation, in fp32 and
 with AMP. ``PORT`` and ``WORK_DIR`` come from the environment."""
 import os
-import sys
 import time
 
 import torch
@@ -12,7 +11,6 @@ import torch.nn as nn
 
 os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=os.environ.get('PORT', '29533'), RANK='0', WORLD_SIZE='1',
                   LOCAL_RANK='0')
-sys.path.insert(0, os.path.dirname(__file__))
 t0 = time.time()
 print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), flush=True)
 torch.cuda.set_device(0)

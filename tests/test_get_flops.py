@@ -1,6 +1,5 @@
 """tools/analysis/get_flops.py: parameters and FLOPs of one view for original and mmaction2 models, equal to a
 count taken directly over the model's parts on the same view."""
-import importlib.util
 import os
 
 import pytest
@@ -10,10 +9,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from mmaction.models import build_recognizer
 from mmaction.utils.config import load_config
 
+from _dist_test_helpers import load_script  # noqa: E402 (tests/ helper)
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-_spec = importlib.util.spec_from_file_location('get_flops', os.path.join(REPO, 'tools/analysis/get_flops.py'))
-get_flops = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(get_flops)
+get_flops = load_script('tools/analysis/get_flops.py')
 
 
 def _direct_count(model, run) -> int:

@@ -20,6 +20,7 @@ from mmaction.models.localizers.actionformer import ActionFormer, local_attentio
 from mmaction.models.localizers.one_stage_tad import (assign_targets, diou_loss_1d, pad_batch, pyramid_points,
                                                       sigmoid_focal_loss, steps_to_seconds)
 from mmaction.ops.soft_nms_1d import batched_soft_nms, segment_voting
+from _dist_test_helpers import load_script  # noqa: E402 (tests/ helper)
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..')
 TINY = dict(type='ActionFormer', feat_dim=6, num_classes=3, max_seq_len=32, embed_dim=16, num_stem_layers=1,
@@ -362,11 +363,7 @@ def test_demo_accepts_one_stage_detectors(tmp_path, detector):
     save_checkpoint(init_recognizer(str(tmp_path / 'tsn2d.py')), str(tmp_path / 'tsn2d.pth'), meta=dict(epoch=1))
     save_checkpoint(init_localizer(str(tmp_path / 'af.py')), str(tmp_path / 'af.pth'), meta=dict(epoch=1))
     write_video(list(toy_untrimmed_frames()), str(tmp_path / 'long.mp4'), fps=FPS)
-    sys.path.insert(0, os.path.join(REPO, 'demo'))
-    try:
-        import long_video_detection as demo
-    finally:
-        sys.path.pop(0)
+    demo = load_script('demo/long_video_detection.py')
     segs = demo.main([str(tmp_path / 'long.mp4'), '--recognizer-config', str(tmp_path / 'tsn2d.py'),
                       '--recognizer-ckpt', str(tmp_path / 'tsn2d.pth'), '--localizer-config', str(tmp_path / 'af.py'),
                       '--localizer-ckpt', str(tmp_path / 'af.pth'), '--clip-len', '4', '--stride', '4',

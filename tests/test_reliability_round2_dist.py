@@ -51,7 +51,6 @@ def worker(work_dir: str) -> None:
 
 @pytest.mark.slow  # ~15 s: two torch start-ups and the 4 s stall
 def test_watchdog_names_the_stalled_rank_and_training_finishes(tmp_path):
-    sys.path.insert(0, HERE)
     from _dist_test_helpers import free_port
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',

@@ -12,12 +12,12 @@ import pytest
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from test_ava_dataset import _ds as build_ava_dataset, ava_root  # noqa: E402,F401 (ava_root: a fixture)
 
 from mmaction.utils.checkpoint import CheckpointError, load_checkpoint, load_file  # noqa: E402
 from mmaction.utils.io import InertObject, PickleLoadError, load_pickle, loads_pickle  # noqa: E402
+from _dist_test_helpers import load_script  # noqa: E402 (tests/ helper)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's array rebuild function, wherever numpy keeps it
@@ -196,16 +196,7 @@ def test_checkpoint_with_unknown_class_outside_openmmlab_is_refused(tmp_path):
 
 
 def _tool(rel):
-    import importlib.util
-    path = os.path.join(ROOT, rel)
-    sys.path.insert(0, os.path.dirname(path))
-    try:
-        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(os.path.dirname(path))
-    return module
+    return load_script(rel)
 
 
 @pytest.fixture()

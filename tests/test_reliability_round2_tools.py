@@ -1,20 +1,17 @@
 """Issue 17 through the test tool and the evaluators: NaN scores are an error (4), checkpoints load strictly unless
 --non-strict (5), --out pointing at a directory fails before the test pass (8). A tiny TSN2D and generated frames."""
-import os
 import pickle
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
 from test_tools_recognizer import CONFIG, _load_tool  # noqa: E402
 
 from mmaction.evaluation.accuracy import mean_class_accuracy, top_k_accuracy  # noqa: E402
 from mmaction.utils.checkpoint import CheckpointError, save_checkpoint  # noqa: E402
+from _dist_test_helpers import load_script  # noqa: E402 (tests/ helper)
 
 NUM_VIDEOS, NUM_FRAMES = 3, 3
 
@@ -60,17 +57,7 @@ def test_eval_metric_refuses_all_nan_result_pickle(tmp_path):
 
 
 def _load_tool_any(rel):
-    import importlib.util
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, rel)
-    sys.path.insert(0, os.path.dirname(path))
-    try:
-        spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(os.path.dirname(path))
-    return module
+    return load_script(rel)
 
 
 @pytest.mark.filterwarnings('ignore:.*encountered in divide:RuntimeWarning')
