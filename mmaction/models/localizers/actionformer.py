@@ -17,9 +17,9 @@ import torch.nn.functional as F
 
 from mmaction.registry import LOCALIZERS
 
-from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, MaskedConv1d, Scale,
-                            check_pyramid_args, decode_batch, detection_losses, merge_test_cfg, pad_batch,
-                            pyramid_features, pyramid_points, residual_branch)
+from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, MaskedConv1d, Scale, check_pyramid_args,
+                            decode_batch, detection_losses, pad_batch, pyramid_features, pyramid_points,
+                            residual_branch, set_training_state)
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_valid: torch.Tensor,
@@ -152,17 +152,9 @@ class ActionFormer(nn.Module):
         windows = check_pyramid_args('ActionFormer', num_branch_layers, 'window_size', window_size, regression_ranges,
                                      max_seq_len, num_classes, class_names)
         levels = len(windows)
-        self.num_classes = num_classes
-        self.max_seq_len = max_seq_len
-        self.regression_ranges = [tuple(r) for r in regression_ranges]
-        self.max_stride = 2 ** num_branch_layers
-        self.center_sample_radius = center_sample_radius
-        self.focal = (focal_alpha, focal_gamma)
-        self.label_smoothing = label_smoothing
-        self.reg_loss_weight = reg_loss_weight
-        self.loss_normalizer = LossNormalizer(init_loss_norm, loss_norm_momentum)
-        self.class_names = list(class_names) if class_names is not None else None
-        self.test_cfg = merge_test_cfg(test_cfg)
+        set_training_state(self, num_classes, max_seq_len, num_branch_layers, regression_ranges, center_sample_radius,
+                           focal_alpha, focal_gamma, label_smoothing, reg_loss_weight, init_loss_norm,
+                           loss_norm_momentum, class_names, test_cfg)
 
         self.embed = ConvEmbedding(feat_dim, embed_dim, num_embed_convs, use_abs_pe, max_seq_len)
         self.stem = nn.ModuleList(TransformerBlock(embed_dim, num_heads, windows[0], 1, mlp_ratio, drop_path)

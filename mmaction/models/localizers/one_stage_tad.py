@@ -389,6 +389,24 @@ DEFAULT_TEST_CFG = dict(pre_nms_thresh=0.001, pre_nms_topk=2000, duration_thresh
                         voting_thresh=0.7)
 
 
+def set_training_state(model: nn.Module, num_classes: int, max_seq_len: int, num_branch_layers: int,
+                       regression_ranges: Sequence[Sequence[float]], center_sample_radius: float, focal_alpha: float,
+                       focal_gamma: float, label_smoothing: float, reg_loss_weight: float, init_loss_norm: float,
+                       loss_norm_momentum: float, class_names: Sequence[str] | None, test_cfg: dict | None) -> None:
+    """The target-assignment, loss and decoding settings both one-stage detectors keep (no parameters)."""
+    model.num_classes = num_classes
+    model.max_seq_len = max_seq_len
+    model.max_stride = 2 ** num_branch_layers
+    model.regression_ranges = [tuple(r) for r in regression_ranges]
+    model.center_sample_radius = center_sample_radius
+    model.focal = (focal_alpha, focal_gamma)
+    model.label_smoothing = label_smoothing
+    model.reg_loss_weight = reg_loss_weight
+    model.loss_normalizer = LossNormalizer(init_loss_norm, loss_norm_momentum)
+    model.class_names = list(class_names) if class_names is not None else None
+    model.test_cfg = merge_test_cfg(test_cfg)
+
+
 def merge_test_cfg(overrides: dict | None) -> dict:
     """The ActionFormer THUMOS14 test settings, with ``overrides`` (config ``model.test_cfg``) applied."""
     cfg = dict(DEFAULT_TEST_CFG)

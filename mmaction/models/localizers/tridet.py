@@ -21,9 +21,9 @@ import torch.nn.functional as F
 
 from mmaction.registry import LOCALIZERS
 
-from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, LossNormalizer, Scale, assign_targets,
-                            check_pyramid_args, decode_batch, diou_loss_1d, merge_test_cfg, offsets_iou, pad_batch,
-                            pyramid_features, pyramid_points, residual_branch, sigmoid_focal_loss)
+from .one_stage_tad import (ChannelLayerNorm, ConvEmbedding, ConvHead, Scale, assign_targets, check_pyramid_args,
+                            decode_batch, diou_loss_1d, offsets_iou, pad_batch, pyramid_features, pyramid_points,
+                            residual_branch, set_training_state, sigmoid_focal_loss)
 
 
 class MaskedGroupNorm(nn.GroupNorm):
@@ -141,20 +141,12 @@ class TriDet(nn.Module):
         kernels = check_pyramid_args('TriDet', num_branch_layers, 'sgp_kernel_size', sgp_kernel_size, regression_ranges,
                                      max_seq_len, num_classes, class_names)
         levels = len(kernels)
-        self.num_classes = num_classes
-        self.max_seq_len = max_seq_len
-        self.max_stride = 2 ** num_branch_layers
-        self.regression_ranges = [tuple(r) for r in regression_ranges]
+        set_training_state(self, num_classes, max_seq_len, num_branch_layers, regression_ranges, center_sample_radius,
+                           focal_alpha, focal_gamma, label_smoothing, reg_loss_weight, init_loss_norm,
+                           loss_norm_momentum, class_names, test_cfg)
         self.num_bins = num_bins
         self.iou_weight_power = iou_weight_power
         self.input_noise = input_noise
-        self.center_sample_radius = center_sample_radius
-        self.focal = (focal_alpha, focal_gamma)
-        self.label_smoothing = label_smoothing
-        self.reg_loss_weight = reg_loss_weight
-        self.loss_normalizer = LossNormalizer(init_loss_norm, loss_norm_momentum)
-        self.class_names = list(class_names) if class_names is not None else None
-        self.test_cfg = merge_test_cfg(test_cfg)
 
         self.embed = ConvEmbedding(feat_dim, embed_dim, num_embed_convs, use_abs_pe, max_seq_len)
         self.stem = nn.ModuleList(SGPBlock(embed_dim, 1, 1, sgp_k, sgp_mlp_dim, 0.0, sgp_init_std)
