@@ -5,18 +5,9 @@
 #   python tools/train_localizer.py configs/localization/tridet/tridet_i3d_thumos14_feature.py --seed 0
 #   python tools/test_localizer.py configs/localization/tridet/tridet_i3d_thumos14_feature.py \
 #       work_dirs/tridet_thumos14/latest.pth --eval thumos14 --out work_dirs/tridet_thumos14/results.json
-classes = ['BaseballPitch', 'BasketballDunk', 'Billiards', 'CleanAndJerk', 'CliffDiving', 'CricketBowling',
-           'CricketShot', 'Diving', 'FrisbeeCatch', 'GolfSwing', 'HammerThrow', 'HighJump', 'JavelinThrow',
-           'LongJump', 'PoleVault', 'Shotput', 'SoccerPenalty', 'TennisSwing', 'ThrowDiscus', 'VolleyballSpiking']
+_base_ = ['../../_base_/tad_thumos14_i3d_feature.py']
 model = dict(
     type='TriDet',
-    feat_dim=2048,
-    num_classes=20,
-    max_seq_len=2304,
-    embed_dim=512,
-    num_embed_convs=2,
-    num_stem_layers=2,
-    num_branch_layers=5,  # pyramid 2304 - 1152 - 576 - 288 - 144 - 72
     sgp_kernel_size=1,
     sgp_k=5,
     sgp_mlp_dim=768,
@@ -24,40 +15,12 @@ model = dict(
     num_bins=16,
     iou_weight_power=0.2,
     input_noise=0.0005,
-    drop_path=0.1,
-    head_dim=512,
-    head_layers=3,
-    regression_ranges=((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 10000)),
-    center_sample_radius=1.5,
-    init_loss_norm=100,
-    class_names=classes,
     test_cfg=dict(pre_nms_thresh=0.001, pre_nms_topk=2000, nms_method='gaussian', nms_sigma=0.5, iou_threshold=0.1,
                   min_score=0.001, max_seg_num=2000, duration_thresh=0.05, multiclass_nms=True,
                   voting_thresh=0.7))  # voting only runs with class-agnostic NMS
-train_cfg = None
-test_cfg = None
-dataset_type = 'TADFeatureDataset'
-data_root = 'data/thumos14/'
-common = dict(ann_file=data_root + 'annotations/thumos14.json', data_prefix=data_root + 'i3d_features',
-              classes=classes, feat_stride=4, num_frames=16, default_fps=30, max_seq_len=2304)
-data = dict(
-    videos_per_gpu=2,
-    workers_per_gpu=4,
-    train=dict(type=dataset_type, subset='validation', trunc_thresh=0.5, crop_ratio=(0.9, 1.0), **common),
-    val=dict(type=dataset_type, subset='test', test_mode=True, **common),
-    test=dict(type=dataset_type, subset='test', test_mode=True, **common))
-evaluation = dict(metrics=['thumos14'])
 # AdamW 1e-4, 20 linear warmup epochs then cosine: 40 epochs in all (the release's 20 + 20 warmup).
 optimizer = dict(type='AdamW', lr=0.0001, weight_decay=0.025)
-optimizer_config = dict(grad_clip=dict(max_norm=1.0))
 lr_config = dict(policy='cosine', min_lr=1e-8, by_epoch=False, warmup='linear', warmup_iters=20,
                  warmup_ratio=0.001, warmup_by_epoch=True)
 total_epochs = 40
-checkpoint_config = dict(interval=5)
-log_config = dict(interval=20, hooks=[dict(type='TextLoggerHook')])
-dist_params = dict(backend='nccl')
-log_level = 'INFO'
 work_dir = './work_dirs/tridet_thumos14/'
-load_from = None
-resume_from = None
-workflow = [('train', 1)]
