@@ -62,6 +62,11 @@ DATASETS = Registry('dataset', locations=_DATA)
 PIPELINES = Registry('pipeline transform', locations=_DATA)
 DECODERS = Registry('video decoder', locations=_DATA)
 OPTIMIZERS = Registry('optimizer', locations=['mmaction.engine'])
+# Evaluators named in mmaction2 configs (``val_evaluator`` / ``test_evaluator``: ``AccMetric``, ``ANetMetric``,
+# ``AVAMetric``). Each class takes the config's keyword arguments and has
+# ``evaluate(results: list, dataset) -> dict[str, float]`` over the per-sample results of the task's inference step,
+# returning mmaction2's metric names (``acc/top1``, ``auc``, ``mAP@0.5IOU``...).
+METRICS = Registry('metric', locations=['mmaction.evaluation'])
 # mmaction2 1.x models (recognizers, backbones, necks, heads, localizers, detectors and their data preprocessors),
 # built from an mmaction2 ``model`` dict unchanged. A separate registry because several mmaction2 types share a name
 # with an original-MMAction type of another key layout (``ResNet``, ``C3D``, ``BMN``, ...).
